@@ -1,0 +1,60 @@
+"""Task: the spec from task.yaml plus the examples it points to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ladder.task.datasets import DataError, read_examples
+from ladder.task.spec import TaskError, TaskSpec, parse_task_yaml
+from ladder.types import CheckSpec, Example, content_hash
+
+__all__ = ["Task", "TaskError", "DataError", "load_task"]
+
+
+@dataclass(frozen=True)
+class Task:
+    spec: TaskSpec
+    path: Path
+    train: tuple[Example, ...]
+    eval: tuple[Example, ...]
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def checks(self) -> tuple[CheckSpec, ...]:
+        return tuple(c.to_spec() for c in self.spec.checks)
+
+    def fingerprint(self) -> str:
+        """Hash of everything that defines the task: spec and data contents."""
+        return content_hash(
+            self.spec.model_dump(mode="json"),
+            [e.__dict__ for e in self.train],
+            [e.__dict__ for e in self.eval],
+        )
+
+
+def load_task(path: str | Path) -> Task:
+    """Load task.yaml and its data files; raise TaskError or DataError with precise locations."""
+    path = Path(path)
+    spec = parse_task_yaml(path)
+    base = path.parent
+    problems: list[str] = []
+    train: list[Example] = []
+    evals: list[Example] = []
+    try:
+        evals = read_examples(base / spec.data.eval)
+    except DataError as e:
+        problems += e.problems
+    if spec.data.train is not None:
+        try:
+            train = read_examples(base / spec.data.train)
+        except DataError as e:
+            problems += e.problems
+    if problems:
+        raise DataError(problems)
+    if not spec.checks and not any(e.checks for e in evals):
+        raise TaskError(path, ["checks: no checks defined (in task.yaml or on the eval examples)"])
+    return Task(spec=spec, path=path, train=tuple(train), eval=tuple(evals))

@@ -1,0 +1,210 @@
+"""The run store: one SQLite file (WAL) holding runs, rung results, generations, scores and
+the content-hash cache of model calls.
+
+A store lives in a runs folder: ``runs/ladder.sqlite`` beside one sub-folder per run
+(``runs/<run id>/``) that holds the run's report files.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+from ladder.tracking.migrations import apply_migrations
+from ladder.types import CheckResult, Generation
+
+STORE_FILE = "ladder.sqlite"
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class RungRow:
+    id: int
+    run_id: str
+    position: int
+    rung: str
+    kind: str
+    candidate: dict[str, Any]
+    build_seconds: float
+    build_money: float
+    build_tokens: int
+    build_reused: bool
+    eval_seconds: float
+    status: str
+    error: str | None
+
+
+@dataclass(frozen=True)
+class GenerationRow:
+    id: int
+    example_id: str
+    input: str
+    expected: str
+    prompt: list[dict[str, str]]
+    output: str
+    prompt_tokens: int
+    completion_tokens: int
+    latency_s: float
+    finish_reason: str
+    cached: bool
+    error: str | None
+    checks: tuple[CheckResult, ...]
+
+
+class Store:
+    def __init__(self, runs_dir: str | Path):
+        self.runs_dir = Path(runs_dir)
+        self.runs_dir.mkdir(parents=True, exist_ok=True)
+        self.path = self.runs_dir / STORE_FILE
+        self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self.db.execute("PRAGMA busy_timeout=5000")
+        apply_migrations(self.db)
+
+    @classmethod
+    def for_run_dir(cls, run_dir: str | Path) -> "Store":
+        """Open the store that owns `runs/<id>/` (its parent folder)."""
+        run_dir = Path(run_dir)
+        if not (run_dir.parent / STORE_FILE).exists():
+            raise FileNotFoundError(f"{run_dir}: no {STORE_FILE} in {run_dir.parent}; is this a run folder?")
+        return cls(run_dir.parent)
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self.db.execute("BEGIN")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # -- runs -----------------------------------------------------------------------------
+    def start_run(self, run_id: str, task_name: str, task_path: str, task_hash: str,
+                  spec: dict[str, Any], model: str) -> None:
+        self.db.execute(
+            "INSERT INTO runs (id, task_name, task_path, task_hash, spec_json, model, started_at, status)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, 'running')",
+            (run_id, task_name, task_path, task_hash, json.dumps(spec), model, _now()),
+        )
+
+    def finish_run(self, run_id: str, status: str) -> None:
+        self.db.execute("UPDATE runs SET finished_at = ?, status = ? WHERE id = ?", (_now(), status, run_id))
+
+    def run(self, run_id: str) -> dict[str, Any]:
+        row = self.db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+        if row is None:
+            raise KeyError(f"no run {run_id!r} in {self.path}")
+        out = dict(row)
+        out["spec"] = json.loads(out.pop("spec_json"))
+        return out
+
+    def runs(self) -> list[dict[str, Any]]:
+        return [dict(r) for r in self.db.execute(
+            "SELECT id, task_name, model, started_at, finished_at, status FROM runs ORDER BY started_at"
+        )]
+
+    # -- rung results ---------------------------------------------------------------------
+    def add_rung_result(self, run_id: str, position: int, rung: str, kind: str,
+                        candidate: dict[str, Any], build_seconds: float, build_money: float,
+                        build_tokens: int, build_reused: bool, eval_seconds: float,
+                        status: str, error: str | None,
+                        rows: list[tuple[Any, str, Generation, list[CheckResult]]]) -> int:
+        """Record one rung and all its generations and scores in one transaction.
+
+        `rows` holds (example, prompt_json, generation, check results) per eval example.
+        """
+        with self.transaction() as db:
+            cur = db.execute(
+                "INSERT INTO rung_results (run_id, position, rung, kind, candidate_json, build_seconds,"
+                " build_money, build_tokens, build_reused, eval_seconds, status, error)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (run_id, position, rung, kind, json.dumps(candidate), build_seconds, build_money,
+                 build_tokens, int(build_reused), eval_seconds, status, error),
+            )
+            rung_id = int(cur.lastrowid)  # type: ignore[arg-type]
+            for example, prompt_json, gen, checks in rows:
+                gcur = db.execute(
+                    "INSERT INTO generations (rung_result_id, example_id, input, expected, prompt_json,"
+                    " output, prompt_tokens, completion_tokens, latency_s, finish_reason, cached, error)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (rung_id, example.id, example.input, example.expected, prompt_json, gen.text,
+                     gen.prompt_tokens, gen.completion_tokens, gen.latency_s, gen.finish_reason,
+                     int(gen.cached), gen.error),
+                )
+                db.executemany(
+                    "INSERT INTO scores (generation_id, check_name, tag, passed, detail) VALUES (?, ?, ?, ?, ?)",
+                    [(gcur.lastrowid, c.name, c.tag, int(c.passed), c.detail) for c in checks],
+                )
+        return rung_id
+
+    def rung_results(self, run_id: str) -> list[RungRow]:
+        rows = self.db.execute(
+            "SELECT * FROM rung_results WHERE run_id = ? ORDER BY position", (run_id,)
+        ).fetchall()
+        return [
+            RungRow(
+                id=r["id"], run_id=r["run_id"], position=r["position"], rung=r["rung"], kind=r["kind"],
+                candidate=json.loads(r["candidate_json"]), build_seconds=r["build_seconds"],
+                build_money=r["build_money"], build_tokens=r["build_tokens"],
+                build_reused=bool(r["build_reused"]), eval_seconds=r["eval_seconds"],
+                status=r["status"], error=r["error"],
+            )
+            for r in rows
+        ]
+
+    def generations(self, rung_result_id: int) -> list[GenerationRow]:
+        gens = self.db.execute(
+            "SELECT * FROM generations WHERE rung_result_id = ? ORDER BY id", (rung_result_id,)
+        ).fetchall()
+        checks: dict[int, list[CheckResult]] = {}
+        for s in self.db.execute(
+            "SELECT s.* FROM scores s JOIN generations g ON g.id = s.generation_id WHERE g.rung_result_id = ?",
+            (rung_result_id,),
+        ):
+            checks.setdefault(s["generation_id"], []).append(
+                CheckResult(s["check_name"], s["tag"], bool(s["passed"]), s["detail"])
+            )
+        return [
+            GenerationRow(
+                id=g["id"], example_id=g["example_id"], input=g["input"], expected=g["expected"],
+                prompt=json.loads(g["prompt_json"]), output=g["output"], prompt_tokens=g["prompt_tokens"],
+                completion_tokens=g["completion_tokens"], latency_s=g["latency_s"],
+                finish_reason=g["finish_reason"], cached=bool(g["cached"]), error=g["error"],
+                checks=tuple(checks.get(g["id"], ())),
+            )
+            for g in gens
+        ]
+
+    # -- call cache -----------------------------------------------------------------------
+    def cache_get(self, key: str) -> Generation | None:
+        r = self.db.execute("SELECT * FROM call_cache WHERE key = ?", (key,)).fetchone()
+        if r is None:
+            return None
+        return Generation(
+            text=r["text"], prompt_tokens=r["prompt_tokens"], completion_tokens=r["completion_tokens"],
+            latency_s=r["latency_s"], finish_reason=r["finish_reason"], cached=True,
+        )
+
+    def cache_put(self, items: list[tuple[str, str, Generation]]) -> None:
+        """Store (key, model, generation) triples; failed calls are never cached."""
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO call_cache (key, model, text, prompt_tokens, completion_tokens,"
+                " latency_s, finish_reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [(k, m, g.text, g.prompt_tokens, g.completion_tokens, g.latency_s, g.finish_reason, _now())
+                 for k, m, g in items if g.error is None],
+            )

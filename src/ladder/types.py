@@ -1,0 +1,133 @@
+"""Frozen value types shared by every layer of ladder.
+
+Nothing here imports anything else from ladder: these are the words the other modules speak.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal, Mapping, Protocol, Sequence
+
+Role = Literal["system", "user", "assistant"]
+Tag = Literal["form", "knowledge"]
+
+
+@dataclass(frozen=True)
+class Message:
+    role: Role
+    content: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"role": self.role, "content": self.content}
+
+
+Chat = tuple[Message, ...]
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    """One automatic (tier 1) check. `kind` selects the function in ladder.metrics.checks."""
+
+    name: str
+    kind: Literal["exact", "contains", "regex", "numeric", "json"]
+    tag: Tag
+    pattern: str | None = None  # regex for `regex`; capture pattern for `extract`
+    extract: str | None = None  # regex with one group, applied to output and reference
+    value: str | None = None  # fixed expected text/number instead of the reference
+    tolerance: float = 0.0  # absolute tolerance for `numeric`
+    ignore_case: bool = False
+    schema: Mapping[str, Any] | None = None  # JSON schema for `json`
+
+
+@dataclass(frozen=True)
+class Example:
+    """One task example: what the user sends, and the reference answer."""
+
+    id: str
+    input: str
+    expected: str
+    system: str | None = None  # a system message carried by the data file, if any
+    history: tuple[Message, ...] = ()  # earlier turns of a multi-turn chat example
+    checks: tuple[CheckSpec, ...] = ()  # per-example checks, added to the task's
+    source: str = ""  # "file:line" it was read from, for error messages
+
+
+@dataclass(frozen=True)
+class GenerationParams:
+    max_new_tokens: int = 128
+    temperature: float = 0.0  # 0 = greedy
+
+    def key(self) -> dict[str, Any]:
+        return {"max_new_tokens": self.max_new_tokens, "temperature": self.temperature}
+
+
+@dataclass(frozen=True)
+class Generation:
+    """What one model call returned, with what it cost to produce."""
+
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    latency_s: float  # wall time of the call, divided evenly across a batch's rows
+    finish_reason: str = "stop"  # stop | length | content_filter | error
+    cached: bool = False
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    tag: Tag
+    passed: bool
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class BuildCost:
+    """One-off cost of building a candidate (training, distillation)."""
+
+    seconds: float = 0.0
+    money: float = 0.0
+    train_tokens: int = 0
+    notes: str = ""
+
+
+class Prompt(Protocol):
+    """Turns one example into the chat sent to the model."""
+
+    def render(self, example: Example) -> Chat: ...
+
+    def describe(self) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A configuration to evaluate: how prompts are built, and which weights answer them."""
+
+    rung: str
+    kind: Literal["prompt", "finetune"]
+    prompt: Prompt
+    adapter: str | None = None  # directory of a LoRA adapter (safetensors + config)
+    build: BuildCost = field(default_factory=BuildCost)
+    description: str = ""
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "rung": self.rung,
+            "kind": self.kind,
+            "prompt": self.prompt.describe(),
+            "adapter": self.adapter,
+            "description": self.description,
+        }
+
+
+def chat_to_json(chat: Sequence[Message]) -> str:
+    return json.dumps([m.to_dict() for m in chat], ensure_ascii=False)
+
+
+def content_hash(*parts: Any) -> str:
+    """Stable sha256 of JSON-serialisable parts; the key of every cache in ladder."""
+    blob = json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
