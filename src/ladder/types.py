@@ -91,6 +91,7 @@ class BuildCost:
     seconds: float = 0.0
     money: float = 0.0
     train_tokens: int = 0
+    reused: bool = False  # True when an identical earlier build was found and reused
     notes: str = ""
 
 

@@ -31,7 +31,9 @@ def _extract(text: str, spec: CheckSpec) -> str | None:
     m = re.search(spec.extract, text, _flags(spec) | re.MULTILINE)
     if m is None:
         return None
-    return (m.group(1) if m.groups() else m.group(0)).strip()
+    found = m.group(1) if m.groups() else m.group(0)
+    # An optional group that took no part in the match is None: there is nothing to compare.
+    return None if found is None else found.strip()
 
 
 def _wanted(reference: str, spec: CheckSpec) -> str | None:
@@ -50,7 +52,7 @@ def exact(output: str, reference: str, spec: CheckSpec) -> CheckResult:
         return _result(spec, False, "no match for `extract` in the output")
     if spec.ignore_case:
         got, want = got.lower(), want.lower()
-    return _result(spec, got == want, "" if got == want else f"got {got!r}, want {want!r}")
+    return _result(spec, got == want, "" if got == want else f"got {_short(got)}, want {_short(want)}")
 
 
 def contains(output: str, reference: str, spec: CheckSpec) -> CheckResult:
@@ -59,20 +61,26 @@ def contains(output: str, reference: str, spec: CheckSpec) -> CheckResult:
         return _result(spec, False, "nothing to look for: the reference has no match for `extract`")
     hay, needle = (output.lower(), want.lower()) if spec.ignore_case else (output, want)
     ok = needle in hay
-    return _result(spec, ok, "" if ok else f"{want!r} not in output")
+    return _result(spec, ok, "" if ok else f"{_short(want)} not in output")
 
 
 def regex(output: str, reference: str, spec: CheckSpec) -> CheckResult:
-    assert spec.pattern is not None
+    if spec.pattern is None:
+        return _result(spec, False, "kind regex needs `pattern`")
     ok = re.search(spec.pattern, output.strip(), _flags(spec)) is not None
-    return _result(spec, ok, "" if ok else f"no match for /{spec.pattern}/")
+    return _result(spec, ok, "" if ok else f"no match for /{spec.pattern}/ in {_short(output.strip())}")
 
 
 def _to_float(text: str) -> float | None:
     try:
-        return float(text.replace(",", "").rstrip("%"))
+        value = float(text.replace(",", "").rstrip("%"))
     except ValueError:
         return None
+    return value if math.isfinite(value) else None
+
+
+def _short(text: str, limit: int = 80) -> str:
+    return repr(text if len(text) <= limit else text[: limit - 3] + "...")
 
 
 def numeric(output: str, reference: str, spec: CheckSpec) -> CheckResult:
@@ -80,10 +88,15 @@ def numeric(output: str, reference: str, spec: CheckSpec) -> CheckResult:
     want = _to_float(want_s) if want_s is not None else None
     if want is None:
         return _result(spec, False, f"reference has no number to compare ({want_s!r})")
-    got = _to_float(got_s) if got_s is not None else None
+    if got_s is None:
+        return _result(spec, False, "no match for `extract` in the output")
+    got = _to_float(got_s)
     if got is None:
-        return _result(spec, False, "no number found in the output")
-    ok = math.isclose(got, want, rel_tol=0.0, abs_tol=spec.tolerance)
+        return _result(spec, False, f"not a number: {_short(got_s)}")
+    # The tolerance is inclusive: 1.1 vs 1.0 with tolerance 0.1 passes, although the float
+    # difference is 0.10000000000000009. Allow for that representation error only.
+    slack = 1e-9 * max(1.0, abs(want), abs(got))
+    ok = abs(got - want) <= spec.tolerance + slack
     return _result(spec, ok, "" if ok else f"got {got}, want {want} +- {spec.tolerance}")
 
 
@@ -94,12 +107,15 @@ def json_check(output: str, reference: str, spec: CheckSpec) -> CheckResult:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as e:
-        return _result(spec, False, f"not valid JSON: {e.msg}")
+        return _result(spec, False, f"not valid JSON: {e.msg} (column {e.colno}) in {_short(text)}")
     if spec.schema is not None:
         try:
             jsonschema.validate(value, dict(spec.schema))
         except jsonschema.ValidationError as e:
-            return _result(spec, False, f"schema: {e.message}")
+            where = "/".join(str(p) for p in e.absolute_path)
+            return _result(spec, False, f"schema: {'at ' + where + ': ' if where else ''}{e.message}")
+        except jsonschema.SchemaError as e:
+            return _result(spec, False, f"the check's schema is not valid: {e.message}")
     return _result(spec, True)
 
 

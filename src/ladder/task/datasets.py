@@ -10,10 +10,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
+from ladder.task.spec import CheckModel, format_validation_error
 from ladder.types import CheckSpec, Example, Message
 
 ROLES = ("system", "user", "assistant")
-CHECK_KEYS = {"name", "kind", "tag", "pattern", "extract", "value", "tolerance", "ignore_case", "schema"}
 
 
 class DataError(Exception):
@@ -30,16 +32,23 @@ def read_examples(path: Path) -> list[Example]:
         raw = path.read_bytes()
     except FileNotFoundError:
         raise DataError([f"{path}: file not found"]) from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        line = raw[: e.start].count(b"\n") + 1
-        raise DataError([f"{path}:{line}: not valid UTF-8 (byte {e.start})"]) from None
+    except OSError as e:
+        raise DataError([f"{path}: cannot read: {e.strerror or e}"]) from None
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]  # a UTF-8 byte order mark
 
     examples: list[Example] = []
     problems: list[str] = []
-    for lineno, line in enumerate(text.splitlines(), start=1):
+    first_line_of: dict[str, int] = {}
+    # Split on "\n" only: str.splitlines() would also split inside a record at U+2028, U+0085
+    # or a form feed, all of which JSON allows unescaped in strings, and shift the line numbers.
+    for lineno, raw_line in enumerate(raw.split(b"\n"), start=1):
         where = f"{path}:{lineno}"
+        try:
+            line = raw_line.decode("utf-8")
+        except UnicodeDecodeError as e:
+            problems.append(f"{where}: not valid UTF-8 (byte {e.start} of the line)")
+            continue
         if not line.strip():
             continue  # blank lines (e.g. a trailing newline) carry no record
         try:
@@ -48,9 +57,15 @@ def read_examples(path: Path) -> list[Example]:
             problems.append(f"{where}: invalid JSON: {e.msg} (column {e.colno})")
             continue
         try:
-            examples.append(_parse_record(obj, where, lineno, path))
+            example = _parse_record(obj, where, lineno, path)
         except ValueError as e:
             problems.append(f"{where}: {e}")
+            continue
+        if example.id in first_line_of:
+            problems.append(f"{where}: duplicate id {example.id!r} (first on line {first_line_of[example.id]})")
+            continue
+        first_line_of[example.id] = lineno
+        examples.append(example)
     if problems:
         raise DataError(problems)
     if not examples:
@@ -61,7 +76,10 @@ def read_examples(path: Path) -> list[Example]:
 def _parse_record(obj: Any, where: str, lineno: int, path: Path) -> Example:
     if not isinstance(obj, dict):
         raise ValueError(f"expected a JSON object, got {type(obj).__name__}")
-    ex_id = str(obj.get("id", f"{path.stem}-{lineno}"))
+    ex_id = obj.get("id", f"{path.stem}-{lineno}")
+    if isinstance(ex_id, bool) or not isinstance(ex_id, (str, int)):
+        raise ValueError(f"'id' must be a string or an integer (got {ex_id!r})")
+    ex_id = str(ex_id)
     if "messages" in obj:
         return _parse_chat(obj, ex_id, where)
     if "input" in obj or "expected" in obj:
@@ -111,6 +129,8 @@ def _parse_pair(obj: dict[str, Any], ex_id: str, where: str) -> Example:
             raise ValueError(f"missing key {key!r}")
         if not isinstance(obj[key], str):
             raise ValueError(f"{key!r} must be a string")
+    if obj.get("system") is not None and not isinstance(obj["system"], str):
+        raise ValueError("'system' must be a string")
     return Example(
         id=ex_id,
         input=obj["input"],
@@ -122,20 +142,21 @@ def _parse_pair(obj: dict[str, Any], ex_id: str, where: str) -> Example:
 
 
 def _parse_checks(raw: Any) -> tuple[CheckSpec, ...]:
+    """Per-example checks, validated exactly like the checks in task.yaml."""
     if raw is None:
         return ()
     if not isinstance(raw, list):
         raise ValueError("'checks' must be a list")
     out = []
     for i, c in enumerate(raw):
-        if not isinstance(c, dict) or not {"name", "kind", "tag"} <= c.keys():
-            raise ValueError(f"checks[{i}] needs 'name', 'kind' and 'tag'")
-        unknown = set(c) - CHECK_KEYS
-        if unknown:
-            raise ValueError(f"checks[{i}] has unknown keys: {', '.join(sorted(unknown))}")
-        if c["tag"] not in ("form", "knowledge"):
-            raise ValueError(f"checks[{i}].tag must be 'form' or 'knowledge'")
-        if c["kind"] not in ("exact", "contains", "regex", "numeric", "json"):
-            raise ValueError(f"checks[{i}].kind {c['kind']!r} is not a known check")
-        out.append(CheckSpec(**c))
+        if not isinstance(c, dict):
+            raise ValueError(f"checks[{i}] must be an object")
+        try:
+            model = CheckModel.model_validate(c)
+        except ValidationError as e:
+            raise ValueError("; ".join(f"checks[{i}].{p}" for p in format_validation_error(e, CheckModel))) from None
+        problems = model.problems()
+        if problems:
+            raise ValueError("; ".join(f"checks[{i}].{key}: {message}" for key, message in problems))
+        out.append(model.to_spec())
     return tuple(out)

@@ -7,9 +7,12 @@ e.g. ``task.yaml: prices.input_per_1k: Input should be a valid number (got 'chea
 from __future__ import annotations
 
 import difflib
+import re
+import types
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Union, get_args, get_origin
 
+import jsonschema
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -58,6 +61,17 @@ class GenerationSpec(_Strict):
     batch_size: int = Field(8, gt=0)
 
 
+# Which optional fields each check kind reads; any other one set is a mistake (it would be
+# silently ignored), e.g. `pattern` on an `exact` check where `extract` was meant.
+KIND_FIELDS: dict[str, set[str]] = {
+    "exact": {"extract", "value", "ignore_case"},
+    "contains": {"extract", "value", "ignore_case"},
+    "regex": {"pattern", "ignore_case"},
+    "numeric": {"extract", "value", "tolerance", "ignore_case"},
+    "json": {"extract", "schema", "ignore_case"},
+}
+
+
 class CheckModel(_Strict):
     name: str
     kind: Literal["exact", "contains", "regex", "numeric", "json"]
@@ -73,17 +87,53 @@ class CheckModel(_Strict):
     @classmethod
     def _compiles(cls, v: str | None) -> str | None:
         if v is not None:
-            import re
-
             try:
                 re.compile(v)
             except re.error as e:
                 raise ValueError(f"not a valid regular expression: {e}") from None
         return v
 
-    def to_spec(self) -> CheckSpec:
+    @field_validator("value", mode="before")
+    @classmethod
+    def _number_as_text(cls, v: Any) -> Any:
+        # YAML reads `value: 42` as an int; a numeric check's expected value is still text here.
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            return str(v)
+        return v
+
+    @field_validator("json_schema")
+    @classmethod
+    def _valid_schema(cls, v: dict[str, Any] | None) -> dict[str, Any] | None:
+        if v is not None:
+            try:
+                jsonschema.validators.validator_for(v).check_schema(v)
+            except jsonschema.SchemaError as e:
+                raise ValueError(f"not a valid JSON schema: {e.message}") from None
+        return v
+
+    def problems(self) -> list[tuple[str, str]]:
+        """(field, message) for combinations that cannot work; empty when the check is usable."""
+        out: list[tuple[str, str]] = []
         if self.kind == "regex" and not self.pattern:
-            raise ValueError(f"check {self.name!r}: kind regex needs `pattern`")
+            out.append(("pattern", "kind regex needs `pattern`"))
+        defaults = {"pattern": None, "extract": None, "value": None, "tolerance": 0.0, "schema": None}
+        current = {"pattern": self.pattern, "extract": self.extract, "value": self.value,
+                   "tolerance": self.tolerance, "schema": self.json_schema}
+        for key, default in defaults.items():
+            if current[key] != default and key not in KIND_FIELDS[self.kind]:
+                used_by = [k for k, fields in KIND_FIELDS.items() if key in fields]
+                out.append((key, f"not used by kind {self.kind} (only by {', '.join(used_by)})"))
+        if self.kind == "numeric" and self.value is not None:
+            try:
+                float(self.value.replace(",", "").rstrip("%"))
+            except ValueError:
+                out.append(("value", f"kind numeric needs a number (got {self.value!r})"))
+        return out
+
+    def to_spec(self) -> CheckSpec:
+        problems = self.problems()
+        if problems:
+            raise ValueError("; ".join(f"check {self.name!r}: {k}: {m}" for k, m in problems))
         return CheckSpec(
             name=self.name,
             kind=self.kind,
@@ -136,56 +186,122 @@ class TaskSpec(_Strict):
     seed: int = 0
 
 
-def _hint(loc: tuple[Any, ...], err_type: str) -> str:
-    """A 'did you mean' for unknown keys, from the fields of the model at that path."""
-    if err_type != "extra_forbidden" or not loc:
+def _strip_optional(tp: Any) -> Any:
+    """`X | None` -> X; anything else unchanged."""
+    if get_origin(tp) in (Union, types.UnionType):
+        args = [a for a in get_args(tp) if a is not type(None)]
+        if len(args) == 1:
+            return args[0]
+    return tp
+
+
+def _is_model(tp: Any) -> bool:
+    return isinstance(tp, type) and issubclass(tp, BaseModel)
+
+
+def _model_at(root: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The pydantic model that the value at `loc` is validated against, through lists and dicts."""
+    tp: Any = root
+    for part in loc:
+        tp = _strip_optional(tp)
+        if _is_model(tp):
+            fields = {(f.alias or name): f for name, f in tp.model_fields.items()}
+            if part not in fields:
+                return None
+            tp = fields[part].annotation
+            continue
+        origin, args = get_origin(tp), get_args(tp)
+        if origin in (list, tuple, set, frozenset) and isinstance(part, int) and args:
+            tp = args[0]
+        elif origin is dict and len(args) == 2:
+            tp = args[1]
+        else:
+            return None
+    tp = _strip_optional(tp)
+    return tp if _is_model(tp) else None
+
+
+def _hint(root: type[BaseModel] | None, loc: tuple[Any, ...], err_type: str) -> str:
+    """A 'did you mean' for unknown keys, from the keys of the model at that path."""
+    if root is None or err_type != "extra_forbidden" or not loc:
         return ""
-    model: Any = TaskSpec
-    for part in loc[:-1]:
-        field_info = getattr(model, "model_fields", {}).get(part)
-        if field_info is None:
-            return ""
-        model = field_info.annotation
-    names = list(getattr(model, "model_fields", {}))
+    model = _model_at(root, loc[:-1])
+    if model is None:
+        return ""
+    names = [f.alias or name for name, f in model.model_fields.items()]
     close = difflib.get_close_matches(str(loc[-1]), names, n=1)
-    known = f"; known keys: {', '.join(names)}" if names else ""
-    return f" (did you mean {close[0]!r}?)" if close else known
+    if close:
+        return f" (did you mean {close[0]!r}?)"
+    return f"; known keys: {', '.join(names)}" if names else ""
 
 
-def format_validation_error(err: ValidationError) -> list[str]:
+def format_validation_error(err: ValidationError, model: type[BaseModel] | None = None) -> list[str]:
+    """One `dotted.path: message` line per error.
+
+    `model` is the model that was validated, used for 'did you mean' hints on unknown keys;
+    without it the hints are given only when the error came from TaskSpec.
+    """
+    if model is None and err.title == TaskSpec.__name__:
+        model = TaskSpec
     problems = []
     for e in err.errors():
         loc = tuple(e["loc"])
         path = ".".join(str(p) for p in loc) or "<top>"
-        got = "" if e["type"] == "extra_forbidden" else f" (got {e.get('input')!r})"
-        if e["type"] == "missing":
-            got = ""
-        problems.append(f"{path}: {e['msg']}{got}{_hint(loc, e['type'])}")
+        got = "" if e["type"] in ("extra_forbidden", "missing") else f" (got {e.get('input')!r})"
+        problems.append(f"{path}: {e['msg']}{got}{_hint(model, loc, e['type'])}")
     return problems
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key given twice in one mapping (PyYAML keeps the last silently)."""
+
+
+def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> Any:
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
+        try:
+            first = seen.get(key)
+        except TypeError:
+            continue  # an unhashable key; construct_mapping reports it
+        if first is not None:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r} (first given on line {first + 1})", key_node.start_mark
+            )
+        seen[key] = key_node.start_mark.line
+    return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
 def parse_task_yaml(path: Path) -> TaskSpec:
     """Read and validate task.yaml; raise TaskError with key paths on any problem."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise TaskError(path, ["file not found"]) from None
+    except UnicodeDecodeError as e:
+        raise TaskError(path, [f"not valid UTF-8 (byte {e.start})"]) from None
+    except OSError as e:
+        raise TaskError(path, [f"cannot read: {e.strerror or e}"]) from None
+    try:
+        raw = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark else ""
-        raise TaskError(path, [f"{where}not valid YAML: {getattr(e, 'problem', e)}"]) from None
+        raise TaskError(path, [f"{where}not valid YAML: {getattr(e, 'problem', None) or e}"]) from None
     if not isinstance(raw, dict):
         raise TaskError(path, ["<top>: expected a mapping of keys (name, data, checks, ...)"])
     try:
         spec = TaskSpec.model_validate(raw)
     except ValidationError as e:
-        raise TaskError(path, format_validation_error(e)) from None
-    problems = []
-    for i, check in enumerate(spec.checks):
-        try:
-            check.to_spec()
-        except ValueError as e:
-            problems.append(f"checks.{i}: {e}")
+        raise TaskError(path, format_validation_error(e, TaskSpec)) from None
+    problems = [
+        f"checks.{i}.{key}: {message}"
+        for i, check in enumerate(spec.checks)
+        for key, message in check.problems()
+    ]
     if problems:
         raise TaskError(path, problems)
     return spec

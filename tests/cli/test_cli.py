@@ -1,0 +1,104 @@
+"""The `ladder` command end to end, as a user runs it: real processes, real model, real files."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def ladder(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "COLUMNS": "200"}
+    return subprocess.run(
+        [sys.executable, "-m", "ladder.cli", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=900
+    )
+
+
+def test_help_for_every_command(tmp_path):
+    for args in ([], ["climb"], ["report"], ["runs"], ["rungs"], ["data"], ["data", "check"]):
+        r = ladder(*args, "--help", cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        assert "Usage" in r.stdout
+
+
+@pytest.mark.slow
+def test_climb_then_cached_rerun_then_report(tiny_task: Path, tmp_path: Path):
+    runs = tmp_path / "runs"
+    first = ladder("climb", str(tiny_task), "--runs-dir", str(runs), cwd=tmp_path)
+    assert first.returncode == 0, first.stderr[-3000:]
+    run_dir = Path(first.stdout.split("run: ")[1].split()[0])
+    for name in ("report.html", "report.md", "frontier.png", "summary.json"):
+        assert (run_dir / name).stat().st_size > 0, name
+    summary = json.loads((run_dir / "summary.json").read_text())
+    rungs = {r["rung"]: r for r in summary["rungs"]}
+    assert list(rungs) == ["zero_shot", "instructed", "few_shot", "lora_sft"]
+    for r in rungs.values():
+        assert r["status"] == "ok"
+        assert 0 <= r["form_accuracy"] <= 1 and 0 <= r["knowledge_accuracy"] <= 1
+        assert r["prompt_tokens"] > 0 and r["latency_s"] > 0
+    assert rungs["lora_sft"]["build_seconds"] > 0 and rungs["zero_shot"]["build_seconds"] == 0
+    assert rungs["instructed"]["prompt_tokens"] > 3 * rungs["zero_shot"]["prompt_tokens"]
+    assert "break-even" in first.stdout
+
+    # The same climb again: every answer from the cache, the adapter reused, nothing trained.
+    second = ladder("climb", str(tiny_task), "--runs-dir", str(runs), cwd=tmp_path)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert "model calls: 0 made, 16 answered from cache" in second.stderr
+    assert "training LoRA" not in second.stderr
+    run2 = Path(second.stdout.split("run: ")[1].split()[0])
+    again = {r["rung"]: r for r in json.loads((run2 / "summary.json").read_text())["rungs"]}
+    assert again["lora_sft"]["build_reused"] is True
+    assert again["lora_sft"]["build_seconds"] == rungs["lora_sft"]["build_seconds"]
+    for name in rungs:
+        assert again[name]["form_accuracy"] == rungs[name]["form_accuracy"]
+
+    # The report command rewrites the files from the store alone.
+    (run_dir / "report.html").unlink()
+    rep = ladder("report", str(run_dir), cwd=tmp_path)
+    assert rep.returncode == 0, rep.stderr
+    assert "lora_sft" in (run_dir / "report.html").read_text()
+
+    listed = ladder("runs", "--runs-dir", str(runs), cwd=tmp_path)
+    assert run_dir.name in listed.stdout and run2.name in listed.stdout
+
+
+def test_malformed_data_fails_with_file_and_line(tiny_task: Path, tmp_path: Path):
+    eval_file = tiny_task.parent / "data" / "eval.jsonl"
+    lines = eval_file.read_text().splitlines()
+    lines[1] = '{"input": "x", "expected": '  # bad JSON on line 2
+    lines[2] = '{"input": "x"}'  # missing key on line 3
+    eval_file.write_text("\n".join(lines) + "\n")
+    train_file = tiny_task.parent / "data" / "train.jsonl"
+    bad = json.loads(train_file.read_text().splitlines()[0])
+    bad["messages"][0]["role"] = "human"  # wrong role on line 1
+    train_file.write_text(json.dumps(bad) + "\n")
+
+    r = ladder("climb", str(tiny_task), "--runs-dir", str(tmp_path / "runs"), cwd=tmp_path)
+    assert r.returncode == 2
+    assert f"{eval_file}:2: invalid JSON" in r.stderr
+    assert f"{eval_file}:3: missing key 'expected'" in r.stderr
+    assert f"{train_file}:1: messages[0] has unknown role 'human'" in r.stderr
+    assert not (tmp_path / "runs").exists(), "nothing may run on bad data"
+
+
+def test_bad_task_yaml_names_the_key_path(tiny_task: Path, tmp_path: Path):
+    text = tiny_task.read_text().replace("input_per_1k: 0.0005", "input_per_1k: cheap")
+    tiny_task.write_text(text + "\nretries: 3\n")
+    r = ladder("climb", str(tiny_task), cwd=tmp_path)
+    assert r.returncode == 2
+    assert "prices.input_per_1k" in r.stderr
+    assert "retries" in r.stderr
+
+
+def test_unknown_rung_and_bad_rung_option(tiny_task: Path, tmp_path: Path):
+    r = ladder("climb", str(tiny_task), "--rungs", "zero_shot,telepathy", cwd=tmp_path)
+    assert r.returncode == 2 and "telepathy" in r.stderr
+    tiny_task.write_text(tiny_task.read_text().replace("few_shot: {k: 3}", "few_shot: {k: 0}"))
+    r = ladder("climb", str(tiny_task), cwd=tmp_path)
+    assert r.returncode == 2 and "rungs.few_shot.k" in r.stderr

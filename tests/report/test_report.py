@@ -1,0 +1,212 @@
+import json
+import math
+from types import SimpleNamespace
+
+import pytest
+
+from ladder.report import summarize, write_report
+from ladder.report.frontier import plot_frontier
+from ladder.report.summary import break_even
+from ladder.tracking.costs import break_even_requests, cost_per_1k_requests
+from ladder.tracking.store import Store
+from ladder.types import CheckResult, Generation
+
+PRICES = {"currency": "USD", "input_per_1k": 0.5, "output_per_1k": 1.5, "train_per_hour": 2.0}
+
+
+def _spec(prices=PRICES, metric="overall", value=0.75, volume=1000):
+    return {"name": "toy", "prices": prices, "target": {"metric": metric, "value": value},
+            "volume": volume, "seed": 0}
+
+
+def _rows(outcomes, prompt_tokens, completion_tokens, tags=("form", "knowledge")):
+    """One row per outcome: (form passed, knowledge passed), or "error" for a failed call."""
+    rows = []
+    for i, outcome in enumerate(outcomes):
+        ex = SimpleNamespace(id=f"ex{i}", input=f"question <{i}> & more", expected=f"answer {i}")
+        if outcome == "error":
+            gen = Generation(text="", prompt_tokens=prompt_tokens, completion_tokens=0, latency_s=0.0,
+                             finish_reason="error", error="backend timed out")
+            rows.append((ex, "[]", gen, []))
+            continue
+        gen = Generation(text=f"output {i}", prompt_tokens=prompt_tokens,
+                         completion_tokens=completion_tokens, latency_s=0.25, cached=i == 0)
+        checks = [CheckResult(f"{tag}_check", tag, passed, "" if passed else f"{tag} wrong")
+                  for tag, passed in zip(("form", "knowledge"), outcome) if tag in tags]
+        rows.append((ex, "[]", gen, checks))
+    return rows
+
+
+def _add(store, run_id, position, rung, kind, rows, build_money=0.0, build_seconds=0.0):
+    store.add_rung_result(run_id, position, rung, kind, {"rung": rung, "description": f"the {rung} rung"},
+                          build_seconds, build_money, 0, False, 1.0, "ok", None, rows)
+
+
+def _climb(store, run_id="run1", lora_build_money=0.5, spec=None):
+    """Four rungs (cost per 1K requests, overall accuracy):
+    zero_shot (80, 0.5) and lora_sft (115, 1.0) on the frontier;
+    few_shot (180, 0.75) dominated by lora_sft; bloated (222.5, 0.5, one failed call) dominated."""
+    store.start_run(run_id, "toy", "examples/toy/task.yaml", "hash", spec or _spec(), "tiny-model")
+    T, F = True, False
+    _add(store, run_id, 0, "zero_shot", "prompt", _rows([(T, T), (F, T), (T, F), (T, T)], 100, 20))
+    _add(store, run_id, 1, "few_shot", "prompt", _rows([(T, T), (T, T), (T, F), (T, T)], 300, 20))
+    _add(store, run_id, 2, "bloated", "prompt", _rows([(T, T), "error", (T, F), (T, T)], 400, 20))
+    _add(store, run_id, 3, "lora_sft", "finetune", _rows([(T, T)] * 4, 50, 60),
+         build_money=lora_build_money, build_seconds=900.0)
+    store.finish_run(run_id, "done")
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store(tmp_path / "runs")
+    yield s
+    s.close()
+
+
+def _by_rung(summary):
+    return {r["rung"]: r for r in summary["rungs"]}
+
+
+def test_accuracies_and_means(store):
+    _climb(store)
+    s = summarize(store, "run1")
+    assert [r["rung"] for r in s["rungs"]] == ["zero_shot", "few_shot", "bloated", "lora_sft"]
+    r = _by_rung(s)
+    z = r["zero_shot"]
+    assert (z["form_accuracy"], z["knowledge_accuracy"], z["overall_accuracy"]) == (0.75, 0.75, 0.5)
+    assert (z["n"], z["n_failed"], z["prompt_tokens"], z["completion_tokens"]) == (4, 2, 100, 20)
+    assert z["latency_s"] == pytest.approx(0.25) and z["cached_share"] == 0.25
+    assert z["description"] == "the zero_shot rung" and z["kind"] == "prompt"
+    # the errored call fails every metric, even with no check results recorded
+    b = r["bloated"]
+    assert (b["form_accuracy"], b["knowledge_accuracy"], b["overall_accuracy"]) == (0.75, 0.5, 0.5)
+    assert b["n_errors"] == 1
+    assert r["lora_sft"]["overall_accuracy"] == 1.0 and r["lora_sft"]["overall_ci"] == [1.0, 1.0]
+    for rung in s["rungs"]:
+        lo, hi = rung["overall_ci"]
+        assert 0 <= lo <= rung["overall_accuracy"] <= hi <= 1
+        assert rung["quality"] == rung["overall_accuracy"]
+    assert z["cost_per_1k_requests"] == pytest.approx(cost_per_1k_requests(100, 20, 0.5, 1.5))
+    assert z["cost_per_1k_requests"] == pytest.approx(80.0)
+    assert [x["rung"] for x in s["rungs"] if x["meets_target"]] == ["few_shot", "lora_sft"]
+    assert (s["run"]["target_metric"], s["run"]["target_value"]) == ("overall", 0.75)
+    assert s["run"]["currency"] == "USD" and s["run"]["volume"] == 1000 and s["run"]["status"] == "done"
+
+
+def test_bootstrap_is_deterministic_and_json_clean(store):
+    _climb(store)
+    a, b = summarize(store, "run1"), summarize(store, "run1")
+    assert a == b
+    json.dumps(a, allow_nan=False)
+
+
+def test_target_metric_picks_quality(store):
+    _climb(store, spec=_spec(metric="knowledge", value=0.7))
+    r = _by_rung(summarize(store, "run1"))
+    assert r["zero_shot"]["quality"] == 0.75 and r["zero_shot"]["meets_target"]
+    assert r["bloated"]["quality"] == 0.5 and not r["bloated"]["meets_target"]
+
+
+def test_missing_tag_gives_none(store):
+    store.start_run("r", "toy", "t.yaml", "h", _spec(), "m")
+    _add(store, "r", 0, "zero_shot", "prompt", _rows([(True, True), (False, True)], 10, 5, tags=("form",)))
+    z = summarize(store, "r")["rungs"][0]
+    assert z["form_accuracy"] == 0.5 and z["overall_accuracy"] == 0.5
+    assert z["knowledge_accuracy"] is None and z["knowledge_ci"] is None
+
+
+def test_frontier_excludes_dominated_rungs(store):
+    _climb(store)
+    s = summarize(store, "run1")
+    assert s["frontier"] == ["zero_shot", "lora_sft"]
+    r = _by_rung(s)
+    assert not r["bloated"]["on_frontier"] and not r["few_shot"]["on_frontier"]
+    assert r["zero_shot"]["on_frontier"] and r["lora_sft"]["on_frontier"]
+
+
+def test_break_even_matches_costs(store):
+    _climb(store)
+    (be,) = summarize(store, "run1")["break_even"]
+    # prompt_rung = the best prompt rung by quality: few_shot (300 prompt tokens) vs lora_sft (50)
+    assert be["finetune_rung"] == "lora_sft" and be["prompt_rung"] == "few_shot"
+    assert be["saved_prompt_tokens"] == 250 and be["price_per_token"] == pytest.approx(0.0005)
+    assert be["build_cost"] == 0.5
+    assert be["requests"] == pytest.approx(break_even_requests(0.5, 250, 0.5 / 1000))
+    assert be["requests"] == pytest.approx(4.0)
+    assert be["formula"] == "N = 0.5 / (250 tokens x 0.0005 per token) = 4 requests"
+
+
+def test_break_even_baseline_ties_go_to_the_cheaper_and_infinity_is_none():
+    def rung(name, kind, quality, cost, prompt_tokens, build=0.0):
+        return {"rung": name, "kind": kind, "quality": quality, "cost_per_1k_requests": cost, "n": 4,
+                "error": None, "prompt_tokens": prompt_tokens, "build_money": build}
+
+    rungs = [rung("a", "prompt", 0.8, 10.0, 100), rung("b", "prompt", 0.8, 5.0, 40),
+             rung("ft", "finetune", 0.9, 4.0, 60, build=1.0)]
+    (be,) = break_even(rungs, PRICES)
+    assert be["prompt_rung"] == "b" and be["saved_prompt_tokens"] == -20
+    assert be["requests"] is None and "never pays back" in be["formula"]
+
+
+def test_recommendation_amortises_build_over_volume(store, tmp_path):
+    _climb(store)
+    rec = summarize(store, "run1")["recommendation"]
+    assert rec["rung"] == "lora_sft" and rec["meets_target"]  # 115 + 0.5 build < 180
+    assert rec["cost_at_volume"] == pytest.approx(115.5)
+    _climb(store, run_id="run2", lora_build_money=100.0)  # now 115 + 100 > 180
+    rec = summarize(store, "run2")["recommendation"]
+    assert rec["rung"] == "few_shot" and "few_shot" in rec["reason"]
+
+
+def test_recommendation_without_a_rung_meeting_the_target(store):
+    _climb(store, spec=_spec(value=0.995))  # only lora_sft (1.0) meets it
+    assert summarize(store, "run1")["recommendation"]["rung"] == "lora_sft"
+    store.start_run("r", "toy", "t.yaml", "h", _spec(value=0.99), "m")
+    _add(store, "r", 0, "zero_shot", "prompt", _rows([(True, True), (False, True)], 10, 5))
+    _add(store, "r", 1, "few_shot", "prompt", _rows([(True, False), (True, False)], 50, 5))
+    rec = summarize(store, "r")["recommendation"]
+    assert rec["rung"] == "zero_shot" and not rec["meets_target"]
+    assert rec["reason"].startswith("no rung meets the target")
+
+
+def test_write_report_files(store, tmp_path):
+    _climb(store)
+    out = tmp_path / "runs" / "run1"
+    paths = write_report(store, "run1", out)
+    assert set(paths) == {"html", "md", "png", "json"}
+    for p in paths.values():
+        assert p.exists() and p.parent == out
+    assert {p.name for p in paths.values()} == {"report.html", "report.md", "frontier.png", "summary.json"}
+    summary = json.loads(paths["json"].read_text())
+    assert summary["frontier"] == ["zero_shot", "lora_sft"]
+    assert paths["png"].read_bytes().startswith(b"\x89PNG")
+    html = paths["html"].read_text()
+    for name in ("zero_shot", "few_shot", "bloated", "lora_sft"):
+        assert name in html
+    assert "data:image/png;base64,iVBOR" in html
+    assert "<details>" in html and "N = 0.5 / (250 tokens x 0.0005 per token) = 4 requests" in html
+    assert "question &lt;1&gt; &amp; more" in html and "question <1>" not in html  # autoescaped
+    md = paths["md"].read_text()
+    assert "| zero_shot |" in md and "N = 0.5 / (250 tokens x 0.0005 per token)" in md
+
+
+def test_plot_with_all_costs_zero(store, tmp_path):
+    free = {"currency": "USD", "input_per_1k": 0.0, "output_per_1k": 0.0, "train_per_hour": 0.0}
+    _climb(store, spec=_spec(prices=free))
+    s = summarize(store, "run1")
+    assert all(r["cost_per_1k_requests"] == 0 for r in s["rungs"])
+    assert s["frontier"] == ["lora_sft"]  # same cost, best quality
+    assert math.isinf(break_even_requests(0.5, 250, 0.0)) and s["break_even"][0]["requests"] is None
+    png = plot_frontier(s, tmp_path / "free.png")
+    assert png.read_bytes().startswith(b"\x89PNG")
+    assert write_report(store, "run1", tmp_path / "free")["html"].exists()
+
+
+def test_report_of_a_run_without_results(store, tmp_path):
+    store.start_run("empty", "toy", "t.yaml", "h", _spec(), "m")
+    store.add_rung_result("empty", 0, "zero_shot", "prompt", {}, 0, 0, 0, False, 0, "failed", "boom", [])
+    s = summarize(store, "empty")
+    assert s["frontier"] == [] and s["recommendation"]["rung"] is None
+    assert s["rungs"][0]["overall_accuracy"] is None and s["rungs"][0]["cost_per_1k_requests"] is None
+    paths = write_report(store, "empty", tmp_path / "empty")
+    assert paths["png"].read_bytes().startswith(b"\x89PNG") and "boom" in paths["html"].read_text()

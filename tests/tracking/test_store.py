@@ -1,0 +1,264 @@
+"""The run store: migrations, WAL, rung results with generations and scores, the call cache."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from ladder.tracking import migrations
+from ladder.tracking.migrations import MIGRATIONS, apply_migrations
+from ladder.tracking.store import STORE_FILE, Store
+from ladder.types import CheckResult, Example, Generation
+
+
+@pytest.fixture
+def store(tmp_path: Path):
+    s = Store(tmp_path / "runs")
+    yield s
+    s.close()
+
+
+def names(db: sqlite3.Connection) -> list[str]:
+    return [r[0] for r in db.execute("SELECT name FROM _migrations ORDER BY name")]
+
+
+def tables(db: sqlite3.Connection) -> set[str]:
+    return {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
+# -- migrations ------------------------------------------------------------------------------
+
+def test_migrations_apply_once(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    first = Store(runs)
+    assert (runs / STORE_FILE).exists()
+    assert names(first.db) == sorted(n for n, _ in MIGRATIONS)
+    assert {"runs", "rung_results", "generations", "scores", "call_cache", "_migrations"} <= tables(first.db)
+    first.close()
+
+    second = Store(runs)
+    assert apply_migrations(second.db) == []  # nothing left to apply
+    assert names(second.db) == sorted(n for n, _ in MIGRATIONS)
+    second.close()
+
+
+def test_fresh_database_applies_every_migration(tmp_path: Path) -> None:
+    db = sqlite3.connect(tmp_path / "x.sqlite", isolation_level=None)
+    assert apply_migrations(db) == [n for n, _ in MIGRATIONS]
+    assert apply_migrations(db) == []
+    db.close()
+
+
+def test_journal_mode_is_wal(store: Store) -> None:
+    assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert store.db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+
+
+def test_failing_migration_rolls_back(tmp_path: Path) -> None:
+    Store(tmp_path / "runs").close()  # the shipped migrations, applied
+
+    def m999_broken(db: sqlite3.Connection) -> None:
+        db.execute("CREATE TABLE half_done (x INTEGER)")
+        db.execute("INSERT INTO half_done VALUES (1)")
+        db.execute("THIS IS NOT SQL")
+
+    MIGRATIONS.append(("m999_broken", m999_broken))
+    try:
+        with pytest.raises(sqlite3.OperationalError, match="syntax error"):
+            Store(tmp_path / "runs")
+    finally:
+        MIGRATIONS.remove(("m999_broken", m999_broken))
+
+    db = sqlite3.connect(tmp_path / "runs" / STORE_FILE)
+    assert "half_done" not in tables(db)  # the table it created is gone
+    assert "m999_broken" not in names(db)  # and it is not recorded as applied
+    db.close()
+    Store(tmp_path / "runs").close()  # the store still opens once the bad migration is gone
+
+
+def test_two_processes_opening_a_new_store_apply_each_migration_once(tmp_path: Path) -> None:
+    """The second opener waits for the first's migration and then skips it, instead of re-running it."""
+    entered = threading.Event()
+
+    def m998_slow(db: sqlite3.Connection) -> None:
+        db.execute("CREATE TABLE slow_probe (x INTEGER)")  # fails if it ever runs twice
+        if not entered.is_set():
+            entered.set()
+            time.sleep(0.3)  # hold the write lock while the other opener starts
+
+    errors: list[BaseException] = []
+
+    def open_store() -> None:
+        try:
+            Store(tmp_path / "runs").close()
+        except BaseException as e:  # noqa: BLE001 - handed to the main thread
+            errors.append(e)
+
+    MIGRATIONS.append(("m998_slow", m998_slow))
+    try:
+        first = threading.Thread(target=open_store)
+        first.start()
+        assert entered.wait(5)
+        open_store()  # while the first is inside m998_slow
+        first.join(10)
+    finally:
+        MIGRATIONS.remove(("m998_slow", m998_slow))
+    assert errors == []
+    db = sqlite3.connect(tmp_path / "runs" / STORE_FILE)
+    assert "m998_slow" in names(db) and "slow_probe" in tables(db)
+    db.close()
+
+
+def test_run_script_keeps_semicolons_inside_literals_and_triggers(tmp_path: Path) -> None:
+    db = sqlite3.connect(tmp_path / "x.sqlite", isolation_level=None)
+    migrations._run_script(
+        db,
+        """
+        CREATE TABLE t (a TEXT);
+        CREATE TABLE log (msg TEXT);
+        CREATE TRIGGER t_log AFTER INSERT ON t BEGIN
+            INSERT INTO log VALUES ('added; ' || new.a);
+        END;
+        INSERT INTO t VALUES ('x;y');
+        """,
+    )
+    assert db.execute("SELECT a FROM t").fetchall() == [("x;y",)]
+    assert db.execute("SELECT msg FROM log").fetchall() == [("added; x;y",)]
+    db.close()
+
+
+# -- runs, rung results, generations -------------------------------------------------------------
+
+def start(store: Store, run_id: str = "run-1") -> None:
+    store.start_run(run_id, "demo", "/tmp/task.yaml", "hash", {"name": "demo", "n": [1, 2]}, "tiny-model")
+
+
+def test_run_round_trip(store: Store) -> None:
+    start(store)
+    run = store.run("run-1")
+    assert run["task_name"] == "demo" and run["status"] == "running" and run["finished_at"] is None
+    assert run["spec"] == {"name": "demo", "n": [1, 2]}
+    store.finish_run("run-1", "done")
+    assert store.run("run-1")["status"] == "done"
+    assert [r["id"] for r in store.runs()] == ["run-1"]
+    with pytest.raises(KeyError, match="no run 'nope'"):
+        store.run("nope")
+
+
+def test_rung_result_round_trip_with_generations_and_checks(store: Store) -> None:
+    start(store)
+    ex1 = Example(id="e1", input="2+2?", expected="4")
+    ex2 = Example(id="e2", input="3+3?", expected="6")
+    gen1 = Generation(text="4", prompt_tokens=10, completion_tokens=1, latency_s=0.5)
+    gen2 = Generation(text="", prompt_tokens=12, completion_tokens=0, latency_s=0.25,
+                      finish_reason="error", error="boom")
+    checks1 = [CheckResult("form", "form", True), CheckResult("value", "knowledge", False, "got 5, want 4"),
+               CheckResult("again", "knowledge", True)]
+    prompt = '[{"role": "user", "content": "2+2?"}]'
+    rung_id = store.add_rung_result(
+        "run-1", 0, "zero_shot", "prompt", {"rung": "zero_shot", "adapter": None},
+        build_seconds=1.5, build_money=0.25, build_tokens=100, build_reused=True, eval_seconds=3.0,
+        status="ok", error=None, rows=[(ex1, prompt, gen1, checks1), (ex2, "[]", gen2, [])],
+    )
+    other = store.add_rung_result(
+        "run-1", 1, "few_shot", "prompt", {}, 0, 0, 0, False, 1.0, "failed", "out of memory", rows=[],
+    )
+
+    rows = store.rung_results("run-1")
+    assert [r.rung for r in rows] == ["zero_shot", "few_shot"]
+    r = rows[0]
+    assert r.id == rung_id and r.run_id == "run-1" and r.position == 0 and r.kind == "prompt"
+    assert r.candidate == {"rung": "zero_shot", "adapter": None}
+    assert (r.build_seconds, r.build_money, r.build_tokens, r.build_reused) == (1.5, 0.25, 100, True)
+    assert (r.eval_seconds, r.status, r.error) == (3.0, "ok", None)
+    assert rows[1].id == other and rows[1].build_reused is False and rows[1].error == "out of memory"
+
+    g1, g2 = store.generations(rung_id)
+    assert (g1.example_id, g1.input, g1.expected, g1.output) == ("e1", "2+2?", "4", "4")
+    assert g1.prompt == [{"role": "user", "content": "2+2?"}]
+    assert (g1.prompt_tokens, g1.completion_tokens, g1.latency_s) == (10, 1, 0.5)
+    assert (g1.finish_reason, g1.cached, g1.error) == ("stop", False, None)
+    assert g1.checks == tuple(checks1)  # in the order they were recorded
+    assert (g2.example_id, g2.finish_reason, g2.error, g2.checks) == ("e2", "error", "boom", ())
+    assert store.generations(other) == []
+
+
+def test_same_rung_twice_in_a_run_is_refused_and_rolled_back(store: Store) -> None:
+    start(store)
+    ex = Example(id="e1", input="q", expected="a")
+    gen = Generation(text="a", prompt_tokens=1, completion_tokens=1, latency_s=0.1)
+    store.add_rung_result("run-1", 0, "zero_shot", "prompt", {}, 0, 0, 0, False, 0, "ok", None, [])
+    with pytest.raises(sqlite3.IntegrityError):
+        store.add_rung_result("run-1", 1, "zero_shot", "prompt", {}, 0, 0, 0, False, 0, "ok", None,
+                              [(ex, "[]", gen, [])])
+    assert store.db.execute("SELECT COUNT(*) FROM generations").fetchone()[0] == 0
+    assert not store.db.in_transaction
+
+
+def test_rung_result_needs_a_known_run(store: Store) -> None:
+    with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
+        store.add_rung_result("ghost", 0, "zero_shot", "prompt", {}, 0, 0, 0, False, 0, "ok", None, [])
+
+
+def test_data_survives_reopening(tmp_path: Path) -> None:
+    with Store(tmp_path) as s:
+        start(s)
+        s.add_rung_result("run-1", 0, "zero_shot", "prompt", {}, 0, 0, 0, False, 0, "ok", None, [])
+    with Store(tmp_path) as s:
+        assert [r.rung for r in s.rung_results("run-1")] == ["zero_shot"]
+
+
+# -- call cache ------------------------------------------------------------------------------
+
+def test_cache_get_put(store: Store) -> None:
+    assert store.cache_get("k1") is None
+    good = Generation(text="hi", prompt_tokens=5, completion_tokens=2, latency_s=0.3, finish_reason="length")
+    bad = Generation(text="", prompt_tokens=5, completion_tokens=0, latency_s=0.1, finish_reason="error",
+                     error="timeout")
+    store.cache_put([("k1", "model-a", good), ("k2", "model-a", bad)])
+    hit = store.cache_get("k1")
+    assert hit == Generation(text="hi", prompt_tokens=5, completion_tokens=2, latency_s=0.3,
+                             finish_reason="length", cached=True)
+    assert store.cache_get("k2") is None  # failed calls are never cached
+    newer = Generation(text="hello", prompt_tokens=5, completion_tokens=3, latency_s=0.2)
+    store.cache_put([("k1", "model-a", newer)])
+    assert store.cache_get("k1").text == "hello"  # type: ignore[union-attr]
+    store.cache_put([])
+
+
+def test_cache_is_shared_between_stores_on_one_folder(tmp_path: Path) -> None:
+    gen = Generation(text="x", prompt_tokens=1, completion_tokens=1, latency_s=0.1)
+    with Store(tmp_path) as a, Store(tmp_path) as b:
+        a.cache_put([("k", "m", gen)])
+        assert b.cache_get("k") is not None
+
+
+# -- for_run_dir -------------------------------------------------------------------------------
+
+def test_for_run_dir_finds_the_store_in_the_parent(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    with Store(runs) as s:
+        start(s, "20240101-abc")
+    (runs / "20240101-abc").mkdir()
+    with Store.for_run_dir(runs / "20240101-abc") as found:
+        assert found.path == runs / STORE_FILE
+        assert found.run("20240101-abc")["task_name"] == "demo"
+
+
+def test_for_run_dir_errors_clearly_without_a_store(tmp_path: Path) -> None:
+    run_dir = tmp_path / "somewhere" / "run-1"
+    run_dir.mkdir(parents=True)
+    with pytest.raises(FileNotFoundError, match=f"no {STORE_FILE} in .*somewhere; is this a run folder"):
+        Store.for_run_dir(run_dir)
+    assert not (run_dir.parent / STORE_FILE).exists()  # nothing was created
+
+
+def test_for_run_dir_given_the_runs_folder_says_so(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    Store(runs).close()
+    with pytest.raises(FileNotFoundError, match="is a runs folder, pass one of its run folders"):
+        Store.for_run_dir(runs)
