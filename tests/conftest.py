@@ -28,7 +28,7 @@ def tiny_task(tmp_path: Path) -> Path:
         lines = (BALANCE / "data" / name).read_text().splitlines()[:n]
         (folder / "data" / name).write_text("\n".join(lines) + "\n")
     text = (BALANCE / "task.yaml").read_text()
-    text = text.replace("lora_sft: {epochs: 2, learning_rate: 0.001}", "lora_sft: {epochs: 1, batch_size: 4, rank: 4}")
+    text = text.replace("lora_sft: {epochs: 2, learning_rate: 0.002}", "lora_sft: {epochs: 1, batch_size: 4, rank: 4}")
     text = text.replace("max_new_tokens: 64", "max_new_tokens: 24")
     assert "rank: 4" in text and "max_new_tokens: 24" in text, "the example's task.yaml changed shape"
     (folder / "task.yaml").write_text(text)

@@ -30,3 +30,10 @@ class Backend(Protocol):
     def count_tokens(self, chat: Chat) -> int:
         """Prompt tokens this chat costs (chat template included)."""
         ...
+
+
+def unwrap(backend: Backend) -> Backend:
+    """The backend underneath wrappers (cache, rate limiter) that keep theirs in `.inner`."""
+    while hasattr(backend, "inner"):
+        backend = backend.inner  # type: ignore[attr-defined]
+    return backend

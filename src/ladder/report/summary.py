@@ -5,8 +5,9 @@ run info, one entry per rung (accuracies with bootstrap intervals, tokens, laten
 the Pareto frontier, the fine-tuning break-even points, and a recommendation.
 
 Scoring rules: an example passes `overall` when every one of its checks passes, and passes
-`form` (or `knowledge`) when every check of that tag passes. A generation that errored fails
-every metric. An accuracy is None when the rung has no check of that tag (overall: no check).
+`form` (or `knowledge`) when every check of that tag passes. A failed call (error) is never
+counted as a wrong answer: it is left out of the accuracies and counted in `n_errors`. An
+accuracy is None when the rung has no check of that tag (overall: no check).
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ def _bootstrap_ci(passed: np.ndarray, seed: int) -> list[float]:
 
 
 def _accuracies(gens: list[GenerationRow], seed: int) -> dict[str, Any]:
+    gens = [g for g in gens if g.error is None]
     tags = {c.tag for g in gens for c in g.checks}
     out: dict[str, Any] = {}
     for metric in METRICS:
@@ -68,7 +70,7 @@ def _accuracies(gens: list[GenerationRow], seed: int) -> dict[str, Any]:
 
 
 def _failures(gens: list[GenerationRow]) -> list[dict[str, Any]]:
-    failed = [g for g in gens if not _passes(g, "overall")][:MAX_FAILURES]
+    failed = [g for g in gens if g.error is None and not _passes(g, "overall")][:MAX_FAILURES]
     return [{
         "example_id": g.example_id,
         "input": g.input[:MAX_TEXT],
@@ -92,7 +94,7 @@ def _rung_entry(row: RungRow, gens: list[GenerationRow], spec: dict[str, Any]) -
         "rung": row.rung, "position": row.position, "kind": row.kind, "status": row.status,
         "error": row.error, "description": row.candidate.get("description", ""), "n": len(gens),
         "n_errors": sum(g.error is not None for g in gens),
-        "n_failed": sum(not _passes(g, "overall") for g in gens),
+        "n_failed": sum(g.error is None and not _passes(g, "overall") for g in gens),
         **_accuracies(gens, spec["seed"]),
         "prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
         "latency_s": _mean([g.latency_s for g in gens]),

@@ -48,5 +48,5 @@ def parse_options(rung: Rung, raw: dict[str, Any] | None) -> RungOptions:
         return rung.Options.model_validate(raw or {})
     except ValidationError as e:
         raise RungOptionsError(
-            "; ".join(f"rungs.{rung.name}.{p}" for p in format_validation_error(e))
+            "; ".join(f"rungs.{rung.name}.{p}" for p in format_validation_error(e, rung.Options))
         ) from None

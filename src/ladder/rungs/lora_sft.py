@@ -12,11 +12,12 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
+from ladder.backends.base import unwrap
 from ladder.backends.local import LocalBackend, load_model_and_tokenizer
 from ladder.rungs.base import RungContext, RungOptions
 from ladder.rungs.prompt import ChatPrompt
 from ladder.tracking.costs import training_cost
-from ladder.training.lora_sft import SFTConfig, load_train_result, train_lora_sft
+from ladder.training.lora_sft import SFTConfig, cpu_has_fast_bf16, load_train_result, train_lora_sft
 from ladder.types import BuildCost, Candidate, Message, chat_to_json, content_hash
 
 TRAINER_VERSION = 1  # bump when a change to training would change the adapter it produces
@@ -33,9 +34,13 @@ class LoraSFT:
         alpha: int = Field(32, gt=0, description="LoRA alpha (scale = alpha / rank)")
         batch_size: int = Field(8, gt=0)
         max_length: int = Field(512, gt=0, description="tokens per training example, longer ones are cut")
+        precision: Literal["auto", "float32", "bfloat16"] = Field(
+            "auto", description="training matmul precision; auto = bfloat16 autocast where the CPU has AMX/AVX512-BF16"
+        )
 
     def prepare(self, ctx: RungContext, options: Options) -> Candidate:
-        if not isinstance(ctx.backend, LocalBackend):
+        local = unwrap(ctx.backend)
+        if not isinstance(local, LocalBackend):
             raise ValueError("lora_sft trains local weights: set `model.backend: local` in task.yaml")
         if not ctx.task.train:
             raise ValueError("lora_sft needs training examples: set `data.train` in task.yaml")
@@ -48,6 +53,7 @@ class LoraSFT:
             epochs=options.epochs,
             batch_size=options.batch_size,
             max_length=options.max_length,
+            bf16=options.precision == "bfloat16" or (options.precision == "auto" and cpu_has_fast_bf16()),
             seed=ctx.task.spec.seed,
         )
         key = content_hash(
@@ -58,7 +64,7 @@ class LoraSFT:
         reused = result is not None
         if result is None:
             ctx.on_status(f"training LoRA on {len(chats)} examples x {config.epochs} epochs")
-            model, tokenizer = load_model_and_tokenizer(ctx.backend.name, ctx.backend.dtype)
+            model, tokenizer = load_model_and_tokenizer(local.name, local.dtype)
             result = train_lora_sft(model, tokenizer, chats, config, adapter_dir, on_step=ctx.on_train_step)
             del model
         return Candidate(

@@ -35,6 +35,7 @@ class SFTConfig:
     max_length: int = 512
     warmup_ratio: float = 0.1
     target_modules: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+    bf16: bool = False  # autocast matmuls to bfloat16 (fp32 master weights); see cpu_has_fast_bf16
     seed: int = 0
 
 
@@ -53,6 +54,15 @@ class TrainResult:
 
 
 StepFn = Callable[[int, int, float], None]  # (step, total steps, loss)
+
+
+def cpu_has_fast_bf16() -> bool:
+    """True on CPUs with native bf16 matmul (AMX or AVX512-BF16), where autocast pays."""
+    try:
+        flags = open("/proc/cpuinfo").read()
+    except OSError:
+        return False
+    return "amx_bf16" in flags or "avx512_bf16" in flags
 
 
 def tokenize_for_sft(tokenizer: Any, chat: Chat, max_length: int) -> tuple[list[int], list[int]]:
@@ -141,7 +151,8 @@ def train_lora_sft(
     for _epoch in range(config.epochs):
         for batch_idx in _batches(rows, config.batch_size, rng):
             batch = _collate([rows[i] for i in batch_idx], pad_id)
-            loss = peft_model(**batch).loss
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16):
+                loss = peft_model(**batch).loss
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             optimizer.step()
