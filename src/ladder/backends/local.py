@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ladder.backends.base import ProgressFn
+from ladder.backends.batching import generate_rows
 from ladder.types import Chat, Generation, GenerationParams
 
 
@@ -194,47 +195,35 @@ class LocalBackend:
         adapter: str | None = None,
         on_progress: ProgressFn | None = None,
     ) -> list[Generation]:
-        import torch
-
         model, tok = self._model(adapter), self.tokenizer
-        texts = [render_chat(tok, c) for c in chats]
-        lengths = [len(tok(t, add_special_tokens=False)["input_ids"]) for t in texts]
+        rows = [tok(render_chat(tok, c), add_special_tokens=False)["input_ids"] for c in chats]
         # Sorting by length keeps padding (wasted compute) low inside each batch.
-        order = sorted(range(len(texts)), key=lambda i: lengths[i])
-        results: list[Generation | None] = [None] * len(texts)
+        order = sorted(range(len(rows)), key=lambda i: len(rows[i]))
+        results: list[Generation | None] = [None] * len(rows)
+        memo: dict[tuple[int, ...], Any] = {}  # shared-prefix KV caches, reused across batches
         for start in range(0, len(order), self.batch_size):
-            rows = order[start : start + self.batch_size]
-            enc = tok([texts[i] for i in rows], return_tensors="pt", padding=True, add_special_tokens=False)
+            batch = order[start : start + self.batch_size]
             t0 = time.perf_counter()
             try:
-                with torch.inference_mode():
-                    out = model.generate(
-                        **enc,
-                        max_new_tokens=params.max_new_tokens,
-                        do_sample=params.temperature > 0,
-                        temperature=params.temperature if params.temperature > 0 else None,
-                        top_p=None,
-                        top_k=None,
-                        pad_token_id=tok.pad_token_id,
-                        eos_token_id=tok.eos_token_id,
-                    )
+                new = generate_rows(
+                    model, [rows[i] for i in batch], tok.pad_token_id, tok.eos_token_id,
+                    params.max_new_tokens, params.temperature, memo,
+                )
             except Exception as e:  # an OOM or a bad input fails its rows, not the whole rung
-                for i in rows:
-                    results[i] = Generation("", lengths[i], 0, 0.0, "error", error=f"{type(e).__name__}: {e}")
+                for i in batch:
+                    results[i] = Generation("", len(rows[i]), 0, 0.0, "error", error=f"{type(e).__name__}: {e}")
                 continue
             elapsed = time.perf_counter() - t0
-            new = out[:, enc["input_ids"].shape[1] :]
-            for row, i in enumerate(rows):
-                ids = new[row].tolist()
+            for ids, i in zip(new, batch):
                 stopped = tok.eos_token_id in ids
                 n = ids.index(tok.eos_token_id) if stopped else len(ids)
                 results[i] = Generation(
                     text=tok.decode(ids[:n], skip_special_tokens=True).strip(),
-                    prompt_tokens=lengths[i],
+                    prompt_tokens=len(rows[i]),
                     completion_tokens=n,
-                    latency_s=elapsed / len(rows),
+                    latency_s=elapsed / len(batch),
                     finish_reason="stop" if stopped else "length",
                 )
             if on_progress:
-                on_progress(len(rows))
+                on_progress(len(batch))
         return [r for r in results if r is not None]

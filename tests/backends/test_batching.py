@@ -1,0 +1,38 @@
+"""Shared-prefix KV reuse must not change what the model answers."""
+
+from __future__ import annotations
+
+import pytest
+
+from ladder.backends.batching import MIN_SHARED_PREFIX, common_prefix_len, generate_rows
+from ladder.backends.local import render_chat
+from ladder.types import Message
+
+
+def test_common_prefix_leaves_every_row_a_token():
+    assert common_prefix_len([[1, 2, 3], [1, 2, 4]]) == 2
+    assert common_prefix_len([[1, 2], [1, 2, 3]]) == 1
+    assert common_prefix_len([[5, 6], [7, 6]]) == 0
+
+
+@pytest.mark.slow
+def test_prefix_cached_batch_matches_plain_batch(backend):
+    tok = backend.tokenizer
+    model = backend._model(None)
+    system = "You are a terse assistant. " * 6  # a long shared prefix, as instructions give
+    chats = [
+        (Message("system", system), Message("user", q))
+        for q in ("What is 2 + 2?", "Name a colour of the sky on a clear day.", "Say one word: hello or bye?")
+    ]
+    rows = [tok(render_chat(tok, c), add_special_tokens=False)["input_ids"] for c in chats]
+    assert common_prefix_len(rows) >= MIN_SHARED_PREFIX
+    eos, pad = tok.eos_token_id, tok.pad_token_id
+
+    shared = generate_rows(model, rows, pad, eos, max_new_tokens=12)
+    # Reference: each row alone (no padding, no shared cache at all).
+    alone = [generate_rows(model, [r], pad, eos, max_new_tokens=12)[0] for r in rows]
+
+    def cut(ids):
+        return ids[: ids.index(eos)] if eos in ids else ids
+
+    assert [cut(a) for a in shared] == [cut(b) for b in alone]
