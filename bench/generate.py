@@ -1,0 +1,115 @@
+"""Benchmark: eval throughput of ladder's local backend against a naive per-example loop.
+
+    .venv/bin/python bench/generate.py [--n 24] [--max-new-tokens 64] [--append]
+
+Workload: the balance-shift eval inputs under the `instructed` prompt (~285 prompt tokens),
+greedy, up to 64 new tokens — the "300-token prompt, 64-token answer" task of issue 6.
+Every variant answers the same prompts; the table gives examples/minute and the share of
+outputs identical to the fp32 one-at-a-time reference. llama.cpp is measured only when
+`llama_cpp` imports (its default build crashes on this CPU's AMX kernels; see DESIGN.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+
+from climb import cpu_description  # noqa: E402
+
+
+def prompts(n: int):
+    from ladder.rungs.prompt import ChatPrompt
+    from ladder.task import load_task
+
+    task = load_task(ROOT / "examples/balance-shift/task.yaml")
+    prompt = ChatPrompt(system=task.spec.prompts.system, instructions=task.spec.prompts.instructions)
+    return [prompt.render(e) for e in task.eval[:n]]
+
+
+def naive(chats, max_new_tokens: int) -> list[str]:
+    """One example at a time, plain transformers generate: what a first script would do."""
+    import torch
+
+    from ladder.backends.local import load_model_and_tokenizer, render_chat
+
+    model, tok = load_model_and_tokenizer("smollm2-135m-instruct")
+    outs = []
+    for chat in chats:
+        enc = tok(render_chat(tok, chat), return_tensors="pt", add_special_tokens=False)
+        with torch.inference_mode():
+            out = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False,
+                                 pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id)
+        outs.append(tok.decode(out[0, enc["input_ids"].shape[1]:], skip_special_tokens=True).strip())
+    return outs
+
+
+def ladder_backend(chats, max_new_tokens: int, dtype: str, batch_size: int) -> list[str]:
+    from ladder.backends.local import LocalBackend
+    from ladder.types import GenerationParams
+
+    backend = LocalBackend(dtype=dtype, batch_size=batch_size)
+    backend.generate(chats[:1], GenerationParams(max_new_tokens=2))  # load weights outside the timing
+    return [g.text for g in backend.generate(chats, GenerationParams(max_new_tokens=max_new_tokens))]
+
+
+def llama_cpp(chats, max_new_tokens: int) -> list[str] | None:
+    try:
+        from llama_cpp import Llama
+    except ImportError:
+        return None
+    from ladder.backends.local import gguf_path
+
+    llm = Llama(model_path=str(gguf_path("smollm2-135m-instruct")), n_ctx=1024, n_threads=2, verbose=False)
+    return [
+        llm.create_chat_completion(messages=[m.to_dict() for m in c], max_tokens=max_new_tokens,
+                                   temperature=0.0)["choices"][0]["message"]["content"].strip()
+        for c in chats
+    ]
+
+
+def timed(fn, *args):
+    t0 = time.perf_counter()
+    out = fn(*args)
+    return out, time.perf_counter() - t0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--n", type=int, default=24)
+    parser.add_argument("--max-new-tokens", type=int, default=64)
+    parser.add_argument("--append", action="store_true", help="append the table to BENCHMARKS.md")
+    args = parser.parse_args()
+    chats = prompts(args.n)
+
+    reference, ref_s = timed(naive, chats, args.max_new_tokens)
+    rows = [("naive transformers loop, fp32, batch 1", reference, ref_s)]
+    for dtype, bs in (("float32", 8), ("float32", 16), ("bfloat16", 16)):
+        out, s = timed(ladder_backend, chats, args.max_new_tokens, dtype, bs)
+        rows.append((f"ladder LocalBackend, {dtype}, batch {bs}, shared-prefix KV", out, s))
+    cpp = timed(llama_cpp, chats, args.max_new_tokens)
+    if cpp[0] is not None:
+        rows.append(("llama-cpp-python, Q4_1 GGUF, 2 threads", cpp[0], cpp[1]))
+
+    lines = ["| variant | examples/min | x naive | identical to fp32 reference |", "|---|---|---|---|"]
+    for name, out, s in rows:
+        same = sum(a == b for a, b in zip(out, reference)) / len(reference)
+        lines.append(f"| {name} | {len(chats) / s * 60:.1f} | {ref_s / s:.2f} | {same:.0%} |")
+    if cpp[0] is None:
+        lines.append("| llama-cpp-python | not installed | | |")
+    table = "\n".join(lines)
+    print(table)
+    if args.append:
+        with open(ROOT / "BENCHMARKS.md", "a") as f:
+            f.write(f"\n### Generation throughput — {time.strftime('%Y-%m-%d')}\n\n")
+            f.write(f"Command: `python bench/generate.py --n {args.n} --max-new-tokens {args.max_new_tokens} --append`"
+                    f"  \nMachine: {cpu_description()}  \nWorkload: {args.n} balance-shift eval inputs under the "
+                    f"instructed prompt, greedy, up to {args.max_new_tokens} new tokens.\n\n{table}\n")
+
+
+if __name__ == "__main__":
+    main()
