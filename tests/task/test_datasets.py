@@ -123,7 +123,16 @@ def test_every_bad_line_is_reported_with_file_and_line(tmp_path: Path) -> None:
     ("record", "reason"),
     [
         ([1, 2], "expected a JSON object, got list"),
-        ({"prompt": "q", "completion": "a"}, "missing key: expected 'messages' (chat format) or 'input' + 'expected'"),
+        (
+            {"question": "q", "answer": "a"},
+            "missing key: expected 'messages' (chat format), 'input' + 'expected', "
+            "or an alpaca / sharegpt / prompt-completion row",
+        ),
+        ({"text": "raw"},
+         "a row of format text has no single reference answer; use it for training, not as an example"),
+        ({"instruction": "q"}, "missing key 'output'"),
+        ({"conversations": [{"from": "human", "value": "q"}, {"from": "bot", "value": "a"}]},
+         "conversations[1] has unknown 'from' 'bot' (use one of system, human, gpt)"),
         ({"expected": "a"}, "missing key 'input'"),
         ({"input": "q", "expected": 4}, "'expected' must be a string"),
         ({"input": "q", "expected": "a", "system": ["x"]}, "'system' must be a string"),
@@ -162,6 +171,20 @@ def test_every_bad_line_is_reported_with_file_and_line(tmp_path: Path) -> None:
 def test_single_bad_record(tmp_path: Path, record: object, reason: str) -> None:
     path = jsonl(tmp_path / "d.jsonl", {"input": "ok", "expected": "ok"}, record)
     assert problems_of(path) == [f"{path}:2: {reason}"]
+
+
+def test_alpaca_sharegpt_and_prompt_completion_rows_are_examples(tmp_path: Path) -> None:
+    path = jsonl(
+        tmp_path / "mixed.jsonl",
+        {"instruction": "Add.", "input": "2+2", "output": "4", "system": "Be brief."},
+        {"conversations": [{"from": "human", "value": "Hi"}, {"from": "gpt", "value": "Hello."},
+                           {"from": "human", "value": "3+3?"}, {"from": "gpt", "value": "6"}]},
+        {"id": "pc", "prompt": "1+1?", "completion": "2"},
+    )
+    a, b, c = read_examples(path)
+    assert (a.input, a.expected, a.system) == ("Add.\n\n2+2", "4", "Be brief.")
+    assert (b.input, b.expected, b.history) == ("3+3?", "6", (Message("user", "Hi"), Message("assistant", "Hello.")))
+    assert (c.id, c.input, c.expected) == ("pc", "1+1?", "2")
 
 
 def test_invalid_regex_in_a_per_example_check(tmp_path: Path) -> None:

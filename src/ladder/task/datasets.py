@@ -1,4 +1,5 @@
-"""Dataset readers: OpenAI chat JSONL and `{"input", "expected"}` JSONL.
+"""Dataset readers: OpenAI chat JSONL and `{"input", "expected"}` JSONL (Alpaca, ShareGPT and
+prompt/completion rows too, parsed by ladder.task.formats).
 
 Every bad line is reported as ``file:line: reason``; no line is dropped silently. A file with
 any bad line raises DataError listing all of them, so a user fixes everything in one pass.
@@ -12,11 +13,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from ladder.task import formats
 from ladder.task.spec import CheckModel, format_validation_error
 from ladder.types import CheckSpec, Example, Message
-
-ROLES = ("system", "user", "assistant")
-
 
 class DataError(Exception):
     """Problems found in a data file, one `file:line: reason` per entry."""
@@ -80,30 +79,34 @@ def _parse_record(obj: Any, where: str, lineno: int, path: Path) -> Example:
     if isinstance(ex_id, bool) or not isinstance(ex_id, (str, int)):
         raise ValueError(f"'id' must be a string or an integer (got {ex_id!r})")
     ex_id = str(ex_id)
-    if "messages" in obj:
+    try:
+        fmt = formats.detect(obj)
+    except formats.FormatError:
+        fmt = None
+    if fmt == "openai":
         return _parse_chat(obj, ex_id, where)
-    if "input" in obj or "expected" in obj:
+    if fmt == "pair":
         return _parse_pair(obj, ex_id, where)
-    raise ValueError("missing key: expected 'messages' (chat format) or 'input' + 'expected'")
+    if fmt in ("alpaca", "sharegpt", "prompt_completion"):
+        record = formats.parse(obj, fmt)  # FormatError is a ValueError: reported as file:line
+        turns = [Message(t.role, t.content) for t in record.turns]  # type: ignore[union-attr]
+        return _chat_example(turns, obj, ex_id, where)
+    if fmt is not None:
+        raise ValueError(
+            f"a row of format {fmt} has no single reference answer; use it for training, not as an example")
+    raise ValueError(
+        "missing key: expected 'messages' (chat format), 'input' + 'expected', "
+        "or an alpaca / sharegpt / prompt-completion row"
+    )
 
 
 def _parse_chat(obj: dict[str, Any], ex_id: str, where: str) -> Example:
-    messages = obj["messages"]
-    if not isinstance(messages, list) or not messages:
-        raise ValueError("'messages' must be a non-empty list")
-    parsed: list[Message] = []
-    for i, m in enumerate(messages):
-        if not isinstance(m, dict):
-            raise ValueError(f"messages[{i}] must be an object")
-        if "role" not in m:
-            raise ValueError(f"messages[{i}] is missing key 'role'")
-        if "content" not in m:
-            raise ValueError(f"messages[{i}] is missing key 'content'")
-        if m["role"] not in ROLES:
-            raise ValueError(f"messages[{i}] has unknown role {m['role']!r} (use one of {', '.join(ROLES)})")
-        if not isinstance(m["content"], str):
-            raise ValueError(f"messages[{i}].content must be a string")
-        parsed.append(Message(m["role"], m["content"]))
+    turns = formats.parse_messages(obj["messages"], "messages", need_assistant=False)
+    return _chat_example([Message(t.role, t.content) for t in turns], obj, ex_id, where)  # type: ignore[arg-type]
+
+
+def _chat_example(parsed: list[Message], obj: dict[str, Any], ex_id: str, where: str) -> Example:
+    """The last assistant message is the reference; what comes before it is system + history."""
     if parsed[-1].role != "assistant":
         raise ValueError("the last message must be the assistant's reference answer")
     if len(parsed) < 2 or parsed[-2].role != "user":
@@ -120,6 +123,7 @@ def _parse_chat(obj: dict[str, Any], ex_id: str, where: str) -> Example:
         history=tuple(body[:-2]),
         checks=_parse_checks(obj.get("checks")),
         source=where,
+        **_parse_gold(obj),
     )
 
 
@@ -138,7 +142,23 @@ def _parse_pair(obj: dict[str, Any], ex_id: str, where: str) -> Example:
         system=obj.get("system"),
         checks=_parse_checks(obj.get("checks")),
         source=where,
+        **_parse_gold(obj),
     )
+
+
+def _parse_gold(obj: dict[str, Any]) -> dict[str, Any]:
+    """`gold_doc` (a corpus path or a list of them) and `gold_passage`, for retrieval metrics."""
+    docs = obj.get("gold_doc")
+    docs = [docs] if isinstance(docs, str) else docs
+    if docs is not None and (not isinstance(docs, list) or not all(isinstance(d, str) and d for d in docs)):
+        raise ValueError("'gold_doc' must be a path in the corpus folder or a list of them")
+    for d in docs or ():
+        if d.startswith("/") or ".." in Path(d).parts:
+            raise ValueError(f"'gold_doc' {d!r} must be a path inside the corpus folder (no '/' start, no '..')")
+    passage = obj.get("gold_passage")
+    if passage is not None and (not isinstance(passage, str) or not passage.strip()):
+        raise ValueError("'gold_passage' must be a non-empty string")
+    return {"gold_docs": tuple(docs or ()), "gold_passage": passage}
 
 
 def _parse_checks(raw: Any) -> tuple[CheckSpec, ...]:

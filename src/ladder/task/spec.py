@@ -37,9 +37,21 @@ class ModelSpec(_Strict):
 
     backend: Literal["local", "openai"] = "local"
     name: str = Field("smollm2-135m-instruct", description="local model id, or the API's model name")
-    base_url: str | None = Field(None, description="OpenAI-compatible endpoint (backend: openai)")
-    api_key_env: str = Field("OPENAI_API_KEY", description="environment variable holding the key")
+    endpoint: str | None = Field(
+        None, description="a named endpoint from endpoints.yaml (backend: openai), e.g. openai, vllm, ladder-serve"
+    )
+    base_url: str | None = Field(None, description="OpenAI-compatible endpoint (backend: openai); overrides the endpoint's")
+    api_key_env: str = Field("OPENAI_API_KEY", description="environment variable holding the key (never the key itself)")
+    concurrency: int = Field(4, gt=0, description="requests in flight at once (backend: openai)")
     dtype: Literal["float32", "bfloat16"] = "float32"
+
+
+class TeacherSpec(ModelSpec):
+    """A stronger model. The diagnosis asks it the prompts a rung got wrong (teacher right ->
+    distil; teacher wrong too -> improve the data or retrieval); calls are cached and costed."""
+
+    prices: "PriceSpec | None" = Field(None, description="the teacher's token prices (default: the task's prices)")
+    max_examples: int = Field(100, gt=0, description="most failed examples per rung the diagnosis sends to the teacher")
 
 
 class DataSpec(_Strict):
@@ -166,13 +178,22 @@ class PriceSpec(_Strict):
     input_per_1k: float = Field(0.0, ge=0, description="per 1K prompt tokens")
     output_per_1k: float = Field(0.0, ge=0, description="per 1K completion tokens")
     train_per_hour: float = Field(0.0, ge=0, description="per hour of training wall-clock")
+    train_per_1m_tokens: float | None = Field(
+        None, ge=0, description="per 1M training tokens (hosted fine-tuning); `ladder data validate` estimates with it"
+    )
 
 
 class TaskSpec(_Strict):
     name: str
     description: str = ""
     model: ModelSpec = ModelSpec()
+    teacher: TeacherSpec | None = Field(
+        None, description="a stronger model whose answers the `distill` rung trains on (and diagnosis compares)"
+    )
     data: DataSpec
+    corpus: Path | None = Field(
+        None, description="folder of .txt/.md/.jsonl documents, relative to task.yaml, for the retrieval rungs"
+    )
     prompts: PromptSpec = PromptSpec()
     generation: GenerationSpec = GenerationSpec()
     checks: list[CheckModel] = []
@@ -305,3 +326,6 @@ def parse_task_yaml(path: Path) -> TaskSpec:
     if problems:
         raise TaskError(path, problems)
     return spec
+
+
+TeacherSpec.model_rebuild()  # resolve its forward reference to PriceSpec

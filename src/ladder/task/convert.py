@@ -1,0 +1,75 @@
+"""`ladder data convert`: rewrite a training-data file in the openai, alpaca or sharegpt format.
+
+All or nothing: every line is read (any format ladder.task.formats knows, mixed formats too)
+and converted; if any line is broken or would lose information in the target format (a
+multi-turn chat as alpaca, an assistant turn with weight 0 as sharegpt, preference rows as
+anything but openai), every such line is reported as ``file:line: code: message`` and nothing
+is written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ladder.task import formats
+from ladder.task.validate import decode_line
+
+
+@dataclass
+class ConvertResult:
+    written: int = 0
+    formats_read: dict[str, int] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    unreadable: str | None = None
+
+    @property
+    def exit_code(self) -> int:
+        return 2 if self.unreadable else (1 if self.problems else 0)
+
+
+def convert_file(src: str | Path, dst: str | Path, to: str) -> ConvertResult:
+    """Convert `src` into `dst` in format `to` (openai | alpaca | sharegpt)."""
+    if to not in formats.TARGETS:
+        raise ValueError(f"unknown target format {to!r}; use one of {', '.join(formats.TARGETS)}")
+    src, dst = Path(src), Path(dst)
+    result = ConvertResult()
+    try:
+        raw = src.read_bytes()
+    except OSError as e:
+        result.unreadable = f"{src}: unreadable: {e.strerror or e}"
+        return result
+    rows: list[str] = []
+    for lineno, line in enumerate(raw.removeprefix(b"\xef\xbb\xbf").split(b"\n"), start=1):
+        if not line.strip():
+            continue  # blank lines carry nothing to convert
+        problem, obj = decode_line(line.removesuffix(b"\r"))
+        try:
+            if problem:
+                raise formats.FormatError(*problem)
+            fmt = formats.detect(obj)
+            record = formats.parse(obj, fmt)
+            rows.append(json.dumps(formats.to_json(record, to), ensure_ascii=False))
+            result.formats_read[fmt] = result.formats_read.get(fmt, 0) + 1
+        except formats.FormatError as e:
+            result.problems.append(f"{src}:{lineno}: {e.code}: {e}")
+        except formats.ConversionError as e:
+            result.problems.append(f"{src}:{lineno}: would_lose_information: {e}")
+    if not rows and not result.problems:
+        result.problems.append(f"{src}: no records to convert (the file is empty)")
+    if result.problems:
+        return result
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=dst.parent, prefix=f".{dst.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write("".join(r + "\n" for r in rows))
+        os.replace(tmp, dst)  # a reader never sees half a file
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    result.written = len(rows)
+    return result

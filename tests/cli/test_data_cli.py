@@ -1,0 +1,100 @@
+"""`ladder data validate | convert | from-logs` as a user runs them: real processes, real files."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from ladder.tracking.store import Store
+from ladder.types import CheckResult, Example, Generation, Message, chat_to_json
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+
+
+def ladder(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "COLUMNS": "200", "OMP_NUM_THREADS": "1"}
+    return subprocess.run([sys.executable, "-m", "ladder.cli", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def _chats(n: int) -> list[dict]:
+    return [{"messages": [{"role": "user", "content": f"Route ticket {i}"},
+                          {"role": "assistant", "content": '{"category": "billing"}'}]} for i in range(n)]
+
+
+def _write(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def test_help(tmp_path: Path) -> None:
+    for cmd in ("validate", "convert", "from-logs"):
+        r = ladder("data", cmd, "--help", cwd=tmp_path)
+        assert r.returncode == 0 and "Usage" in r.stdout, r.stderr
+
+
+def test_validate_clean_file_with_prices_from_task_yaml(tmp_path: Path) -> None:
+    data = _write(tmp_path / "train.jsonl", _chats(12))
+    task = tmp_path / "task.yaml"
+    task.write_text("name: t\ndata: {eval: train.jsonl}\nprices: {currency: EUR, train_per_1m_tokens: 25}\n")
+    r = ladder("data", "validate", str(data), "--task", str(task), "--epochs", "2", cwd=tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert f"{data}: format openai; 12 lines read: 12 accepted, 0 rejected; 0 problem(s)" in r.stdout
+    cost_line = next(line for line in r.stdout.splitlines() if line.startswith("estimated training cost"))
+    tokens = int(cost_line.split(": ")[1].split(" tokens")[0])
+    assert tokens > 12 * 10  # every example is a rendered chat of more than 10 tokens
+    assert cost_line.endswith(f"x 2 epochs x 25 EUR/1M = {tokens * 2 * 25 / 1e6:.4f} EUR")
+
+
+def test_validate_malformed_corpus_and_unreadable(tmp_path: Path) -> None:
+    corpus = FIXTURES / "malformed.jsonl"
+    r = ladder("data", "validate", str(corpus), "--max-tokens", "64", "--price-per-1m", "3", cwd=tmp_path)
+    assert r.returncode == 1, r.stderr
+    lines = corpus.read_bytes().rstrip(b"\n").split(b"\n")
+    reported = {line.split(": ")[0] for line in r.stdout.splitlines() if line.startswith(f"{corpus}:")}
+    assert len(reported) >= 60
+    assert f"{len(lines)} lines read: 3 accepted, {len(lines) - 3} rejected" in r.stdout
+    assert f"{corpus}:4: invalid_json: invalid JSON" in r.stdout
+
+    missing = ladder("data", "validate", str(tmp_path / "nope.jsonl"), cwd=tmp_path)
+    assert missing.returncode == 2 and "nope.jsonl: unreadable: file not found" in missing.stderr
+
+
+def test_convert_command(tmp_path: Path) -> None:
+    src = _write(tmp_path / "in.jsonl", [{"instruction": "Add.", "input": "2+2", "output": "4"}] * 2)
+    r = ladder("data", "convert", str(src), str(tmp_path / "out.jsonl"), "--to", "sharegpt", cwd=tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "2 sharegpt row(s) written (read 2 alpaca)" in r.stdout
+    row = json.loads((tmp_path / "out.jsonl").read_text().splitlines()[0])
+    assert row == {"conversations": [{"from": "human", "value": "Add.\n\n2+2"}, {"from": "gpt", "value": "4"}]}
+
+    multi = {"conversations": row["conversations"] * 2}
+    src2 = _write(tmp_path / "multi.jsonl", [multi])
+    r = ladder("data", "convert", str(src2), str(tmp_path / "a.jsonl"), "--to", "alpaca", cwd=tmp_path)
+    assert r.returncode == 1
+    assert f"{src2}:1: would_lose_information: alpaca holds one user turn" in r.stdout
+    assert not (tmp_path / "a.jsonl").exists()
+    r = ladder("data", "convert", str(src), str(tmp_path / "x.jsonl"), "--to", "csv", cwd=tmp_path)
+    assert r.returncode == 2 and "csv" in r.stderr
+
+
+def test_from_logs_command_on_a_store(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    with Store(runs) as store:
+        store.start_run("r1", "t", "task.yaml", "h", {}, "local:m")
+        rows = []
+        for i, ok in enumerate([True, False, True]):
+            ex = Example(f"e{i}", f"q{i}", f"a{i}")
+            rows.append((ex, chat_to_json((Message("user", ex.input),)), Generation(f"out{i}", 3, 1, 0.1, "stop"),
+                         [CheckResult("c", "knowledge", ok)]))
+        store.add_rung_result("r1", 0, "zero_shot", "prompt", {}, 0, 0, 0, False, 1.0, "ok", None, rows)
+    out = tmp_path / "train.jsonl"
+    r = ladder("data", "from-logs", str(runs), str(out), "--passed-only", cwd=tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert f"{out}: 2 chat example(s) written" in r.stdout and "skipped 1: a check failed" in r.stdout
+    assert [json.loads(line)["messages"][-1]["content"] for line in out.read_text().splitlines()] == ["out0", "out2"]
+    bad = ladder("data", "from-logs", str(runs), str(out), "--run", "r9", cwd=tmp_path)
+    assert bad.returncode == 2 and "no run 'r9'" in bad.stderr
