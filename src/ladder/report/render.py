@@ -15,6 +15,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from ladder.report import fmt
 from ladder.report.frontier import plot_frontier
 from ladder.report.markdown import render_markdown
+from ladder.report.retrieval import comparison_lines, retrieval_table
 from ladder.report.summary import summarize
 from ladder.tracking.store import Store
 
@@ -30,17 +31,27 @@ def _environment() -> Environment:
 def render_html(summary: dict[str, Any], png: bytes) -> str:
     """report.html's text, with the frontier PNG embedded as a data URI."""
     headers, rows = fmt.rung_table(summary)
+    retrieval_headers, retrieval_rows = retrieval_table(summary)
+    diagnosis_headers, diagnosis_rows = fmt.diagnosis_table(summary)
     return _environment().get_template("report.html").render(
         run=summary["run"],
         rungs=summary["rungs"],
         frontier=summary["frontier"],
         break_even=summary["break_even"],
         recommendation=summary["recommendation"],
+        advice=fmt.advice_lines(summary),
+        diagnosis=summary["diagnosis"],
+        diagnosis_headers=diagnosis_headers,
+        diagnosis_rows=diagnosis_rows,
+        failure_classes=summary["failure_classes"],
         headers=headers,
         rows=rows,
         target_text=fmt.target_text(summary),
         prices_text=fmt.prices_text(summary),
         png_base64=base64.b64encode(png).decode("ascii"),
+        retrieval_headers=retrieval_headers,
+        retrieval_rows=retrieval_rows,
+        comparison_lines=comparison_lines(summary),
     )
 
 

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
-from ladder.rungs.base import Rung, RungContext, RungOptionsError, parse_options
+from ladder.rungs.base import Rung, RungContext, RungOptionsError, Variant, expand, parse_options
+from ladder.rungs.cpt import CPT
+from ladder.rungs.distill import Distill
+from ladder.rungs.dpo import DPO
 from ladder.rungs.few_shot import FewShot
+from ladder.rungs.few_shot_dynamic import FewShotDynamic
 from ladder.rungs.instructed import Instructed
 from ladder.rungs.lora_sft import LoraSFT
+from ladder.rungs.lora_sft_label_noise import LoraSFTLabelNoise
+from ladder.rungs.lora_sft_rag import LoraSFTRag
+from ladder.rungs.lora_sft_short_instructions import LoraSFTShortInstructions
+from ladder.rungs.rag import Rag
 from ladder.rungs.zero_shot import ZeroShot
 
-REGISTRY: list[Rung] = [ZeroShot(), Instructed(), FewShot(), LoraSFT()]
+REGISTRY: list[Rung] = [
+    ZeroShot(), Instructed(), FewShot(), FewShotDynamic(), Rag(),
+    LoraSFT(), LoraSFTLabelNoise(), LoraSFTShortInstructions(), LoraSFTRag(), Distill(), DPO(), CPT(),
+]
 BY_NAME: dict[str, Rung] = {r.name: r for r in REGISTRY}
 
-__all__ = ["REGISTRY", "BY_NAME", "Rung", "RungContext", "RungOptionsError", "parse_options"]
+__all__ = ["REGISTRY", "BY_NAME", "Rung", "RungContext", "RungOptionsError", "Variant", "expand", "parse_options"]

@@ -43,6 +43,34 @@ class Rung(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class Variant:
+    """One combination of a rung that sweeps options (rag's retriever x chunk size x top-k),
+    climbed and recorded as its own rung row under `name`."""
+
+    rung: Any  # the Rung that prepares it
+    name: str
+
+    @property
+    def kind(self) -> Literal["prompt", "finetune"]:
+        return self.rung.kind  # type: ignore[no-any-return]
+
+    @property
+    def Options(self) -> type[RungOptions]:  # noqa: N802 - mirrors Rung.Options
+        return self.rung.Options  # type: ignore[no-any-return]
+
+    def prepare(self, ctx: RungContext, options: Any) -> Any:
+        return self.rung.prepare(ctx, options)
+
+
+def expand(rung: Rung, options: RungOptions) -> list[tuple[Rung, Any]]:
+    """(rung, options) rows to climb: one per variant for a rung with `variants()`, else itself."""
+    variants = getattr(rung, "variants", None)
+    if variants is None:
+        return [(rung, options)]
+    return [(Variant(rung, name), opts) for name, opts in variants(options)]  # type: ignore[misc]
+
+
 def parse_options(rung: Rung, raw: dict[str, Any] | None) -> RungOptions:
     try:
         return rung.Options.model_validate(raw or {})

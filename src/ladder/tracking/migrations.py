@@ -89,6 +89,36 @@ def m001_initial(db: sqlite3.Connection) -> None:
     )
 
 
+@migration
+def m002_retrievals(db: sqlite3.Connection) -> None:
+    """What the retrieval rungs put in each prompt: one row per query, one per retrieved chunk."""
+    _run_script(
+        db,
+        """
+        CREATE TABLE retrievals (
+            generation_id INTEGER PRIMARY KEY REFERENCES generations(id),
+            query TEXT NOT NULL,
+            k INTEGER NOT NULL,
+            gold_json TEXT NOT NULL,
+            recall REAL,
+            reciprocal_rank REAL,
+            gold_retrieved INTEGER
+        );
+        CREATE TABLE retrieved_chunks (
+            generation_id INTEGER NOT NULL REFERENCES generations(id),
+            rank INTEGER NOT NULL,
+            chunk_id TEXT NOT NULL,
+            source TEXT NOT NULL,
+            start_char INTEGER NOT NULL,
+            end_char INTEGER NOT NULL,
+            score REAL NOT NULL,
+            is_gold INTEGER,
+            PRIMARY KEY (generation_id, rank)
+        );
+        """
+    )
+
+
 def _run_script(db: sqlite3.Connection, script: str) -> None:
     """Run `;`-separated statements one by one, inside the caller's transaction.
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ladder.tracking.migrations import apply_migrations
-from ladder.types import CheckResult, Generation
+from ladder.types import CheckResult, Generation, Retrieval, RetrievedChunk
 
 STORE_FILE = "ladder.sqlite"
 
@@ -205,6 +205,53 @@ class Store:
             )
             for g in gens
         ]
+
+    # -- retrievals ----------------------------------------------------------------------
+    def add_retrievals(self, rung_result_id: int, retrievals: dict[str, Retrieval]) -> int:
+        """Record what was retrieved for each generation of a rung (keyed by example id);
+        returns the number of generations matched."""
+        ids = {r["example_id"]: r["id"] for r in self.db.execute(
+            "SELECT id, example_id FROM generations WHERE rung_result_id = ?", (rung_result_id,))}
+        matched = 0
+        with self.transaction() as db:
+            for example_id, r in retrievals.items():
+                gid = ids.get(example_id)
+                if gid is None:
+                    continue
+                matched += 1
+                known = [h.is_gold for h in r.hits if h.is_gold is not None]
+                db.execute(
+                    "INSERT OR REPLACE INTO retrievals (generation_id, query, k, gold_json, recall,"
+                    " reciprocal_rank, gold_retrieved) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (gid, r.query, r.k, json.dumps(list(r.gold)), r.recall, r.reciprocal_rank,
+                     int(any(known)) if r.gold else None),
+                )
+                db.executemany(
+                    "INSERT OR REPLACE INTO retrieved_chunks (generation_id, rank, chunk_id, source, start_char,"
+                    " end_char, score, is_gold) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [(gid, rank, h.chunk_id, h.source, h.start, h.end, h.score,
+                      None if h.is_gold is None else int(h.is_gold)) for rank, h in enumerate(r.hits, start=1)],
+                )
+        return matched
+
+    def retrievals(self, rung_result_id: int) -> dict[int, Retrieval]:
+        """generation id -> what was retrieved for it, for one rung (empty for non-retrieval rungs)."""
+        hits: dict[int, list[RetrievedChunk]] = {}
+        for h in self.db.execute(
+            "SELECT c.* FROM retrieved_chunks c JOIN generations g ON g.id = c.generation_id"
+            " WHERE g.rung_result_id = ? ORDER BY c.generation_id, c.rank", (rung_result_id,)
+        ):
+            hits.setdefault(h["generation_id"], []).append(RetrievedChunk(
+                h["chunk_id"], h["source"], h["start_char"], h["end_char"], h["score"],
+                None if h["is_gold"] is None else bool(h["is_gold"])))
+        return {
+            r["generation_id"]: Retrieval(
+                query=r["query"], k=r["k"], hits=tuple(hits.get(r["generation_id"], ())),
+                gold=tuple(json.loads(r["gold_json"])), recall=r["recall"], reciprocal_rank=r["reciprocal_rank"])
+            for r in self.db.execute(
+                "SELECT r.* FROM retrievals r JOIN generations g ON g.id = r.generation_id"
+                " WHERE g.rung_result_id = ? ORDER BY r.generation_id", (rung_result_id,))
+        }
 
     # -- call cache -----------------------------------------------------------------------
     def cache_get(self, key: str) -> Generation | None:

@@ -1,0 +1,221 @@
+"""Benchmark: LoRA SFT throughput and peak memory, ladder's trainer vs alternatives (not a test).
+
+Same model (SmolLM2-135M-Instruct), same data (the ticket-routing training chats), same LoRA
+(r=16 on all linear layers), same optimizer steps and batch size, one fresh process per trainer
+so peak RSS is its own. With --dpo it also compares ladder's DPO loss with TRL's DPOTrainer.
+
+    OMP_NUM_THREADS=2 .venv/bin/python bench/train.py [--steps 8] [--dpo]
+
+Prints a Markdown table for BENCHMARKS.md. TRL rows need `pip install trl` (not a dependency).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TASK = ROOT / "examples" / "ticket-routing" / "task.yaml"
+BATCH, RANK = 8, 16
+SFT_RUNS = ["ladder padded fp32", "ladder padded bf16", "ladder packed bf16", "naive padded fp32", "trl SFTTrainer defaults"]
+DPO_RUNS = ["ladder dpo bf16", "trl DPOTrainer"]
+
+
+def _chats():
+    from ladder.rungs.prompt import ChatPrompt
+    from ladder.task import load_task
+    from ladder.types import Message
+
+    task = load_task(TASK)
+    prompt = ChatPrompt(system=task.spec.prompts.system)
+    return [prompt.render(ex) + (Message("assistant", ex.expected),) for ex in task.train]
+
+
+def _pairs():
+    from ladder.training.dpo import PreferencePair
+
+    chats = _chats()
+    # preferred: the reference JSON; not preferred: the next example's answer (right form, wrong content)
+    return [PreferencePair(c[:-1], c[-1].content, chats[(i + 1) % len(chats)][-1].content) for i, c in enumerate(chats)]
+
+
+def _lora():
+    from peft import LoraConfig
+
+    from ladder.training.lora_sft import SFTConfig
+
+    return LoraConfig(r=RANK, lora_alpha=2 * RANK, lora_dropout=0.0, task_type="CAUSAL_LM",
+                      target_modules=list(SFTConfig().target_modules))
+
+
+def run_one(name: str, steps: int) -> dict:
+    import torch
+
+    from ladder.backends.local import load_model_and_tokenizer
+    from ladder.training.lora_sft import SFTConfig, collate, pad_id_of, tokenize_for_sft, train_on_rows
+
+    model, tok = load_model_and_tokenizer("smollm2-135m-instruct")
+    tok.padding_side = "right"
+    chats = _chats()
+    rows = [tokenize_for_sft(tok, c, 512) for c in chats]
+    n_examples = steps * BATCH
+    epochs = max(1, -(-n_examples // len(rows)))
+    config = SFTConfig(rank=RANK, alpha=2 * RANK, epochs=epochs, batch_size=BATCH, learning_rate=1e-3,
+                       bf16="bf16" in name, seed=0)
+    out = Path(tempfile.mkdtemp()) / "adapter"
+    t0 = time.perf_counter()
+    if name.startswith("ladder padded"):
+        use = rows[: steps * BATCH // epochs]
+        r = train_on_rows(model, use, pad_id_of(tok), config, out, checkpoint_every=0)
+        tokens, loss = r.train_tokens, r.final_loss
+    elif name.startswith("ladder packed"):
+        r = _packed(model, tok, rows, steps, config)
+        tokens, loss = r
+    elif name.startswith("naive"):
+        tokens, loss = _naive(model, rows, pad_id_of(tok), steps)
+    elif name.startswith("trl"):
+        tokens, loss = _trl(model, tok, chats, rows, steps)
+    elif name == "ladder dpo bf16":
+        from ladder.training.dpo import train_lora_dpo
+
+        pairs = _pairs()[: steps * BATCH // 2]
+        r = train_lora_dpo(model, tok, pairs, SFTConfig(rank=RANK, alpha=2 * RANK, epochs=1, batch_size=BATCH // 2,
+                                                       learning_rate=5e-4, bf16=True), out, checkpoint_every=0)
+        tokens, loss = r.train_tokens, r.final_loss
+    elif name == "trl DPOTrainer":
+        tokens, loss = _trl_dpo(model, tok, steps)
+    else:
+        raise SystemExit(f"unknown run {name}")
+    seconds = time.perf_counter() - t0
+    return {"name": name, "seconds": seconds, "tokens": tokens, "tokens_per_s": tokens / seconds,
+            "loss": loss, "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6}
+
+
+def _packed(model, tok, rows, steps, config, width=1024):
+    """Rows concatenated into `width`-token sequences; position ids restart per example, which
+    transformers turns into a block-diagonal causal mask (no attention across examples)."""
+    import torch
+    from peft import get_peft_model
+
+    packs, cur = [], []
+    for ids, labels in rows * 4:
+        if sum(len(i) for i, _ in cur) + len(ids) > width:
+            packs.append(cur)
+            cur = []
+        cur.append((ids, labels))
+    per_step = max(1, round(BATCH * sum(len(r[0]) for r in rows) / len(rows) / width))  # same tokens per step
+    peft = get_peft_model(model, _lora())
+    opt = torch.optim.AdamW([p for p in peft.parameters() if p.requires_grad], lr=1e-3)
+    tokens, losses = 0, []
+    for s in range(steps):
+        batch = packs[s * per_step : (s + 1) * per_step]
+        ids = torch.tensor([[t for i, _ in p for t in i] + [0] * (width - sum(len(i) for i, _ in p)) for p in batch])
+        lab = torch.tensor([[t for _, l in p for t in l] + [-100] * (width - sum(len(i) for i, _ in p)) for p in batch])
+        pos = torch.tensor([[j for i, _ in p for j in range(len(i))] + list(range(width - sum(len(i) for i, _ in p)))
+                            for p in batch])
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16):
+            loss = peft(input_ids=ids, position_ids=pos, labels=lab).loss
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+        losses.append(float(loss))
+        tokens += sum(len(i) for p in batch for i, _ in p)
+    return tokens, losses[-1]
+
+
+def _naive(model, rows, pad_id, steps):
+    """The loop a first attempt writes: shuffled (unsorted) batches padded to the longest, fp32."""
+    import random
+
+    import torch
+    from peft import get_peft_model
+
+    from ladder.training.lora_sft import collate
+
+    peft = get_peft_model(model, _lora())
+    opt = torch.optim.AdamW([p for p in peft.parameters() if p.requires_grad], lr=1e-3)
+    order = list(range(len(rows))) * 4
+    random.Random(0).shuffle(order)
+    tokens, loss = 0, None
+    for s in range(steps):
+        batch = collate([rows[i] for i in order[s * BATCH : (s + 1) * BATCH]], pad_id)
+        loss = peft(**batch).loss
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+        tokens += int(batch["attention_mask"].sum())
+    return tokens, float(loss)
+
+
+def _trl(model, tok, chats, rows, steps):
+    from datasets import Dataset
+    from trl import SFTConfig as TrlConfig, SFTTrainer
+
+    data = Dataset.from_list([{"messages": [m.to_dict() for m in c]} for c in chats])
+    args = TrlConfig(output_dir=tempfile.mkdtemp(), max_steps=steps, per_device_train_batch_size=BATCH,
+                     learning_rate=1e-3, report_to=[], save_strategy="no", logging_steps=1, use_cpu=True)
+    trainer = SFTTrainer(model=model, args=args, train_dataset=data, processing_class=tok, peft_config=_lora())
+    out = trainer.train()
+    mean_tokens = sum(len(r[0]) for r in rows) / len(rows)
+    losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
+    return int(mean_tokens * steps * BATCH), losses[-1] if losses else out.training_loss
+
+
+def _trl_dpo(model, tok, steps):
+    from datasets import Dataset
+    from trl import DPOConfig, DPOTrainer
+
+    pairs = _pairs()[: steps * BATCH // 2]
+    data = Dataset.from_list([{"prompt": [m.to_dict() for m in p.prompt],
+                               "chosen": [{"role": "assistant", "content": p.chosen}],
+                               "rejected": [{"role": "assistant", "content": p.rejected}]} for p in pairs])
+    args = DPOConfig(output_dir=tempfile.mkdtemp(), max_steps=steps, per_device_train_batch_size=BATCH // 2,
+                     learning_rate=5e-4, report_to=[], save_strategy="no", logging_steps=1, use_cpu=True, bf16=True)
+    trainer = DPOTrainer(model=model, args=args, train_dataset=data, processing_class=tok, peft_config=_lora())
+    trainer.train()
+    losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
+    from ladder.training.dpo import tokenize_pair
+
+    tokens = sum(len(c[0]) + len(r[0]) for c, r in (tokenize_pair(tok, p, 512) for p in pairs))
+    return tokens, losses[-1] if losses else float("nan")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--steps", type=int, default=8, help="optimizer steps per trainer")
+    ap.add_argument("--dpo", action="store_true", help="also compare DPO implementations")
+    ap.add_argument("--one", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.one:
+        print("RESULT " + json.dumps(run_one(args.one, args.steps)), flush=True)
+        return
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    import platform
+
+    flags = [f for f in ("avx512f", "avx512_bf16", "amx_bf16") if f in open("/proc/cpuinfo").read()]
+    print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, flags {' '.join(flags)}, "
+          f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}, load {os.getloadavg()[0]:.1f}\n")
+    print("| trainer | tokens/s | peak RSS GB | final loss | seconds |\n|---|---|---|---|---|", flush=True)
+    results = []
+    for name in SFT_RUNS + (DPO_RUNS if args.dpo else []):
+        p = subprocess.run([sys.executable, __file__, "--one", name, "--steps", str(args.steps)],
+                           capture_output=True, text=True, env=env)
+        line = [l for l in p.stdout.splitlines() if l.startswith("RESULT ")]
+        if p.returncode or not line:
+            print(f"| {name} | failed: {(p.stderr.strip().splitlines() or ['?'])[-1][:120]} | | | |", flush=True)
+            continue
+        r = json.loads(line[0][7:])
+        results.append(r)
+        print(f"| {r['name']} | {r['tokens_per_s']:.0f} | {r['peak_rss_gb']:.2f} | {r['loss']:.3f} | {r['seconds']:.1f} |",
+              flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,122 @@
+"""Classify one example's outcome into a failure class, with the evidence that put it there.
+
+Uses only what was measured: the tier-1 checks (tagged form/knowledge), the call's finish reason
+and error, a judge's verdict, the teacher's answer to the same prompt, and whether retrieval
+found the gold source. Precedence: blocked, error, then the checks; a knowledge error is split
+by retrieval when the rung retrieved (miss / hit but not used), else by the teacher when one
+answered (right / wrong too).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ladder.diagnosis.judge import Verdict
+from ladder.diagnosis.scoring import tag_result
+
+# class key -> what it means (the report's legend, in display order)
+CLASSES: dict[str, str] = {
+    "form": "form error: the content is right, the form is not",
+    "form_and_knowledge": "form and knowledge error: both wrong",
+    "knowledge_retrieval_miss": "knowledge error: retrieval missed the gold source",
+    "knowledge_retrieval_unused": "knowledge error: the gold source was retrieved but not used",
+    "knowledge_teacher_right": "knowledge error: the teacher model gets it right",
+    "knowledge_teacher_wrong": "knowledge error: the teacher model gets it wrong too",
+    "knowledge": "knowledge error (no teacher or retrieval evidence to split it)",
+    "thin": "thin answer: passes the checks but is much shorter than the reference",
+    "blocked": "blocked: the backend refused or its content filter fired",
+    "error": "error: the call failed (left out of the accuracies, not a wrong answer)",
+}
+
+# Error texts that mean the provider refused, not that the call broke.
+BLOCK_MARKERS = ("refusal", "content_filter", "content filter", "content management policy",
+                 "responsibleaipolicyviolation")
+
+
+@dataclass(frozen=True)
+class TeacherAnswer:
+    output: str
+    knowledge_ok: bool | None  # the teacher's knowledge checks; None: none ran (or it failed)
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class RetrievalInfo:
+    gold_hit: bool | None  # None: gold sources unknown for this example
+    retrieved: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    example_id: str
+    cls: str | None  # None: passed and not thin
+    evidence: str
+    input: str
+    output: str
+    expected: str
+
+
+def is_blocked(gen: Any) -> bool:
+    if gen.finish_reason == "content_filter":
+        return True
+    text = (gen.error or "").lower()
+    return bool(text) and any(m in text for m in BLOCK_MARKERS)
+
+
+def _failed(gen: Any, tag: str) -> str:
+    bad = [c for c in gen.checks if c.tag == tag and not c.passed]
+    return "; ".join(f"{tag} check {c.name!r} failed" + (f": {c.detail}" if c.detail else "") for c in bad)
+
+
+def _content_ok(gen: Any, verdict: Verdict | None) -> bool | None:
+    """Right when the knowledge checks pass or the judge says right; wrong when they fail."""
+    checks = tag_result(gen, "knowledge")
+    judged = verdict.content_right if verdict else None
+    if checks is True or judged is True:
+        return True
+    if checks is False or judged is False:
+        return False
+    return None
+
+
+def _knowledge_class(teacher: TeacherAnswer | None, retrieval: RetrievalInfo | None) -> tuple[str, str]:
+    if retrieval is not None and retrieval.gold_hit is not None:
+        got = ", ".join(retrieval.retrieved[:5]) or "nothing"
+        if not retrieval.gold_hit:
+            return "knowledge_retrieval_miss", f"the gold source was not among the retrieved ({got})"
+        return "knowledge_retrieval_unused", f"the gold source was retrieved ({got}) but the answer is wrong"
+    if teacher is not None and teacher.error is None and teacher.knowledge_ok is not None:
+        said = f"teacher answered {teacher.output[:120]!r}"
+        if teacher.knowledge_ok:
+            return "knowledge_teacher_right", f"{said}, which passes the knowledge checks"
+        return "knowledge_teacher_wrong", f"{said}, which fails the knowledge checks too"
+    return "knowledge", ""
+
+
+def classify(gen: Any, example_id: str = "", verdict: Verdict | None = None,
+             teacher: TeacherAnswer | None = None, retrieval: RetrievalInfo | None = None) -> Diagnosis:
+    """The failure class of one generation (a store row or anything with the same fields)."""
+    def out(cls: str | None, *evidence: str) -> Diagnosis:
+        return Diagnosis(example_id or getattr(gen, "example_id", ""), cls,
+                         "; ".join(e for e in evidence if e), gen.input, gen.output, gen.expected)
+
+    if is_blocked(gen):
+        return out("blocked", f"finish_reason={gen.finish_reason}", f"error: {gen.error}" if gen.error else "")
+    if gen.error is not None:
+        return out("error", f"the call failed: {gen.error}")
+    form_ok = tag_result(gen, "form")
+    content = _content_ok(gen, verdict)
+    judged = f"{verdict.judge}: {verdict.evidence}" if verdict and verdict.evidence else ""
+    if form_ok is False:
+        if content is False:
+            return out("form_and_knowledge", _failed(gen, "form"), _failed(gen, "knowledge"),
+                       _knowledge_class(teacher, retrieval)[1])
+        right = "knowledge checks pass" if tag_result(gen, "knowledge") else judged or "no knowledge check"
+        return out("form", _failed(gen, "form"), right)
+    if content is False:
+        cls, why = _knowledge_class(teacher, retrieval)
+        return out(cls, _failed(gen, "knowledge") or judged, why)
+    if verdict is not None and verdict.thin:
+        return out("thin", "every check passes", judged)
+    return out(None, "")

@@ -1,0 +1,116 @@
+"""Diagnose a run: classify every example of every rung, count the classes, keep examples,
+and turn the dominant failure class into the next step to try. Reads the store only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ladder.diagnosis.classify import CLASSES, Diagnosis, classify
+from ladder.diagnosis.evidence import retrieval_info, teacher_answers
+from ladder.diagnosis.judge import Judge, ThinAnswerHeuristic
+from ladder.diagnosis.teacher import TEACHER_KIND
+from ladder.tracking.store import Store
+
+EXAMPLES_PER_CLASS = 3
+MAX_TEXT = 2000
+
+
+@dataclass(frozen=True)
+class RungDiagnosis:
+    rung: str
+    kind: str
+    n: int
+    counts: dict[str, int]
+    examples: dict[str, list[Diagnosis]]
+    dominant: str | None
+    next_step: str
+    teacher_asked: int = 0
+    teacher_money: float = 0.0
+    judge: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        def ex(d: Diagnosis) -> dict[str, str]:
+            return {"example_id": d.example_id, "input": d.input[:MAX_TEXT], "output": d.output[:MAX_TEXT],
+                    "expected": d.expected[:MAX_TEXT], "evidence": d.evidence}
+        return {"rung": self.rung, "kind": self.kind, "n": self.n, "counts": self.counts,
+                "examples": {c: [ex(d) for d in ds] for c, ds in self.examples.items()},
+                "dominant": self.dominant, "next_step": self.next_step,
+                "teacher_asked": self.teacher_asked, "teacher_money": self.teacher_money,
+                "judge": self.judge, "notes": self.notes}
+
+
+def dominant_class(counts: dict[str, int]) -> str | None:
+    """The most frequent failure class; errors only when nothing else failed. Ties: CLASSES order."""
+    ranked = [c for c in CLASSES if counts.get(c) and c != "error"]
+    if not ranked:
+        return "error" if counts.get("error") else None
+    return max(ranked, key=lambda c: (counts[c], -list(CLASSES).index(c)))
+
+
+def next_step(dominant: str | None, counts: dict[str, int], kind: str, has_teacher: bool) -> str:
+    """What to try next, from the dominant failure class (the seeds' decision rules)."""
+    n = counts.get(dominant, 0) if dominant else 0
+    few = "few-shot demonstrations, then LoRA fine-tuning" if kind == "prompt" else \
+        "more or cleaner training examples of the target form, or more epochs"
+    steps = {
+        None: "no failures left on this eval set: grow the eval set before trusting the figure",
+        "form": f"{n} answer(s) have the right content in the wrong form: {few} (fine-tuning teaches form)",
+        "form_and_knowledge": f"{n} answer(s) are wrong in form and content: fix the form first ({few}); "
+                              "the knowledge checks often cannot read a badly formed answer, so diagnose again after",
+        "knowledge_retrieval_miss": f"retrieval missed the gold source for {n} answer(s): improve retrieval "
+                                    "(chunk size, embedder, hybrid search, metadata) or add the missing documents",
+        "knowledge_retrieval_unused": f"the gold source was retrieved but not used in {n} answer(s): fewer or "
+                                      "shorter passages, the best one first, or distil from a stronger model's grounded answers",
+        "knowledge_teacher_right": f"the teacher gets {n} of these right: distil (fine-tune on the teacher's answers)",
+        "knowledge_teacher_wrong": f"every model gets {n} of these wrong: improve the data or retrieval "
+                                   "(add the missing facts to the corpus, RAG); fine-tuning will not add facts",
+        "knowledge": f"{n} answer(s) have the wrong content: add retrieval (RAG) over the facts"
+                     + ("" if has_teacher else ", and set a `teacher:` in task.yaml to tell a model limit "
+                        "(distil) from missing data (retrieval)"),
+        "thin": f"{n} answer(s) are right but thin: distil from the teacher's fuller answers",
+        "blocked": f"{n} answer(s) were refused or filtered: fine-tune to control the output",
+        "error": f"{n} call(s) failed: fix the backend errors and climb again (they are not counted as wrong)",
+    }
+    return steps[dominant]
+
+
+def diagnose(store: Store, run_id: str, judge: Judge | None = None) -> list[RungDiagnosis]:
+    """One RungDiagnosis per rung that produced results, in climb order."""
+    judge = judge or ThinAnswerHeuristic()
+    teachers = teacher_answers(store, run_id)
+    rows = store.rung_results(run_id)
+    teacher_rows = {r.candidate.get("of"): r for r in rows if r.kind == TEACHER_KIND}
+    out = []
+    for row in rows:
+        if row.kind == TEACHER_KIND or row.status != "ok":
+            continue
+        answers = teachers.get(row.rung, {})
+        retrieved = retrieval_info(store, row.id)
+        counts: dict[str, int] = {}
+        examples: dict[str, list[Diagnosis]] = {}
+        gens = store.generations(row.id)
+        for g in gens:
+            verdict = judge.judge(g.input, g.output, g.expected) if g.error is None else None
+            d = classify(g, g.example_id, verdict, answers.get(g.example_id), retrieved.get(g.id))
+            if d.cls is None:
+                continue
+            counts[d.cls] = counts.get(d.cls, 0) + 1
+            if len(examples.setdefault(d.cls, [])) < EXAMPLES_PER_CLASS:
+                examples[d.cls].append(d)
+        counts = {c: counts[c] for c in CLASSES if c in counts}
+        dom = dominant_class(counts)
+        trow = teacher_rows.get(row.rung)
+        notes = []
+        if retrieved:
+            notes.append(f"retrieval evidence for {len(retrieved)} of {len(gens)} examples")
+        out.append(RungDiagnosis(
+            rung=row.rung, kind=row.kind, n=len(gens), counts=counts,
+            examples={c: examples[c] for c in counts}, dominant=dom,
+            next_step=next_step(dom, counts, row.kind, bool(teachers)),
+            teacher_asked=len(answers), teacher_money=trow.build_money if trow else 0.0,
+            judge=judge.name, notes=notes,
+        ))
+    return out

@@ -1,0 +1,115 @@
+"""Retrieval figures for the report, from the store alone: recall@k and MRR per retrieval rung,
+whether the gold chunk was retrieved for the wrong answers, and paired bootstrap differences of
+the best retrieval rung against every other rung.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ladder.tracking.store import GenerationRow
+from ladder.types import Retrieval
+
+BOOTSTRAP_RESAMPLES = 1000
+
+
+def _passes(g: GenerationRow, tag: str) -> bool:
+    return g.error is None and all(c.passed for c in g.checks if tag == "overall" or c.tag == tag)
+
+
+def _wrong(g: GenerationRow) -> bool:
+    """Wrong in meaning: a knowledge check failed (or any check, when the example has none)."""
+    tag = "knowledge" if any(c.tag == "knowledge" for c in g.checks) else "overall"
+    return g.error is None and not _passes(g, tag)
+
+
+def retrieval_summary(retrievals: dict[int, Retrieval], gens: list[GenerationRow]) -> dict[str, Any] | None:
+    """recall@k, MRR (over examples with a gold source) and gold-retrieved counts for wrong answers."""
+    if not retrievals:
+        return None
+    with_gold = [r for r in retrievals.values() if r.gold]
+    wrong = [g for g in gens if g.id in retrievals and retrievals[g.id].gold and _wrong(g)]
+    retrieved = sum(any(h.is_gold for h in retrievals[g.id].hits) for g in wrong)
+    ks = sorted({r.k for r in retrievals.values()})
+
+    def avg(values: list[float | None]) -> float | None:
+        vals = [v for v in values if v is not None]
+        return float(np.mean(vals)) if vals else None
+
+    return {
+        "k": ks[0] if len(ks) == 1 else ks,
+        "n_queries": len(retrievals),
+        "n_with_gold": len(with_gold),
+        "recall_at_k": avg([r.recall for r in with_gold]),
+        "mrr": avg([r.reciprocal_rank for r in with_gold]),
+        "wrong_with_gold": len(wrong),
+        "wrong_gold_retrieved": retrieved,
+        "wrong_gold_missed": len(wrong) - retrieved,
+    }
+
+
+def paired_difference(a: dict[str, bool], b: dict[str, bool], seed: int) -> dict[str, Any] | None:
+    """Mean of a - b over the examples both rungs answered, with a paired bootstrap 95% interval."""
+    shared = sorted(set(a) & set(b))
+    if not shared:
+        return None
+    diff = np.array([float(a[i]) - float(b[i]) for i in shared])
+    rng = np.random.default_rng(seed)
+    means = diff[rng.integers(0, len(diff), size=(BOOTSTRAP_RESAMPLES, len(diff)))].mean(axis=1)
+    lo, hi = np.percentile(means, [2.5, 97.5])
+    return {"difference": float(diff.mean()), "ci": [float(lo), float(hi)], "n": len(shared)}
+
+
+def comparisons(rungs: list[dict[str, Any]], passes: dict[str, dict[str, dict[str, bool]]],
+                seed: int) -> list[dict[str, Any]]:
+    """The best retrieval rung (by knowledge accuracy) against every rung without retrieval.
+
+    `passes[rung][metric][example_id]` says whether that example passed that metric.
+    """
+    rag = [r for r in rungs if r.get("retrieval") and r.get("knowledge_accuracy") is not None]
+    if not rag:
+        return []
+    best = max(rag, key=lambda r: (r["knowledge_accuracy"], -r["position"]))
+    out = []
+    for other in rungs:
+        if other.get("retrieval") or other.get("knowledge_accuracy") is None or other["status"] != "ok":
+            continue
+        d = paired_difference(passes[best["rung"]]["knowledge"], passes[other["rung"]]["knowledge"], seed)
+        if d is not None:
+            ci = d["ci"]
+            verdict = "better" if ci[0] > 0 else "worse" if ci[1] < 0 else "no clear difference"
+            out.append({"rung": best["rung"], "baseline": other["rung"], "metric": "knowledge", **d,
+                        "verdict": verdict})
+    return out
+
+
+def pass_table(gens: list[GenerationRow]) -> dict[str, dict[str, bool]]:
+    """metric -> example id -> passed, for the examples answered without error."""
+    ok = [g for g in gens if g.error is None]
+    return {m: {g.example_id: _passes(g, m) for g in ok} for m in ("form", "knowledge", "overall")}
+
+
+def _pct(x: float | None) -> str:
+    return "—" if x is None else f"{100 * x:.1f}%"
+
+
+def retrieval_table(summary: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    headers = ["rung", "k", "examples with gold", "recall@k", "MRR", "knowledge acc",
+               "wrong answers: gold retrieved / missed"]
+    rows = []
+    for r in summary["rungs"]:
+        s = r.get("retrieval")
+        if not s:
+            continue
+        rows.append([r["rung"], str(s["k"]), f"{s['n_with_gold']} of {s['n_queries']}", _pct(s["recall_at_k"]),
+                     "—" if s["mrr"] is None else f"{s['mrr']:.3f}", _pct(r.get("knowledge_accuracy")),
+                     f"{s['wrong_gold_retrieved']} / {s['wrong_gold_missed']}"])
+    return headers, rows
+
+
+def comparison_lines(summary: dict[str, Any]) -> list[str]:
+    return [f"{c['rung']} vs {c['baseline']}: knowledge accuracy {100 * c['difference']:+.1f} points "
+            f"[95% CI {100 * c['ci'][0]:+.1f} to {100 * c['ci'][1]:+.1f}] over {c['n']} examples "
+            f"(paired bootstrap): {c['verdict']}" for c in summary.get("comparisons", [])]

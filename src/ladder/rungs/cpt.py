@@ -1,0 +1,70 @@
+"""cpt: LoRA continued pre-training on the task's corpus text, then optionally SFT on top.
+
+Next-token loss on every token of the `corpus:` folder's documents (.txt/.md, and the `text` of
+.jsonl records), read with the retrieval corpus reader. With `then_sft: true` the same adapter
+goes on to supervised fine-tuning on the training split. The outer loop's expensive step
+(DESIGN.md): its cost is recorded like every other fine-tune, so the report can show whether it
+paid.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import ClassVar, Literal
+
+from pydantic import Field
+
+from ladder.retrieval.corpus import CorpusError, read_corpus
+from ladder.rungs.base import RungContext
+from ladder.rungs.lora_sft import LoraSFT, answer_chats, finetune_candidate, sft_config, train_or_reuse
+from ladder.rungs.prompt import ChatPrompt
+from ladder.training.cpt import train_lora_cpt
+from ladder.training.lora_sft import train_lora_sft
+from ladder.types import Candidate, chat_to_json
+
+
+class CPT:
+    name: ClassVar[str] = "cpt"
+    kind: ClassVar[Literal["finetune"]] = "finetune"
+
+    class Options(LoraSFT.Options):
+        epochs: int = Field(1, gt=0, description="passes over the corpus")
+        max_length: int = Field(256, gt=1, description="tokens per corpus chunk")
+        then_sft: bool = Field(False, description="continue the adapter with SFT on the training split")
+        sft_epochs: int = Field(2, gt=0, description="SFT epochs after pre-training (then_sft)")
+
+    def prepare(self, ctx: RungContext, options: Options) -> Candidate:
+        spec = ctx.task.spec
+        if spec.corpus is None:
+            raise ValueError("cpt needs a `corpus:` folder of domain text in task.yaml")
+        try:
+            corpus = read_corpus(ctx.task.path.parent / spec.corpus)
+        except CorpusError as e:
+            raise ValueError(f"corpus: {e}") from None
+        texts = [d.text for d in corpus.documents]
+        config = sft_config(options, spec.seed)
+        cpt_dir, cpt, reused = train_or_reuse(
+            ctx, self.name, ("cpt", corpus.fingerprint(), asdict(config)),
+            lambda model, tok, out: train_lora_cpt(model, tok, texts, config, out, on_step=ctx.on_train_step),
+            f"continued pre-training on {len(texts)} documents x {config.epochs} epochs",
+        )
+        prompt = ChatPrompt(system=spec.prompts.system)
+        if not options.then_sft:
+            return finetune_candidate(self.name, ctx, prompt, cpt_dir, cpt, reused,
+                                      f"LoRA r={config.rank} continued pre-training on {len(texts)} documents")
+        if not ctx.task.train:
+            raise ValueError("cpt with then_sft needs training examples: set `data.train` in task.yaml")
+        chats = answer_chats(prompt, ctx.task.train)
+        sft = sft_config(options.model_copy(update={"epochs": options.sft_epochs, "max_length": 512}), spec.seed)
+        sft_dir, result, sft_reused = train_or_reuse(
+            ctx, self.name, ("cpt+sft", str(cpt_dir), [chat_to_json(c) for c in chats], asdict(sft)),
+            lambda model, tok, out: train_lora_sft(model, tok, chats, sft, out, on_step=ctx.on_train_step,
+                                                   init_adapter=cpt_dir),
+            f"SFT on {len(chats)} examples on top of the pre-trained adapter",
+        )
+        return finetune_candidate(
+            self.name, ctx, prompt, sft_dir, result, reused and sft_reused,
+            f"LoRA r={config.rank} continued pre-training on {len(texts)} documents, then SFT on {len(chats)} chats",
+            extra_seconds=cpt.seconds, extra_money=cpt.seconds / 3600 * spec.prices.train_per_hour,
+            notes=f"pre-training {cpt.steps} steps, final loss {cpt.final_loss:.4f}",
+        )

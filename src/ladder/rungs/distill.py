@@ -1,0 +1,125 @@
+"""distill: a teacher answers the training inputs; the answers that pass the task's checks
+become the SFT data of a LoRA student that answers the short zero-shot prompt.
+
+The teacher is either a stronger model (`teacher:` in task.yaml: any backend, e.g. an
+OpenAI-compatible endpoint) or, without one, the same model running a richer prompt rung
+(`teacher_rung: instructed | few_shot`): context distillation, where the long prompt's
+behaviour is trained into weights that no longer need the prompt. The build cost is the
+teacher's tokens (at `teacher.prices`, else the task's prices) plus the training time.
+
+The teacher's answers are kept in `artifacts/distill/<key>.json` (and the accepted ones as
+chat JSONL beside it), so a re-run neither asks the teacher again nor trains again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from pathlib import Path
+from typing import Any, ClassVar, Literal, Sequence
+
+from pydantic import Field
+
+from ladder.backends.base import Backend
+from ladder.metrics.checks import run_checks
+from ladder.rungs.base import RungContext
+from ladder.rungs.lora_sft import LoraSFT, answer_chats, train_sft_candidate
+from ladder.rungs.prompt import ChatPrompt
+from ladder.task.spec import ModelSpec
+from ladder.tracking.costs import request_cost
+from ladder.types import Candidate, CheckSpec, Example, Generation, GenerationParams, chat_to_json, content_hash
+
+
+def teacher_backend(spec: ModelSpec | None, ctx: RungContext) -> Backend:
+    """The backend that teaches: the task's `teacher:` model, or the task's own model."""
+    own = ctx.task.spec.model
+    if spec is None or (spec.backend == own.backend == "local" and (spec.name, spec.dtype) == (own.name, own.dtype)):
+        return ctx.backend
+    if spec.backend == "local":
+        from ladder.backends.local import LocalBackend
+
+        return LocalBackend(spec.name, dtype=spec.dtype, batch_size=ctx.task.spec.generation.batch_size)
+    from ladder.backends.openai_compat import OpenAICompatBackend, resolve_endpoint
+
+    endpoint, key_env = resolve_endpoint(spec.endpoint, spec.base_url, spec.api_key_env,
+                                         "api_key_env" in spec.model_fields_set)
+    return OpenAICompatBackend(endpoint, spec.name, base_url=spec.base_url, api_key_env=key_env,
+                               concurrency=spec.concurrency)
+
+
+def passing(examples: Sequence[Example], generations: Sequence[Generation],
+            checks: tuple[CheckSpec, ...]) -> list[int]:
+    """Indices of the teacher answers that are not errors and pass every check of their example."""
+    keep = []
+    for i, (ex, gen) in enumerate(zip(examples, generations)):
+        if gen.error is None and all(r.passed for r in run_checks(gen.text, ex.expected, checks + ex.checks)):
+            keep.append(i)
+    return keep
+
+
+def _write_json(path: Path, payload: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False))
+    os.replace(tmp, path)
+
+
+class Distill:
+    name: ClassVar[str] = "distill"
+    kind: ClassVar[Literal["finetune"]] = "finetune"
+
+    class Options(LoraSFT.Options):
+        teacher_rung: Literal["zero_shot", "instructed", "few_shot"] = Field(
+            "instructed", description="the prompt the teacher answers under (with no `teacher:`, context distillation)"
+        )
+        k: int = Field(3, gt=0, description="demonstrations when teacher_rung is few_shot")
+
+    def _teacher_prompt(self, ctx: RungContext, options: Options) -> ChatPrompt:
+        system = ctx.task.spec.prompts.system
+        if options.teacher_rung == "instructed":
+            if not ctx.task.spec.prompts.instructions:
+                raise ValueError("distill with teacher_rung: instructed needs `prompts.instructions` in task.yaml")
+            return ChatPrompt(system=system, instructions=ctx.task.spec.prompts.instructions)
+        if options.teacher_rung == "few_shot":
+            if len(ctx.task.train) < options.k:
+                raise ValueError(f"distill with teacher_rung: few_shot needs {options.k} training examples")
+            return ChatPrompt(system=system, demos=tuple(random.Random(ctx.task.spec.seed).sample(list(ctx.task.train), options.k)))
+        return ChatPrompt(system=system)
+
+    def prepare(self, ctx: RungContext, options: Options) -> Candidate:
+        train = ctx.task.train
+        if not train:
+            raise ValueError("distill needs training inputs: set `data.train` in task.yaml")
+        teacher = teacher_backend(ctx.task.spec.teacher, ctx)
+        teacher_prompt = self._teacher_prompt(ctx, options)
+        chats = [teacher_prompt.render(ex) for ex in train]
+        params = GenerationParams(max_new_tokens=ctx.task.spec.generation.max_new_tokens)
+        key = content_hash(teacher.fingerprint(), [chat_to_json(c) for c in chats], params.key())
+        store = ctx.artifacts / "distill" / f"{key[:16]}.json"
+        if store.exists():
+            generations = [Generation(**g) for g in json.loads(store.read_text())]
+        else:
+            ctx.on_status(f"teacher {teacher.name} ({options.teacher_rung} prompt) answers {len(chats)} training inputs")
+            generations = teacher.generate(chats, params)
+            _write_json(store, [g.__dict__ for g in generations])
+        teacher_spec = ctx.task.spec.teacher
+        prices = (teacher_spec.prices if teacher_spec is not None else None) or ctx.task.spec.prices
+        money = sum(request_cost(g.prompt_tokens, g.completion_tokens, prices.input_per_1k, prices.output_per_1k)
+                    for g in generations)
+        seconds = sum(g.latency_s for g in generations)
+        keep = passing(train, generations, ctx.task.checks)
+        if not keep:
+            raise ValueError(f"none of the teacher's {len(train)} answers passed the task's checks: nothing to distil")
+        student = ChatPrompt(system=ctx.task.spec.prompts.system)
+        kept = [train[i] for i in keep]
+        answers = [generations[i].text for i in keep]
+        _write_json(store.with_suffix(".train.jsonl"), "".join(
+            json.dumps({"messages": [m.to_dict() for m in c]}, ensure_ascii=False) + "\n"
+            for c in answer_chats(student, kept, answers)))
+        return train_sft_candidate(
+            self.name, ctx, options, student, answers=answers, examples=kept,
+            description=f"zero-shot prompt; distilled from {teacher.name} ({options.teacher_rung} prompt)",
+            extra_money=money, extra_seconds=seconds,
+            notes=f"teacher: {len(keep)}/{len(train)} answers passed the checks, teacher cost {money:.6f}",
+        )

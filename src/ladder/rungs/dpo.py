@@ -1,0 +1,128 @@
+"""dpo: a LoRA adapter trained with DPO on preference pairs, answering the zero-shot prompt.
+
+Pairs come from a file (`pairs:`, relative to task.yaml; OpenAI's DPO shape or
+prompt/chosen/rejected rows), or are built from the model's own outputs on the training
+inputs: each prompt rung in `sources` answers every training input, the task's checks mark the
+answers passed or failed, and a failed answer becomes `rejected` beside a passed one (or, when
+none passed, the reference answer) as `chosen`. Training inputs only: pairs built from the eval
+split's outputs would train on the test set. The reference model is the base model with the
+adapter switched off (training/dpo.py).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import asdict
+from pathlib import Path
+from typing import ClassVar, Literal
+
+from pydantic import Field
+
+from ladder.metrics.checks import run_checks
+from ladder.rungs.base import RungContext
+from ladder.rungs.lora_sft import LoraSFT, finetune_candidate, local_backend, sft_config, train_or_reuse
+from ladder.rungs.prompt import ChatPrompt
+from ladder.task.formats import FormatError, Preference, parse
+from ladder.training.dpo import PreferencePair, train_lora_dpo
+from ladder.types import Candidate, GenerationParams, Message
+
+Source = Literal["zero_shot", "instructed", "few_shot"]
+
+
+def read_pairs(path: Path) -> list[PreferencePair]:
+    """Preference rows from a JSONL file; any bad line raises ValueError naming file:line."""
+    try:
+        lines = path.read_text(encoding="utf-8").split("\n")
+    except (OSError, UnicodeDecodeError) as e:
+        raise ValueError(f"{path}: cannot read preference pairs: {e}") from None
+    pairs, problems = [], []
+    for lineno, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = parse(json.loads(line))
+        except json.JSONDecodeError as e:
+            problems.append(f"{path}:{lineno}: invalid JSON: {e.msg}")
+            continue
+        except FormatError as e:
+            problems.append(f"{path}:{lineno}: {e.code}: {e}")
+            continue
+        if not isinstance(record, Preference):
+            problems.append(f"{path}:{lineno}: not a preference row (needs chosen/rejected or preferred_output)")
+            continue
+        prompt = tuple(Message(t.role, t.content) for t in record.prompt)  # type: ignore[arg-type]
+        pairs.append(PreferencePair(prompt, record.chosen, record.rejected))
+    if problems:
+        raise ValueError("\n".join(problems))
+    if not pairs:
+        raise ValueError(f"{path}: no preference pairs")
+    return pairs
+
+
+class DPO:
+    name: ClassVar[str] = "dpo"
+    kind: ClassVar[Literal["finetune"]] = "finetune"
+
+    class Options(LoraSFT.Options):
+        learning_rate: float = Field(5e-4, gt=0)
+        beta: float = Field(0.1, gt=0, description="DPO temperature: how far the policy may move from the reference")
+        pairs: Path | None = Field(None, description="preference JSONL, relative to task.yaml; default: built from outputs")
+        sources: list[Source] = Field(
+            ["zero_shot", "instructed"], min_length=1,
+            description="prompt rungs whose answers on the training inputs are judged by the checks to make pairs",
+        )
+        k: int = Field(3, gt=0, description="demonstrations for the few_shot source")
+
+    def _built_pairs(self, ctx: RungContext, options: Options) -> list[PreferencePair]:
+        spec = ctx.task.spec
+        prompts = []
+        for source in options.sources:
+            if source == "instructed" and spec.prompts.instructions:
+                prompts.append(ChatPrompt(system=spec.prompts.system, instructions=spec.prompts.instructions))
+            elif source == "few_shot" and len(ctx.task.train) >= options.k:
+                demos = tuple(random.Random(spec.seed).sample(list(ctx.task.train), options.k))
+                prompts.append(ChatPrompt(system=spec.prompts.system, demos=demos))
+            elif source == "zero_shot":
+                prompts.append(ChatPrompt(system=spec.prompts.system))
+        params = GenerationParams(max_new_tokens=spec.generation.max_new_tokens)
+        ctx.on_status(f"building preference pairs: {len(prompts)} prompts x {len(ctx.task.train)} training inputs")
+        outputs = [ctx.backend.generate([p.render(ex) for ex in ctx.task.train], params) for p in prompts]
+        student = ChatPrompt(system=spec.prompts.system)
+        pairs = []
+        for i, ex in enumerate(ctx.task.train):
+            good, bad = [], []
+            for gens in outputs:
+                g = gens[i]
+                if g.error is None and g.text.strip():
+                    ok = all(r.passed for r in run_checks(g.text, ex.expected, ctx.task.checks + ex.checks))
+                    (good if ok else bad).append(g.text)
+            chosen = good[0] if good else ex.expected
+            rejected = next((b for b in bad if b != chosen), None)
+            if rejected is not None:
+                pairs.append(PreferencePair(student.render(ex), chosen, rejected))
+        return pairs
+
+    def prepare(self, ctx: RungContext, options: Options) -> Candidate:
+        local_backend(ctx, self.name)
+        if options.pairs is not None:
+            pairs = read_pairs(ctx.task.path.parent / options.pairs)
+        else:
+            if not ctx.task.train:
+                raise ValueError("dpo needs `rungs.dpo.pairs` or training examples (`data.train`)")
+            pairs = self._built_pairs(ctx, options)
+            if not pairs:
+                raise ValueError("dpo: every answer on the training inputs passed the checks; no rejected answers")
+        config = sft_config(options, ctx.task.spec.seed)
+        adapter_dir, result, reused = train_or_reuse(
+            ctx, self.name,
+            ("dpo", options.beta, [(json.dumps([m.to_dict() for m in p.prompt]), p.chosen, p.rejected) for p in pairs],
+             asdict(config)),
+            lambda model, tok, out: train_lora_dpo(model, tok, pairs, config, out, beta=options.beta,
+                                                   on_step=ctx.on_train_step),
+            f"DPO on {len(pairs)} preference pairs x {config.epochs} epochs",
+        )
+        return finetune_candidate(
+            self.name, ctx, ChatPrompt(system=ctx.task.spec.prompts.system), adapter_dir, result, reused,
+            f"LoRA r={config.rank} DPO (beta {options.beta}) on {len(pairs)} preference pairs, zero-shot prompt",
+        )

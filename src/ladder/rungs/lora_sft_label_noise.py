@@ -1,0 +1,51 @@
+"""lora_sft_label_noise: lora_sft with a fraction of the training answers replaced by wrong ones.
+
+An ablation (Kung & Peng 2023): each replaced answer is the reference of another training
+example with a different answer, so it has the right form and the wrong content. If this rung
+scores about as well as lora_sft, the fine-tune learned the output format, not the task.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import ClassVar, Literal, Sequence
+
+from pydantic import Field
+
+from ladder.rungs.base import RungContext
+from ladder.rungs.lora_sft import LoraSFT, train_sft_candidate
+from ladder.rungs.prompt import ChatPrompt
+from ladder.types import Candidate, Example
+
+
+def noisy_answers(examples: Sequence[Example], fraction: float, seed: int) -> tuple[list[str], int]:
+    """References with round(fraction x n) of them swapped for another example's (different) answer.
+
+    Returns (answers, how many were replaced); an example whose answer every other one shares
+    cannot be made wrong this way and is left as it is."""
+    rng = random.Random(seed)
+    answers = [ex.expected for ex in examples]
+    chosen = rng.sample(range(len(examples)), round(fraction * len(examples)))
+    replaced = 0
+    for i in sorted(chosen):
+        others = [ex.expected for j, ex in enumerate(examples) if ex.expected != examples[i].expected]
+        if others:
+            answers[i] = rng.choice(others)
+            replaced += 1
+    return answers, replaced
+
+
+class LoraSFTLabelNoise:
+    name: ClassVar[str] = "lora_sft_label_noise"
+    kind: ClassVar[Literal["finetune"]] = "finetune"
+
+    class Options(LoraSFT.Options):
+        fraction: float = Field(0.5, ge=0, le=1, description="share of training answers replaced by wrong ones")
+
+    def prepare(self, ctx: RungContext, options: Options) -> Candidate:
+        answers, replaced = noisy_answers(ctx.task.train, options.fraction, ctx.task.spec.seed)
+        return train_sft_candidate(
+            self.name, ctx, options, ChatPrompt(system=ctx.task.spec.prompts.system), answers=answers,
+            description=f"zero-shot prompt; {replaced} of {len(answers)} training answers wrong (ablation)",
+            notes=f"{replaced} wrong labels",
+        )

@@ -1,0 +1,239 @@
+"""The LoRA training loop every trainer shares (SFT, continued pre-training, DPO), with resume.
+
+A trainer supplies items (their lengths, for length-sorted batches) and a loss function over a
+batch of item indices; the loop owns the adapter, the optimizer (AdamW), the schedule (linear
+warmup, cosine decay to 10%), checkpoints and the final save.
+
+Resume: the order of every batch of every epoch is fixed up front from the seed, so "where we
+are in the data" is just the step number. Every `checkpoint_every` steps the loop saves the
+adapter weights, the optimizer and scheduler states, the torch RNG state, the step and the
+losses/learning rates so far (training/checkpoint.py). Called again with the same config, data
+and out_dir, it continues from the newest complete checkpoint and ends with the same adapter
+as an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import shutil
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from ladder.training import checkpoint
+from ladder.types import content_hash
+
+IGNORE = -100  # label value the loss skips
+CHECKPOINT_SECONDS = 60.0  # default checkpoint interval, in seconds of training
+
+
+@dataclass(frozen=True)
+class SFTConfig:
+    rank: int = 16
+    alpha: int = 32
+    dropout: float = 0.0
+    learning_rate: float = 1e-3
+    epochs: int = 2
+    batch_size: int = 8
+    max_length: int = 512
+    warmup_ratio: float = 0.1
+    target_modules: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+    bf16: bool = False  # autocast matmuls to bfloat16 (fp32 master weights); see cpu_has_fast_bf16
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    adapter_dir: Path
+    seconds: float  # training wall-clock, summed over every session of a resumed run
+    train_tokens: int  # tokens processed (no padding), summed over epochs
+    steps: int
+    losses: tuple[float, ...] = field(default_factory=tuple)
+    lrs: tuple[float, ...] = field(default_factory=tuple)  # learning rate used at each step
+    resumed_from: int = 0  # step of the checkpoint this session started from (0 = fresh)
+
+    @property
+    def final_loss(self) -> float:
+        tail = self.losses[-max(1, len(self.losses) // 10) :]
+        return sum(tail) / len(tail) if tail else math.nan
+
+
+StepFn = Callable[[int, int, float], None]  # (step, total steps, loss)
+LossFn = Callable[[Any, list[int]], tuple[Any, int]]  # (peft model, item indices) -> (loss, tokens)
+
+
+def checkpoint_root(out_dir: Path) -> Path:
+    """Where the checkpoints of the adapter that will land in `out_dir` live meanwhile."""
+    out_dir = Path(out_dir)
+    return out_dir.parent / f".{out_dir.name}.checkpoints"
+
+
+def batch_plan(lengths: Sequence[int], batch_size: int, epochs: int, seed: int) -> list[list[int]]:
+    """Item indices of every step: grouped by similar length, batch order shuffled each epoch."""
+    rng = random.Random(seed)
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    plan = []
+    for _ in range(epochs):
+        epoch = [list(b) for b in batches]
+        rng.shuffle(epoch)
+        plan += epoch
+    return plan
+
+
+def _lr_lambda(total: int, warmup: int) -> Callable[[int], float]:
+    def lr_at(step: int) -> float:  # linear warmup, then cosine decay to 10%
+        if step < warmup:
+            return (step + 1) / warmup
+        progress = (step - warmup) / max(1, total - warmup)
+        return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress))
+
+    return lr_at
+
+
+def _due(every: int | None, step: int, since_last: float) -> bool:
+    if every is None:
+        return since_last >= CHECKPOINT_SECONDS
+    return every > 0 and step % every == 0
+
+
+def _state_tensors(params: dict[str, Any], optimizer: Any) -> dict[str, Any]:
+    import torch
+
+    tensors = {f"param.{n}": p for n, p in params.items()}
+    for i, st in optimizer.state_dict()["state"].items():
+        for name, value in st.items():
+            tensors[f"optim.{i}.{name}"] = value if torch.is_tensor(value) else torch.tensor(value)
+    tensors["rng.torch"] = torch.get_rng_state()
+    return tensors
+
+
+def _restore(tensors: dict[str, Any], state: dict[str, Any], params: dict[str, Any],
+             optimizer: Any, scheduler: Any) -> None:
+    import torch
+
+    with torch.no_grad():
+        for n, p in params.items():
+            p.copy_(tensors[f"param.{n}"])
+    opt_state: dict[int, dict[str, Any]] = {}
+    for k, v in tensors.items():
+        if k.startswith("optim."):
+            _, i, name = k.split(".", 2)
+            opt_state.setdefault(int(i), {})[name] = v
+    optimizer.load_state_dict({"state": opt_state, "param_groups": state["optimizer_groups"]})
+    scheduler.load_state_dict(state["scheduler"])
+    torch.set_rng_state(tensors["rng.torch"])
+
+
+def train_lora(
+    model: Any,
+    config: SFTConfig,
+    out_dir: Path,
+    lengths: Sequence[int],
+    loss_fn: LossFn,
+    data_key: str,
+    on_step: StepFn | None = None,
+    checkpoint_every: int | None = None,
+    init_adapter: Path | None = None,
+    manifest_extra: dict[str, Any] | None = None,
+) -> TrainResult:
+    """Train a LoRA adapter on `model` and save it atomically to `out_dir`.
+
+    `data_key` identifies the training data (a hash); with the config it decides which
+    checkpoints belong to this run. `checkpoint_every`: a checkpoint every N steps; None = one
+    after every CHECKPOINT_SECONDS of training (so a kill loses at most that much); 0 = none. `init_adapter` starts from an earlier adapter's weights (e.g. SFT after CPT).
+    """
+    import torch
+    from peft import LoraConfig, get_peft_model, set_peft_model_state_dict
+    from safetensors.torch import load_file
+
+    if not lengths:
+        raise ValueError("no training examples")
+    torch.manual_seed(config.seed)
+    plan = batch_plan(lengths, config.batch_size, config.epochs, config.seed)
+    peft_model = get_peft_model(
+        model,
+        LoraConfig(r=config.rank, lora_alpha=config.alpha, lora_dropout=config.dropout,
+                   target_modules=list(config.target_modules), task_type="CAUSAL_LM"),
+    )
+    if init_adapter is not None:
+        set_peft_model_state_dict(peft_model, load_file(str(Path(init_adapter) / "adapter_model.safetensors")))
+    peft_model.train()
+    params = {n: p for n, p in peft_model.named_parameters() if p.requires_grad}
+    optimizer = torch.optim.AdamW(list(params.values()), lr=config.learning_rate, weight_decay=0.0)
+    total = len(plan)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(total, max(1, int(total * config.warmup_ratio))))
+
+    init_hash = checkpoint._sha256(Path(init_adapter) / "adapter_model.safetensors") if init_adapter else None
+    key = content_hash(asdict(config), data_key, init_hash)
+    root = checkpoint_root(out_dir)
+    losses: list[float] = []
+    lrs: list[float] = []
+    tokens, start, before = 0, 0, 0.0
+    found = checkpoint.load_latest(root, key)
+    if found is not None:
+        start, tensors, state = found
+        _restore(tensors, state, params, optimizer, scheduler)
+        losses, lrs, tokens, before = state["losses"], state["lrs"], state["tokens"], state["seconds"]
+
+    t0 = last_save = time.perf_counter()
+    for step in range(start, total):
+        lrs.append(scheduler.get_last_lr()[0])
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16):
+            loss, n_tokens = loss_fn(peft_model, plan[step])
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(list(params.values()), 1.0)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        losses.append(float(loss.detach()))
+        tokens += n_tokens
+        if on_step:
+            on_step(step + 1, total, losses[-1])
+        if step + 1 < total and _due(checkpoint_every, step + 1, time.perf_counter() - last_save):
+            last_save = time.perf_counter()
+            groups = [{k: v for k, v in g.items()} for g in optimizer.state_dict()["param_groups"]]
+            checkpoint.save_checkpoint(root, step + 1, key, _state_tensors(params, optimizer), {
+                "step": step + 1, "losses": losses, "lrs": lrs, "tokens": tokens,
+                "seconds": before + time.perf_counter() - t0, "optimizer_groups": groups,
+                "scheduler": scheduler.state_dict(),
+            })
+    seconds = before + time.perf_counter() - t0
+    peft_model.eval()
+
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=".train-"))
+    peft_model.save_pretrained(tmp, safe_serialization=True)
+    manifest = {"config": asdict(config), "seconds": seconds, "train_tokens": tokens, "steps": total,
+                "losses": losses, "lrs": lrs, "resumed_from": start, "examples": len(lengths),
+                **(manifest_extra or {})}
+    # The manifest is written last: a folder without it is an interrupted save, never reused.
+    with open(tmp / "training.json", "w") as f:
+        json.dump(manifest, f, indent=1)
+        f.flush()
+        os.fsync(f.fileno())
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    os.replace(tmp, out_dir)
+    checkpoint.clear(root)
+    return TrainResult(adapter_dir=out_dir, seconds=seconds, train_tokens=tokens, steps=total,
+                       losses=tuple(losses), lrs=tuple(lrs), resumed_from=start)
+
+
+def load_train_result(adapter_dir: Path) -> TrainResult | None:
+    """The result of an earlier, complete training run saved in `adapter_dir`, if any."""
+    manifest = Path(adapter_dir) / "training.json"
+    if not manifest.exists() or not (Path(adapter_dir) / "adapter_model.safetensors").exists():
+        return None
+    m = json.loads(manifest.read_text())
+    return TrainResult(
+        adapter_dir=Path(adapter_dir), seconds=m["seconds"], train_tokens=m["train_tokens"],
+        steps=m["steps"], losses=tuple(m["losses"]), lrs=tuple(m.get("lrs", ())),
+        resumed_from=m.get("resumed_from", 0),
+    )

@@ -1,0 +1,62 @@
+"""DPO and continued pre-training on the real default model, tiny data."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from ladder.backends.local import load_model_and_tokenizer
+from ladder.training.cpt import chunk_texts, train_lora_cpt
+from ladder.training.dpo import PreferencePair, preference_margins, train_lora_dpo
+from ladder.training.lora_sft import IGNORE, SFTConfig
+from ladder.types import Message
+
+pytestmark = pytest.mark.slow
+
+
+def _pair(city: str, temp: int) -> PreferencePair:
+    prompt = (Message("user", f"Weather report for {city}, {temp} degrees."),)
+    # preferred: a fixed JSON form; not preferred: the same facts as loose prose
+    return PreferencePair(prompt, f'{{"city": "{city}", "temp": {temp}}}', f"It is {temp} degrees in {city} today.")
+
+
+TRAIN = [_pair(c, t) for c, t in [("Oslo", 3), ("Lima", 19), ("Pune", 31), ("Kyiv", -2), ("Rome", 22), ("Doha", 38)]]
+HELD_OUT = [_pair(c, t) for c, t in [("Bern", 11), ("Accra", 29), ("Quito", 14)]]
+
+
+def _b_matrices_nonzero(folder) -> bool:
+    weights = load_file(folder / "adapter_model.safetensors")
+    b = [t for k, t in weights.items() if "lora_B" in k]
+    return bool(b) and all(torch.count_nonzero(t) > 0 for t in b)
+
+
+def test_dpo_raises_held_out_margin_and_lowers_loss(tmp_path):
+    model, tok = load_model_and_tokenizer("smollm2-135m-instruct")
+    before = preference_margins(model, tok, HELD_OUT)
+    config = SFTConfig(rank=4, alpha=8, epochs=3, batch_size=2, learning_rate=2e-3, seed=0)
+    result = train_lora_dpo(model, tok, TRAIN, config, tmp_path / "dpo", beta=0.1)
+    after = preference_margins(model, tok, HELD_OUT)  # `model` now carries the trained adapter
+
+    assert _b_matrices_nonzero(tmp_path / "dpo")
+    assert result.steps == 9
+    # the first step's loss is log 2 exactly (policy == reference); it must go down from there
+    assert result.losses[0] == pytest.approx(0.6931, abs=1e-3)
+    assert result.final_loss < result.losses[0]
+    assert sum(after) / len(after) > sum(before) / len(before) + 1.0, (before, after)
+    assert all(a > b for a, b in zip(after, before))
+
+
+def test_cpt_trains_on_every_token_and_lowers_loss(tmp_path):
+    model, tok = load_model_and_tokenizer("smollm2-135m-instruct")
+    texts = [
+        "The Brannock valve regulates flow in the Tessel line. Operators open the Brannock valve at dawn.",
+        "A Tessel line carries glycol between the Harwick pumps; the Brannock valve sits after pump two.",
+    ] * 3
+    rows = chunk_texts(tok, texts, max_length=32)
+    assert rows and all(len(ids) <= 32 and ids == labels and IGNORE not in labels for ids, labels in rows)
+    config = SFTConfig(rank=4, alpha=8, epochs=3, batch_size=4, learning_rate=3e-3, max_length=32, seed=0)
+    result = train_lora_cpt(model, tok, texts, config, tmp_path / "cpt")
+    assert _b_matrices_nonzero(tmp_path / "cpt")
+    assert result.final_loss < result.losses[0]
+    assert result.train_tokens == sum(len(r[0]) for r in rows) * 3
