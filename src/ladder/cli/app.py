@@ -1,0 +1,55 @@
+"""The Typer app, shared console, argument types and error helpers of the `ladder` command."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(
+    help="Measure whether an LLM task needs prompting, few-shot, RAG or fine-tuning, and what each costs.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+data_app = typer.Typer(help="Inspect and check data files.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+out = Console()
+err = Console(stderr=True)
+
+TaskArg = Annotated[Path, typer.Argument(help="Path to the task's task.yaml.")]
+RunsDirOpt = Annotated[Path, typer.Option("--runs-dir", help="Folder holding ladder.sqlite and one folder per run.")]
+
+
+def fail(lines: list[str], code: int = 2) -> typer.Exit:
+    for line in lines:
+        err.print(line, markup=False, highlight=False)
+    return typer.Exit(code)
+
+
+class Scenario(str, Enum):
+    target = "target"
+    budget = "budget"
+    frontier = "frontier"
+
+
+def advice_help(field: str) -> str:
+    from ladder.diagnosis.recommend import AdviceOptions
+
+    return AdviceOptions.model_fields[field].description or ""
+
+
+def load_task_or_exit(task_path: Path):  # -> Task
+    from ladder.task import DataError, TaskError, load_task
+
+    try:
+        return load_task(task_path)
+    except TaskError as e:
+        raise fail([f"error: {e.file}: {p}" for p in e.problems]) from None
+    except DataError as e:
+        raise fail([f"error: {p}" for p in e.problems] + [f"{len(e.problems)} problem(s) in the data files"]) from None
+

@@ -1,0 +1,98 @@
+"""Commands for OpenAI-compatible serving and the managed fine-tuning flow."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ladder.cli.app import fail, app, err, out
+
+
+def _serve_help(field: str) -> str:
+    from ladder.serve.app import ServeConfig
+
+    return ServeConfig.model_fields[field].description or ""
+
+
+@app.command("serve")
+def serve_cmd(
+    host: Annotated[str, typer.Option(help=_serve_help("host"))] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help=_serve_help("port"))] = 8321,
+    model: Annotated[str, typer.Option(help=_serve_help("model"))] = "smollm2-135m-instruct",
+    data_dir: Annotated[Optional[Path], typer.Option(help=_serve_help("data_dir"))] = None,
+    api_key_env: Annotated[Optional[str], typer.Option(help=_serve_help("api_key_env"))] = None,
+    batch_size: Annotated[int, typer.Option(help=_serve_help("batch_size"))] = 8,
+    rank: Annotated[int, typer.Option(help=_serve_help("rank"))] = 16,
+    learning_rate: Annotated[float, typer.Option(help=_serve_help("learning_rate"))] = 1e-3,
+    epochs: Annotated[int, typer.Option(help=_serve_help("epochs"))] = 2,
+    train_batch_size: Annotated[int, typer.Option(help=_serve_help("train_batch_size"))] = 8,
+    max_length: Annotated[int, typer.Option(help=_serve_help("max_length"))] = 512,
+    test_faults: Annotated[bool, typer.Option(help=_serve_help("test_faults"))] = False,
+) -> None:
+    """Serve the local model over an OpenAI-compatible API: chat completions and managed fine-tuning."""
+    from pydantic import ValidationError
+
+    from ladder.serve.app import ServeConfig, serve
+    from ladder.task.spec import format_validation_error
+
+    try:
+        config = ServeConfig(host=host, port=port, model=model, data_dir=data_dir, api_key_env=api_key_env,
+                             batch_size=batch_size, rank=rank, learning_rate=learning_rate, epochs=epochs,
+                             train_batch_size=train_batch_size, max_length=max_length, test_faults=test_faults)
+        serve(config)
+    except ValidationError as e:
+        raise fail([f"error: --{p.replace('_', '-')}" for p in format_validation_error(e, ServeConfig)]) from None
+    except ValueError as e:
+        raise fail([f"error: {e}"]) from None
+
+
+def _ft_help(field: str) -> str:
+    from ladder.training.openai_finetune import RemoteFinetuneConfig
+
+    return RemoteFinetuneConfig.model_fields[field].description or ""
+
+
+@app.command("finetune-remote")
+def finetune_remote_cmd(
+    data: Annotated[Optional[Path], typer.Argument(help="Training data: OpenAI chat JSONL (at least 10 examples).")] = None,
+    model: Annotated[str, typer.Option(help=_ft_help("model"))] = "gpt-4o-mini",
+    endpoint: Annotated[str, typer.Option(help=_ft_help("endpoint"))] = "openai",
+    base_url: Annotated[Optional[str], typer.Option(help=_ft_help("base_url"))] = None,
+    api_key_env: Annotated[Optional[str], typer.Option(help=_ft_help("api_key_env"))] = None,
+    epochs: Annotated[Optional[int], typer.Option(help=_ft_help("epochs"))] = None,
+    batch_size: Annotated[Optional[int], typer.Option(help=_ft_help("batch_size"))] = None,
+    learning_rate_multiplier: Annotated[Optional[float], typer.Option(help=_ft_help("learning_rate_multiplier"))] = None,
+    suffix: Annotated[Optional[str], typer.Option(help=_ft_help("suffix"))] = None,
+    seed: Annotated[Optional[int], typer.Option(help=_ft_help("seed"))] = None,
+    poll_s: Annotated[float, typer.Option(help=_ft_help("poll_s"))] = 10.0,
+    timeout_s: Annotated[Optional[float], typer.Option(help=_ft_help("timeout_s"))] = None,
+    job: Annotated[Optional[str], typer.Option(help="Resume polling this existing job id instead of starting one.")] = None,
+) -> None:
+    """Fine-tune on a hosted OpenAI-compatible service: validate, upload, create a job, poll, print the model id."""
+    from pydantic import ValidationError
+
+    from ladder.task import DataError
+    from ladder.task.spec import format_validation_error
+    from ladder.training.openai_finetune import RemoteFinetuneConfig, RemoteFinetuneError, finetune_remote
+
+    try:
+        config = RemoteFinetuneConfig(
+            endpoint=endpoint, base_url=base_url, api_key_env=api_key_env, model=model, epochs=epochs,
+            batch_size=batch_size, learning_rate_multiplier=learning_rate_multiplier, suffix=suffix, seed=seed,
+            poll_s=poll_s, timeout_s=timeout_s,
+        )
+        result = finetune_remote(data, config, job_id=job, on_event=lambda m: err.print(m, markup=False, highlight=False))
+    except ValidationError as e:
+        raise fail([f"error: --{p.replace('_', '-')}" for p in format_validation_error(e, RemoteFinetuneConfig)]) from None
+    except DataError as e:
+        raise fail([f"error: {p}" for p in e.problems]) from None
+    except (ValueError, RemoteFinetuneError) as e:
+        raise fail([f"error: {e}"]) from None
+    cost = "" if result.cost is None else f", training cost ~{result.cost:.4f} (endpoint's listed price)"
+    err.print(f"job {result.job_id} succeeded: {result.trained_tokens} trained tokens{cost}")
+    out.print(f"fine_tuned_model: {result.fine_tuned_model}")
+    out.print(f"use it in task.yaml:  model: {{backend: openai, endpoint: {endpoint}, name: {result.fine_tuned_model}}}",
+              markup=False, highlight=False)
+

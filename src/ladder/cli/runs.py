@@ -1,0 +1,181 @@
+"""Commands over tasks and runs: climb, report, recommend, runs, rungs."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from ladder.cli.app import RunsDirOpt, TaskArg, Scenario, advice_help, fail, load_task_or_exit, app, err, out
+
+
+@app.command()
+def climb(
+    task: TaskArg,
+    runs_dir: RunsDirOpt = Path("runs"),
+    rungs: Annotated[
+        Optional[str], typer.Option(help="Comma-separated rungs to climb (default: all in task.yaml, cheapest first).")
+    ] = None,
+    report: Annotated[bool, typer.Option(help="Write the report when the climb ends.")] = True,
+    all_rungs: Annotated[bool, typer.Option(
+        "--all", help="Climb every rung, even after one meets the target (default: stop there).")] = False,
+) -> None:
+    """Evaluate the task on every rung, cheapest first, and record quality and cost.
+    Exit code 0 target met, 1 target not met, 2 error (bad input or a failed rung)."""
+    from ladder.climb import climb as run_climb
+    from ladder.climb import make_backend, select_rungs
+    from ladder.tracking.store import Store
+
+    loaded = load_task_or_exit(task)
+    only = [r.strip() for r in rungs.split(",") if r.strip()] if rungs else None
+    try:
+        select_rungs(loaded, only)  # fail on bad rung names/options before loading anything
+        backend = make_backend(loaded)  # a bad endpoint or a missing key fails here, by name
+        if loaded.spec.teacher is not None and loaded.spec.teacher.backend != "local":
+            make_backend(loaded, loaded.spec.teacher)  # likewise for the teacher's
+    except ValueError as e:
+        raise fail([f"error: {task}: {e}"]) from None
+    store = Store(runs_dir)
+    err.print(f"climbing [bold]{loaded.name}[/bold]: {len(loaded.train)} train, {len(loaded.eval)} eval examples")
+    result = run_climb(loaded, store, backend=backend, only=only, console=err, all_rungs=all_rungs)
+    err.print(
+        f"climb finished in {result.seconds:.1f}s; model calls: {result.cache_misses} made, "
+        f"{result.cache_hits} answered from cache"
+    )
+    if report:
+        summary = _write_report(store, result.run_id, result.run_dir)
+    else:
+        from ladder.report import summarize
+
+        summary = summarize(store, result.run_id)
+        _print_summary(summary)
+    out.print(f"run: {result.run_dir}")
+    if any(o.status == "failed" for o in result.outcomes):
+        failed = ", ".join(o.rung for o in result.outcomes if o.status == "failed")
+        raise fail([f"error: rung(s) failed: {failed} (see the log above)"])
+    raise typer.Exit(0 if summary["recommendation"]["meets_target"] else 1)
+
+
+def _write_report(store, run_id: str, run_dir: Path) -> dict:
+    from ladder.report import summarize, write_report
+
+    paths = write_report(store, run_id, run_dir)
+    summary = summarize(store, run_id)
+    _print_summary(summary)
+    out.print(f"report: {paths['html']}")
+    return summary
+
+
+def _print_summary(summary: dict) -> None:
+    run = summary["run"]
+    table = Table(title=f"{run['task_name']}: target {run['target_metric']} >= {run['target_value']}")
+    for col in ("rung", "form", "knowledge", "prompt tok", "latency s", "build s", f"per 1K req ({run['currency']})"):
+        table.add_column(col, justify="left" if col == "rung" else "right")
+
+    def pct(v: float | None) -> str:
+        return "-" if v is None else f"{v:.0%}"
+
+    for r in summary["rungs"]:
+        if r["status"] != "ok":
+            table.add_row(r["rung"], r["status"], "", "", "", "", "")
+            continue
+        table.add_row(
+            r["rung"], pct(r["form_accuracy"]), pct(r["knowledge_accuracy"]),
+            f"{r['prompt_tokens']:.0f}", f"{r['latency_s']:.2f}", f"{r['build_seconds']:.0f}",
+            f"{r['cost_per_1k_requests']:.4f}",
+        )
+    out.print(table)
+    for be in summary.get("break_even", []):
+        out.print(f"break-even {be['finetune_rung']} vs {be['prompt_rung']}: {be['formula']}")
+    _print_advice(summary)
+
+
+def _print_advice(summary: dict) -> None:
+    """Recommended rung, why, next step, and whether the lead is measurable: one screen."""
+    from ladder.report.fmt import advice_lines
+
+    for line in advice_lines(summary):
+        if not line.startswith("Power estimate:"):
+            out.print(line, markup=False, highlight=False, soft_wrap=True)
+    counts = {d["rung"]: d["counts"] for d in summary.get("diagnosis", [])}
+    rec = summary["recommendation"]["rung"]
+    if counts.get(rec):
+        out.print(f"failures of {rec} by class: " + ", ".join(f"{c} {n}" for c, n in counts[rec].items()),
+                  markup=False, highlight=False, soft_wrap=True)
+
+
+@app.command()
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder, e.g. runs/<run id>.")],
+) -> None:
+    """Write report.html, report.md, frontier.png and summary.json for a run (reads the store only)."""
+    from ladder.tracking.store import Store
+
+    try:
+        store = Store.for_run_dir(run_dir)
+        store.run(run_dir.name)
+    except (FileNotFoundError, KeyError) as e:
+        raise fail([f"error: {e}"]) from None
+    _write_report(store, run_dir.name, run_dir)
+
+
+@app.command()
+def recommend(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder, e.g. runs/<run id>.")],
+    target: Annotated[Optional[float], typer.Option(help=advice_help("target"), min=0, max=1)] = None,
+    volume: Annotated[Optional[int], typer.Option(help=advice_help("volume"), min=0)] = None,
+    scenario: Annotated[Scenario, typer.Option(help=advice_help("scenario"))] = "target",  # type: ignore[assignment]
+    budget: Annotated[Optional[float], typer.Option(help=advice_help("budget"), min=0)] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the advice as JSON instead of text.")] = False,
+) -> None:
+    """Recompute the advice for a recorded run from the store alone (nothing is re-run).
+    Exit code 0 target met, 1 target not met, 2 error."""
+    import json
+
+    from ladder.diagnosis import AdviceOptions
+    from ladder.report import summarize
+    from ladder.tracking.store import Store
+
+    try:
+        store = Store.for_run_dir(run_dir)
+        store.run(run_dir.name)
+    except (FileNotFoundError, KeyError) as e:
+        raise fail([f"error: {e}"]) from None
+    options = AdviceOptions(scenario=Scenario(scenario).value, target=target, volume=volume, budget=budget)
+    summary = summarize(store, run_dir.name, options)
+    if json_out:
+        out.print_json(json.dumps({"recommendation": summary["recommendation"], "break_even": summary["break_even"],
+                                   "diagnosis": [{k: d[k] for k in ("rung", "counts", "dominant", "next_step")}
+                                                 for d in summary["diagnosis"]]}))
+    else:
+        _print_summary(summary)
+    raise typer.Exit(0 if summary["recommendation"]["meets_target"] else 1)
+
+
+@app.command("runs")
+def list_runs(runs_dir: RunsDirOpt = Path("runs")) -> None:
+    """List the runs recorded in a runs folder."""
+    from ladder.tracking.store import Store
+
+    table = Table("run", "task", "started", "status")
+    for r in Store(runs_dir).runs():
+        table.add_row(str(runs_dir / r["id"]), r["task_name"], r["started_at"], r["status"])
+    out.print(table)
+
+
+@app.command("rungs")
+def list_rungs() -> None:
+    """List the rungs ladder can climb, cheapest first, with their options."""
+    from ladder.rungs import REGISTRY
+
+    table = Table("rung", "kind", "options", "what it does")
+    for r in REGISTRY:
+        opts = ", ".join(f"{k}={f.default}" for k, f in r.Options.model_fields.items()) or "-"
+        doc = (sys.modules[type(r).__module__].__doc__ or "").strip().split("\n")[0]
+        table.add_row(r.name, r.kind, opts, doc.removeprefix(f"{r.name}: "))
+    out.print(table)
+
+
