@@ -70,7 +70,7 @@ class PromptSpec(_Strict):
 
 class GenerationSpec(_Strict):
     max_new_tokens: int = Field(128, gt=0)
-    batch_size: int = Field(8, gt=0)
+    batch_size: int = Field(16, gt=0)
 
 
 # Which optional fields each check kind reads; any other one set is a mistake (it would be
