@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from typing import Any, Literal, Mapping, Protocol, Sequence
 
@@ -151,6 +152,15 @@ class Retrieval:
 
 def chat_to_json(chat: Sequence[Message]) -> str:
     return json.dumps([m.to_dict() for m in chat], ensure_ascii=False)
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """sha256 of a file's bytes, read in 1 MiB blocks. Never cached: files get rewritten."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def content_hash(*parts: Any) -> str:

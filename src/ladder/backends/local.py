@@ -21,7 +21,7 @@ from typing import Any, Sequence
 
 from ladder.backends.base import ProgressFn
 from ladder.backends.batching import generate_rows
-from ladder.types import Chat, Generation, GenerationParams
+from ladder.types import Chat, Generation, GenerationParams, file_sha256
 
 
 def offline() -> None:
@@ -70,12 +70,9 @@ def gguf_path(name: str) -> Path:
 
 
 @lru_cache(maxsize=None)
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+def model_sha256(path: Path) -> str:
+    """Hash of a shipped model file; cached per process because installed packages do not change."""
+    return file_sha256(path)
 
 
 def adapter_sha256(adapter: str) -> str:
@@ -98,7 +95,7 @@ def cache_root() -> Path:
 def converted_dir(name: str) -> Path:
     """Folder of the safetensors copy of a GGUF model, creating it on first use."""
     gguf = gguf_path(name)
-    target = cache_root() / "models" / f"{name}-{file_sha256(gguf)[:16]}"
+    target = cache_root() / "models" / f"{name}-{model_sha256(gguf)[:16]}"
     if (target / "model.safetensors").exists() and (target / "tokenizer_config.json").exists():
         return target
     offline()
@@ -156,7 +153,7 @@ class LocalBackend:
 
     # -- identity -------------------------------------------------------------------------
     def fingerprint(self, adapter: str | None = None) -> str:
-        base = f"local:{self.name}:{file_sha256(gguf_path(self.name))[:16]}:{self.dtype}"
+        base = f"local:{self.name}:{model_sha256(gguf_path(self.name))[:16]}:{self.dtype}"
         return base if adapter is None else f"{base}+lora:{adapter_sha256(adapter)[:16]}"
 
     @property

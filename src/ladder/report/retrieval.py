@@ -9,20 +9,15 @@ from typing import Any
 
 import numpy as np
 
+from ladder.diagnosis import scoring
 from ladder.tracking.store import GenerationRow
 from ladder.types import Retrieval
-
-BOOTSTRAP_RESAMPLES = 1000
-
-
-def _passes(g: GenerationRow, tag: str) -> bool:
-    return g.error is None and all(c.passed for c in g.checks if tag == "overall" or c.tag == tag)
 
 
 def _wrong(g: GenerationRow) -> bool:
     """Wrong in meaning: a knowledge check failed (or any check, when the example has none)."""
     tag = "knowledge" if any(c.tag == "knowledge" for c in g.checks) else "overall"
-    return g.error is None and not _passes(g, tag)
+    return g.error is None and not scoring.passes(g, tag)
 
 
 def retrieval_summary(retrievals: dict[int, Retrieval], gens: list[GenerationRow]) -> dict[str, Any] | None:
@@ -57,7 +52,7 @@ def paired_difference(a: dict[str, bool], b: dict[str, bool], seed: int) -> dict
         return None
     diff = np.array([float(a[i]) - float(b[i]) for i in shared])
     rng = np.random.default_rng(seed)
-    means = diff[rng.integers(0, len(diff), size=(BOOTSTRAP_RESAMPLES, len(diff)))].mean(axis=1)
+    means = diff[rng.integers(0, len(diff), size=(scoring.BOOTSTRAP_RESAMPLES, len(diff)))].mean(axis=1)
     lo, hi = np.percentile(means, [2.5, 97.5])
     return {"difference": float(diff.mean()), "ci": [float(lo), float(hi)], "n": len(shared)}
 
@@ -88,7 +83,7 @@ def comparisons(rungs: list[dict[str, Any]], passes: dict[str, dict[str, dict[st
 def pass_table(gens: list[GenerationRow]) -> dict[str, dict[str, bool]]:
     """metric -> example id -> passed, for the examples answered without error."""
     ok = [g for g in gens if g.error is None]
-    return {m: {g.example_id: _passes(g, m) for g in ok} for m in ("form", "knowledge", "overall")}
+    return {m: {g.example_id: scoring.passes(g, m) for g in ok} for m in scoring.METRICS}
 
 
 def _pct(x: float | None) -> str:

@@ -12,7 +12,6 @@ Nothing here uses pickle: tensors go through safetensors, and no torch.load is n
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -20,18 +19,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from ladder.types import file_sha256
+
 MANIFEST = "manifest.json"
 TENSORS = "tensors.safetensors"
 STATE = "state.json"
 KEEP = 2  # complete checkpoints kept; older ones are deleted after a newer one is published
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _fsync_file(path: Path) -> None:
@@ -68,7 +61,7 @@ def save_checkpoint(root: Path, step: int, key: str, tensors: dict[str, Any], st
     (tmp / STATE).write_text(json.dumps(state))
     for name in (TENSORS, STATE):
         _fsync_file(tmp / name)
-    manifest = {"key": key, "step": step, "files": {n: _sha256(tmp / n) for n in (TENSORS, STATE)}}
+    manifest = {"key": key, "step": step, "files": {n: file_sha256(tmp / n) for n in (TENSORS, STATE)}}
     with open(tmp / MANIFEST, "w") as f:  # last: its presence says every other file is complete
         json.dump(manifest, f)
         f.flush()
@@ -89,7 +82,7 @@ def is_complete(folder: Path, key: str) -> bool:
         manifest = json.loads((folder / MANIFEST).read_text())
         files = manifest["files"]
         return manifest["key"] == key and set(files) == {TENSORS, STATE} and all(
-            _sha256(folder / name) == digest for name, digest in files.items()
+            file_sha256(folder / name) == digest for name, digest in files.items()
         )
     except (OSError, ValueError, KeyError, TypeError):
         return False
