@@ -93,6 +93,16 @@ def test_accuracies_and_means(store):
     assert s["run"]["currency"] == "USD" and s["run"]["volume"] == 1000 and s["run"]["status"] == "done"
 
 
+def test_check_rates_per_rung(store):
+    _climb(store)
+    r = _by_rung(summarize(store, "run1"))
+    assert r["zero_shot"]["check_rates"] == {"form_check": {"tag": "form", "pass_rate": 0.75},
+                                             "knowledge_check": {"tag": "knowledge", "pass_rate": 0.75}}
+    # the failed call is left out: 2 of the 3 answered rows pass the knowledge check
+    assert r["bloated"]["check_rates"]["knowledge_check"]["pass_rate"] == pytest.approx(2 / 3)
+    assert r["bloated"]["check_rates"]["form_check"]["pass_rate"] == 1.0
+
+
 def test_bootstrap_is_deterministic_and_json_clean(store):
     _climb(store)
     a, b = summarize(store, "run1"), summarize(store, "run1")
@@ -209,6 +219,8 @@ def test_write_report_files(store, tmp_path):
     assert "## Diagnosis" in md and "| rung | n | form | knowledge | error | dominant |" in md
     assert "| zero_shot | 4 | 1 | 1 | 0 | form |" in md and "| bloated | 4 | 0 | 1 | 1 | knowledge |" in md
     assert "- Recommended rung (target scenario): lora_sft" in md and "Next step:" in md
+    assert "| rung | form_check | knowledge_check |" in md and "| bloated | 100.0% | 66.7% |" in md
+    assert "<h2>Checks</h2>" in html and "knowledge_check = knowledge" in html
 
 
 def test_plot_with_all_costs_zero(store, tmp_path):

@@ -61,3 +61,13 @@ def accuracies(gens: Sequence[Any], seed: int) -> dict[str, Any]:
         out[f"{metric}_ci"] = None if value is None else bootstrap_ci(
             np.array([passes(g, metric) for g in answered], dtype=float), seed)
     return out
+
+
+def check_rates(gens: Sequence[Any]) -> dict[str, dict[str, Any]]:
+    """Per check name: its tag and the share of answered examples carrying it that pass it."""
+    seen: dict[str, tuple[str, list[bool]]] = {}
+    for g in gens:
+        if g.error is None:
+            for c in g.checks:
+                seen.setdefault(c.name, (c.tag, []))[1].append(c.passed)
+    return {name: {"tag": tag, "pass_rate": float(np.mean(results))} for name, (tag, results) in seen.items()}

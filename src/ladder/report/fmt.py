@@ -66,6 +66,23 @@ def rung_table(summary: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     return [h for h, _ in cols], [[cell(r) for _, cell in cols] for r in summary["rungs"]]
 
 
+def check_table(summary: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """Per rung, the pass rate of every check (columns in first-seen order); empty without checks."""
+    names: list[str] = []
+    for r in summary["rungs"]:
+        names += [n for n in r["check_rates"] if n not in names]
+    if not names:
+        return [], []
+    rows = [[r["rung"], *(pct(r["check_rates"][n]["pass_rate"]) if n in r["check_rates"] else DASH
+                          for n in names)] for r in summary["rungs"]]
+    return ["rung", *names], rows
+
+
+def check_tags(summary: dict[str, Any]) -> dict[str, str]:
+    """Check name -> its tag (form or knowledge), over every rung."""
+    return {n: c["tag"] for r in summary["rungs"] for n, c in r["check_rates"].items()}
+
+
 def target_text(summary: dict[str, Any]) -> str:
     run = summary["run"]
     return f"{run['target_metric']} accuracy >= {num(run['target_value'])}"

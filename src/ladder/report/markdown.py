@@ -69,6 +69,11 @@ def render_markdown(summary: dict[str, Any], png_name: str = "frontier.png") -> 
         "check); brackets are bootstrap 95% intervals. Tokens and latency are means per request.", "",
     ]
     lines += [f"- {r['rung']} error: `{r['error']}`" for r in summary["rungs"] if r["error"]]
+    check_headers, check_rows = fmt.check_table(summary)
+    if check_rows:
+        lines += ["## Checks", "", *_table(check_headers, check_rows), "",
+                  "Share of answered examples that pass each check (its tag: " + ", ".join(
+                      f"{name} = {tag}" for name, tag in fmt.check_tags(summary).items()) + ").", ""]
     if any(r.get("retrieval") for r in summary["rungs"]):
         lines += ["## Retrieval", "", *_table(*retrieval_table(summary)), "",
                   "recall@k and MRR count examples that name their gold source (gold_doc / gold_passage); "

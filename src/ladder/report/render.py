@@ -33,6 +33,7 @@ def render_html(summary: dict[str, Any], png: bytes) -> str:
     headers, rows = fmt.rung_table(summary)
     retrieval_headers, retrieval_rows = retrieval_table(summary)
     diagnosis_headers, diagnosis_rows = fmt.diagnosis_table(summary)
+    check_headers, check_rows = fmt.check_table(summary)
     return _environment().get_template("report.html").render(
         run=summary["run"],
         rungs=summary["rungs"],
@@ -52,6 +53,9 @@ def render_html(summary: dict[str, Any], png: bytes) -> str:
         retrieval_headers=retrieval_headers,
         retrieval_rows=retrieval_rows,
         comparison_lines=comparison_lines(summary),
+        check_headers=check_headers,
+        check_rows=check_rows,
+        check_tags=fmt.check_tags(summary),
     )
 
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from ladder.diagnosis import CLASSES, AdviceOptions, Judge, diagnose, recommend
 from ladder.diagnosis.recommend import usable as _usable
-from ladder.diagnosis.scoring import accuracies, passes
+from ladder.diagnosis.scoring import accuracies, check_rates, passes
 from ladder.diagnosis.stats import overlap
 from ladder.diagnosis.teacher import TEACHER_KIND
 from ladder.report.retrieval import comparisons, pass_table, retrieval_summary
@@ -51,6 +51,7 @@ def _rung_entry(row: RungRow, gens: list[GenerationRow], spec: dict[str, Any]) -
         "n_errors": sum(g.error is not None for g in gens),
         "n_failed": sum(g.error is None and not passes(g, "overall") for g in gens),
         **accuracies(gens, spec["seed"]),
+        "check_rates": check_rates(gens),
         "prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
         "latency_s": _mean([g.latency_s for g in gens]),
         "cached_share": _mean([float(g.cached) for g in gens]),

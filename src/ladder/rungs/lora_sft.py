@@ -23,7 +23,7 @@ from ladder.tracking.costs import training_cost
 from ladder.training.lora_sft import SFTConfig, TrainResult, cpu_has_fast_bf16, load_train_result, train_lora_sft
 from ladder.types import BuildCost, Candidate, Chat, Example, Message, Prompt, chat_to_json, content_hash
 
-TRAINER_VERSION = 1  # bump when a change to training would change the adapter it produces
+TRAINER_VERSION = 2  # bump when a change to training would change the adapter it produces
 
 Trainer = Callable[[Any, Any, Path], TrainResult]  # (model, tokenizer, out_dir) -> result
 
@@ -81,7 +81,9 @@ def finetune_candidate(rung: str, ctx: RungContext, prompt: Prompt, adapter_dir:
             money=training_cost(result.seconds, ctx.task.spec.prices.train_per_hour) + extra_money,
             train_tokens=result.train_tokens,
             reused=reused,
-            notes=f"{result.steps} steps, final loss {result.final_loss:.4f}" + (f"; {notes}" if notes else ""),
+            notes=f"{result.steps} steps, final loss {result.final_loss:.4f}, {result.tokens_per_s:.0f} train tok/s"
+                  + (f", MFU {100 * result.mfu:.1f}%" if result.mfu is not None else "")
+                  + (f"; {notes}" if notes else ""),
         ),
         description=description,
     )

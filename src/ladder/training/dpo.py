@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from ladder.training.lora_sft import IGNORE, Row, collate, pad_id_of, tokenize_for_sft
+from ladder.training.lora_sft import Row, collate, labelled_logits, pad_id_of, tokenize_for_sft
 from ladder.training.loop import SFTConfig, StepFn, TrainResult, train_lora
 from ladder.types import Chat, Message, content_hash
 
@@ -38,12 +38,9 @@ def sequence_logps(model: Any, rows: Sequence[Row], pad_id: int) -> Any:
     """Sum of the log-probabilities of each row's labelled tokens (a 1-D tensor, one per row)."""
     import torch
 
-    batch = collate(rows, pad_id)
-    logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits[:, :-1].float()
-    labels = batch["labels"][:, 1:]
-    mask = labels != IGNORE
-    picked = torch.gather(logits.log_softmax(-1), 2, labels.clamp(min=0).unsqueeze(-1)).squeeze(-1)
-    return (picked * mask).sum(-1)
+    logits, targets, row = labelled_logits(model, collate(rows, pad_id))
+    picked = logits.log_softmax(-1).gather(1, targets.unsqueeze(1)).squeeze(1)
+    return torch.zeros(len(rows), dtype=picked.dtype).index_add(0, row, picked)
 
 
 def preference_margins(model: Any, tokenizer: Any, pairs: Sequence[PreferencePair], max_length: int = 512) -> list[float]:

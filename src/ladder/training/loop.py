@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from ladder.training import checkpoint
+from ladder.training.throughput import matmul_flops, mfu
 from ladder.types import content_hash
 
 IGNORE = -100  # label value the loss skips
@@ -43,7 +44,7 @@ class SFTConfig:
     max_length: int = 512
     warmup_ratio: float = 0.1
     target_modules: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
-    bf16: bool = False  # autocast matmuls to bfloat16 (fp32 master weights); see cpu_has_fast_bf16
+    bf16: bool = False  # bf16 frozen weights + autocast, fp32 LoRA weights; see cpu_has_fast_bf16
     seed: int = 0
 
 
@@ -56,6 +57,11 @@ class TrainResult:
     losses: tuple[float, ...] = field(default_factory=tuple)
     lrs: tuple[float, ...] = field(default_factory=tuple)  # learning rate used at each step
     resumed_from: int = 0  # step of the checkpoint this session started from (0 = fresh)
+    mfu: float | None = None  # model FLOPs utilisation (training/throughput.py); None if unknown
+
+    @property
+    def tokens_per_s(self) -> float:
+        return self.train_tokens / self.seconds if self.seconds > 0 else 0.0
 
     @property
     def final_loss(self) -> float:
@@ -156,11 +162,17 @@ def train_lora(
         raise ValueError("no training examples")
     torch.manual_seed(config.seed)
     plan = batch_plan(lengths, config.batch_size, config.epochs, config.seed)
+    if config.bf16:
+        model.to(torch.bfloat16)
+        model.set_attn_implementation("eager")
     peft_model = get_peft_model(
         model,
         LoraConfig(r=config.rank, lora_alpha=config.alpha, lora_dropout=config.dropout,
                    target_modules=list(config.target_modules), task_type="CAUSAL_LM"),
     )
+    for p in peft_model.parameters():
+        if p.requires_grad:
+            p.data = p.data.float()  # fp32 adapter and optimizer state, whatever the base dtype
     if init_adapter is not None:
         set_peft_model_state_dict(peft_model, load_file(str(Path(init_adapter) / "adapter_model.safetensors")))
     peft_model.train()
@@ -205,6 +217,9 @@ def train_lora(
             })
     seconds = before + time.perf_counter() - t0
     peft_model.eval()
+    n_params = sum(p.numel() for p in peft_model.parameters())
+    peak = matmul_flops("bfloat16" if config.bf16 else "float32")
+    utilisation = mfu(n_params, tokens / seconds, peak) if seconds > 0 else 0.0
 
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -212,6 +227,8 @@ def train_lora(
     peft_model.save_pretrained(tmp, safe_serialization=True)
     manifest = {"config": asdict(config), "seconds": seconds, "train_tokens": tokens, "steps": total,
                 "losses": losses, "lrs": lrs, "resumed_from": start, "examples": len(lengths),
+                "tokens_per_s": tokens / seconds if seconds > 0 else 0.0, "mfu": utilisation,
+                "peak_matmul_flops": peak,
                 **(manifest_extra or {})}
     # The manifest is written last: a folder without it is an interrupted save, never reused.
     with open(tmp / "training.json", "w") as f:
@@ -223,7 +240,7 @@ def train_lora(
     os.replace(tmp, out_dir)
     checkpoint.clear(root)
     return TrainResult(adapter_dir=out_dir, seconds=seconds, train_tokens=tokens, steps=total,
-                       losses=tuple(losses), lrs=tuple(lrs), resumed_from=start)
+                       losses=tuple(losses), lrs=tuple(lrs), resumed_from=start, mfu=utilisation)
 
 
 def load_train_result(adapter_dir: Path) -> TrainResult | None:
@@ -235,5 +252,5 @@ def load_train_result(adapter_dir: Path) -> TrainResult | None:
     return TrainResult(
         adapter_dir=Path(adapter_dir), seconds=m["seconds"], train_tokens=m["train_tokens"],
         steps=m["steps"], losses=tuple(m["losses"]), lrs=tuple(m.get("lrs", ())),
-        resumed_from=m.get("resumed_from", 0),
+        resumed_from=m.get("resumed_from", 0), mfu=m.get("mfu"),
     )

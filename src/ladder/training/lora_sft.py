@@ -5,6 +5,10 @@ the assistant's target, and a config, and leaves a peft adapter (safetensors + c
 folder. Batches are sorted by length so little compute goes to padding; LoRA dropout defaults
 to 0 because its RNG was ~20% of each step on this CPU (DESIGN.md). The loop, checkpoints and
 resume are in training/loop.py.
+
+The vocabulary projection and softmax run only at the positions that carry a label
+(`labelled_logits`): an SFT answer is ~15 of ~56 tokens in ticket-routing, and the full-vocab
+logits of every position were ~30% of a step (bench/train.py, BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from ladder.training.loop import IGNORE, SFTConfig, StepFn, TrainResult, load_tr
 from ladder.types import Chat, content_hash
 
 __all__ = ["IGNORE", "SFTConfig", "TrainResult", "load_train_result", "tokenize_for_sft", "train_lora_sft",
-           "train_on_rows", "collate", "pad_id_of", "cpu_has_fast_bf16", "Row"]
+           "train_on_rows", "collate", "labelled_logits", "pad_id_of", "cpu_has_fast_bf16", "Row"]
 
 Row = tuple[list[int], list[int]]  # token ids, labels (IGNORE where no loss is taken)
 
@@ -59,6 +63,28 @@ def collate(rows: Sequence[Row], pad_id: int) -> dict[str, Any]:
     return {"input_ids": ids, "attention_mask": mask, "labels": labels}
 
 
+def labelled_logits(model: Any, batch: dict[str, Any]) -> tuple[Any, Any, Any]:
+    """(logits, targets, row) for every labelled next-token position of a collated batch.
+
+    Runs the decoder on the whole batch but the output projection only where a label follows,
+    so the result equals `model(**batch).logits` at those positions. `row` is each position's
+    batch row (for per-sequence sums). Works on a peft model or a plain causal LM."""
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    hidden = base.get_decoder()(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state
+    labels = batch["labels"][:, 1:]
+    keep = labels != IGNORE
+    logits = base.get_output_embeddings()(hidden[:, :-1][keep]).float()
+    return logits, labels[keep], keep.nonzero()[:, 0]
+
+
+def next_token_loss(model: Any, batch: dict[str, Any]) -> Any:
+    """Mean cross-entropy over the labelled tokens (what `model(**batch).loss` computes)."""
+    import torch.nn.functional as F
+
+    logits, targets, _ = labelled_logits(model, batch)
+    return F.cross_entropy(logits, targets)
+
+
 def pad_id_of(tokenizer: Any) -> int:
     return tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
 
@@ -79,7 +105,7 @@ def train_on_rows(
 
     def loss_fn(peft_model: Any, idx: list[int]) -> tuple[Any, int]:
         batch = collate([rows[i] for i in idx], pad_id)
-        return peft_model(**batch).loss, int(batch["attention_mask"].sum())
+        return next_token_loss(peft_model, batch), int(batch["attention_mask"].sum())
 
     return train_lora(
         model, config, out_dir, [len(r[0]) for r in rows], loss_fn,
