@@ -33,7 +33,7 @@ PROBES = [
     ("Which Montague went uninvited to the Capulets' feast and met Juliet there?", "02-the-feast.md"),
     ("Who fell in love with Juliet at the Capulet feast?", "02-the-feast.md"),
     ("Who climbed the wall of the Capulet orchard at night to see Juliet?", "03-the-orchard.md"),
-    ("Juliet stood at her window and wished that the man she loved had another name. Who was he?",
+    ("Juliet stood at her window and wished that the man she loved were not a Montague. Who was he?",
      "03-the-orchard.md"),
     ("Whom did Juliet marry in secret in Friar Laurence's cell?", "04-the-wedding.md"),
     ("Friar Laurence married Juliet to a young man whose name starts with B. Who?", "04-the-wedding.md"),
