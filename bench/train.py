@@ -4,7 +4,7 @@ Same model (SmolLM2-135M-Instruct), same data (the ticket-routing training chats
 (r=16 on all linear layers), same optimizer steps and batch size, one fresh process per trainer
 so peak RSS is its own. With --dpo it also compares ladder's DPO loss with TRL's DPOTrainer.
 
-    OMP_NUM_THREADS=2 .venv/bin/python bench/train.py [--steps 8] [--dpo]
+    OMP_NUM_THREADS=2 .venv/bin/python bench/train.py [--steps 15] [--dpo]
 
 Prints a Markdown table for BENCHMARKS.md. TRL rows need `pip install trl` (not a dependency).
 """
@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 TASK = ROOT / "examples" / "ticket-routing" / "task.yaml"
 BATCH, RANK = 8, 16
-SFT_RUNS = ["ladder padded fp32", "ladder padded bf16", "ladder packed bf16", "naive padded fp32", "trl SFTTrainer defaults"]
+SFT_RUNS = ["ladder fp32", "ladder bf16", "naive padded fp32", "trl SFTTrainer defaults"]
 DPO_RUNS = ["ladder dpo bf16", "trl DPOTrainer"]
 
 
@@ -56,10 +56,13 @@ def _lora():
 
 
 def run_one(name: str, steps: int) -> dict:
-    import torch
-
     from ladder.backends.local import load_model_and_tokenizer
-    from ladder.training.lora_sft import SFTConfig, collate, pad_id_of, tokenize_for_sft, train_on_rows
+    from ladder.training.lora_sft import (
+        SFTConfig,
+        pad_id_of,
+        tokenize_for_sft,
+        train_on_rows,
+    )
 
     model, tok = load_model_and_tokenizer("smollm2-135m-instruct")
     tok.padding_side = "right"
@@ -71,63 +74,69 @@ def run_one(name: str, steps: int) -> dict:
                        bf16="bf16" in name, seed=0)
     out = Path(tempfile.mkdtemp()) / "adapter"
     t0 = time.perf_counter()
-    if name.startswith("ladder padded"):
-        use = rows[: steps * BATCH // epochs]
-        r = train_on_rows(model, use, pad_id_of(tok), config, out, checkpoint_every=0)
-        tokens, loss = r.train_tokens, r.final_loss
-    elif name.startswith("ladder packed"):
-        r = _packed(model, tok, rows, steps, config)
-        tokens, loss = r
-    elif name.startswith("naive"):
-        tokens, loss = _naive(model, rows, pad_id_of(tok), steps)
-    elif name.startswith("trl"):
-        tokens, loss = _trl(model, tok, chats, rows, steps)
-    elif name == "ladder dpo bf16":
+    padded = None
+    if name.startswith("ladder dpo"):
         from ladder.training.dpo import train_lora_dpo
 
         pairs = _pairs()[: steps * BATCH // 2]
         r = train_lora_dpo(model, tok, pairs, SFTConfig(rank=RANK, alpha=2 * RANK, epochs=1, batch_size=BATCH // 2,
                                                        learning_rate=5e-4, bf16=True), out, checkpoint_every=0)
-        tokens, loss = r.train_tokens, r.final_loss
+        tokens, loss, trained = r.train_tokens, r.final_loss, model
+    elif name.startswith("ladder"):
+        use = rows[: steps * BATCH // epochs]
+        r = train_on_rows(model, use, pad_id_of(tok), config, out, checkpoint_every=0)
+        tokens, loss, trained = r.train_tokens, r.losses[-1], model
+        padded = _padded_tokens(use, BATCH, epochs, 0)
+    elif name.startswith("naive"):
+        tokens, loss, trained, padded = _naive(model, rows, pad_id_of(tok), steps)
+    elif name == "trl SFTTrainer defaults":
+        tokens, loss, trained = _trl(model, tok, chats, rows, steps)
     elif name == "trl DPOTrainer":
-        tokens, loss = _trl_dpo(model, tok, steps)
+        tokens, loss, trained = _trl_dpo(model, tok, steps)
     else:
         raise SystemExit(f"unknown run {name}")
     seconds = time.perf_counter() - t0
     return {"name": name, "seconds": seconds, "tokens": tokens, "tokens_per_s": tokens / seconds,
-            "loss": loss, "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6}
+            "loss": loss, "eval_loss": None if "dpo" in name.lower() else _answer_loss(trained, rows, pad_id_of(tok)),
+            "padding": None if padded is None else padded / tokens - 1,
+            "margin": _held_out_margin(trained, tok, steps) if "dpo" in name.lower() else None,
+            "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6}
 
 
-def _packed(model, tok, rows, steps, config, width=1024):
-    """Rows concatenated into `width`-token sequences; position ids restart per example, which
-    transformers turns into a block-diagonal causal mask (no attention across examples)."""
+def _answer_loss(model, rows, pad_id) -> float:
+    """Mean next-token loss on the answers of every training chat, in fp32, after training: one
+    yardstick for all trainers (their logged losses cover different batches and token sets)."""
     import torch
-    from peft import get_peft_model
 
-    packs, cur = [], []
-    for ids, labels in rows * 4:
-        if sum(len(i) for i, _ in cur) + len(ids) > width:
-            packs.append(cur)
-            cur = []
-        cur.append((ids, labels))
-    per_step = max(1, round(BATCH * sum(len(r[0]) for r in rows) / len(rows) / width))  # same tokens per step
-    peft = get_peft_model(model, _lora())
-    opt = torch.optim.AdamW([p for p in peft.parameters() if p.requires_grad], lr=1e-3)
-    tokens, losses = 0, []
-    for s in range(steps):
-        batch = packs[s * per_step : (s + 1) * per_step]
-        ids = torch.tensor([[t for i, _ in p for t in i] + [0] * (width - sum(len(i) for i, _ in p)) for p in batch])
-        lab = torch.tensor([[t for _, l in p for t in l] + [-100] * (width - sum(len(i) for i, _ in p)) for p in batch])
-        pos = torch.tensor([[j for i, _ in p for j in range(len(i))] + list(range(width - sum(len(i) for i, _ in p)))
-                            for p in batch])
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16):
-            loss = peft(input_ids=ids, position_ids=pos, labels=lab).loss
-        loss.backward()
-        opt.step()
-        opt.zero_grad()
-        losses.append(float(loss))
-        tokens += sum(len(i) for p in batch for i, _ in p)
-    return tokens, losses[-1]
+    from ladder.training.lora_sft import collate, next_token_loss
+
+    model.float().eval()
+    total, count = 0.0, 0
+    with torch.no_grad():
+        for i in range(0, len(rows), 16):
+            batch = collate(rows[i : i + 16], pad_id)
+            n = int((batch["labels"][:, 1:] != -100).sum())
+            total += float(next_token_loss(model, batch)) * n
+            count += n
+    return total / count
+
+
+def _held_out_margin(model, tok, steps) -> float:
+    """Mean log p(chosen) - log p(rejected) on 16 pairs neither DPO run trained on."""
+    from ladder.training.dpo import preference_margins
+
+    model.float().eval()
+    held_out = _pairs()[steps * BATCH // 2 :][:16]
+    margins = preference_margins(model, tok, held_out)
+    return sum(margins) / len(margins)
+
+
+def _padded_tokens(rows, batch, epochs, seed) -> int:
+    """Tokens ladder's length-sorted batch plan feeds the model, padding included."""
+    from ladder.training.loop import batch_plan
+
+    plan = batch_plan([len(r[0]) for r in rows], batch, epochs, seed)
+    return sum(len(b) * max(len(rows[i][0]) for i in b) for b in plan)
 
 
 def _naive(model, rows, pad_id, steps):
@@ -143,7 +152,7 @@ def _naive(model, rows, pad_id, steps):
     opt = torch.optim.AdamW([p for p in peft.parameters() if p.requires_grad], lr=1e-3)
     order = list(range(len(rows))) * 4
     random.Random(0).shuffle(order)
-    tokens, loss = 0, None
+    tokens, padded, loss = 0, 0, None
     for s in range(steps):
         batch = collate([rows[i] for i in order[s * BATCH : (s + 1) * BATCH]], pad_id)
         loss = peft(**batch).loss
@@ -151,21 +160,25 @@ def _naive(model, rows, pad_id, steps):
         opt.step()
         opt.zero_grad()
         tokens += int(batch["attention_mask"].sum())
-    return tokens, float(loss)
+        padded += batch["attention_mask"].numel()
+    return tokens, float(loss), peft, padded
 
 
 def _trl(model, tok, chats, rows, steps):
     from datasets import Dataset
-    from trl import SFTConfig as TrlConfig, SFTTrainer
+    from trl import SFTConfig as TrlConfig
+    from trl import SFTTrainer
 
-    data = Dataset.from_list([{"messages": [m.to_dict() for m in c]} for c in chats])
+    # prompt/completion rows: TRL's default then takes the loss on the completion only, like ladder
+    data = Dataset.from_list([{"prompt": [m.to_dict() for m in c[:-1]], "completion": [c[-1].to_dict()]}
+                              for c in chats])
     args = TrlConfig(output_dir=tempfile.mkdtemp(), max_steps=steps, per_device_train_batch_size=BATCH,
                      learning_rate=1e-3, report_to=[], save_strategy="no", logging_steps=1, use_cpu=True)
     trainer = SFTTrainer(model=model, args=args, train_dataset=data, processing_class=tok, peft_config=_lora())
     out = trainer.train()
     mean_tokens = sum(len(r[0]) for r in rows) / len(rows)
     losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
-    return int(mean_tokens * steps * BATCH), losses[-1] if losses else out.training_loss
+    return int(mean_tokens * steps * BATCH), losses[-1] if losses else out.training_loss, trainer.model
 
 
 def _trl_dpo(model, tok, steps):
@@ -184,12 +197,12 @@ def _trl_dpo(model, tok, steps):
     from ladder.training.dpo import tokenize_pair
 
     tokens = sum(len(c[0]) + len(r[0]) for c, r in (tokenize_pair(tok, p, 512) for p in pairs))
-    return tokens, losses[-1] if losses else float("nan")
+    return tokens, losses[-1] if losses else float("nan"), trainer.model
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--steps", type=int, default=8, help="optimizer steps per trainer")
+    ap.add_argument("--steps", type=int, default=15, help="optimizer steps per trainer")
     ap.add_argument("--dpo", action="store_true", help="also compare DPO implementations")
     ap.add_argument("--one", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -202,19 +215,23 @@ def main() -> None:
     flags = [f for f in ("avx512f", "avx512_bf16", "amx_bf16") if f in open("/proc/cpuinfo").read()]
     print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, flags {' '.join(flags)}, "
           f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}, load {os.getloadavg()[0]:.1f}\n")
-    print("| trainer | tokens/s | peak RSS GB | final loss | seconds |\n|---|---|---|---|---|", flush=True)
+    print("| trainer | tokens/s | padding | peak RSS GB | last logged loss | answer loss after | held-out DPO margin "
+          "| seconds |\n|---|---|---|---|---|---|---|---|", flush=True)
     results = []
     for name in SFT_RUNS + (DPO_RUNS if args.dpo else []):
         p = subprocess.run([sys.executable, __file__, "--one", name, "--steps", str(args.steps)],
                            capture_output=True, text=True, env=env)
         line = [l for l in p.stdout.splitlines() if l.startswith("RESULT ")]
         if p.returncode or not line:
-            print(f"| {name} | failed: {(p.stderr.strip().splitlines() or ['?'])[-1][:120]} | | | |", flush=True)
+            print(f"| {name} | failed: {(p.stderr.strip().splitlines() or ['?'])[-1][:120]} | | | | | | |", flush=True)
             continue
         r = json.loads(line[0][7:])
         results.append(r)
-        print(f"| {r['name']} | {r['tokens_per_s']:.0f} | {r['peak_rss_gb']:.2f} | {r['loss']:.3f} | {r['seconds']:.1f} |",
-              flush=True)
+        pad = "—" if r["padding"] is None else f"{100 * r['padding']:.0f}%"
+        after = "—" if r["eval_loss"] is None else f"{r['eval_loss']:.3f}"
+        margin = "—" if r["margin"] is None else f"{r['margin']:.2f}"
+        print(f"| {r['name']} | {r['tokens_per_s']:.0f} | {pad} | {r['peak_rss_gb']:.2f} | {r['loss']:.3f} | {after} "
+              f"| {margin} | {r['seconds']:.1f} |", flush=True)
 
 
 if __name__ == "__main__":
