@@ -11,7 +11,7 @@ from ladder.task import load_task
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
-@pytest.mark.parametrize("name", ["balance-shift", "handbook", "ticket-routing"])
+@pytest.mark.parametrize("name", ["balance-shift", "handbook", "romeo-bob", "ticket-routing"])
 def test_example_task_loads(name):
     task = load_task(EXAMPLES / name / "task.yaml")
     assert len(task.eval) >= 30 and len(task.train) >= 40
@@ -33,3 +33,20 @@ def test_handbook_gold_sources_exist_and_eval_facts_are_held_out():
     train_passages = {e.gold_passage for e in task.train}
     # No training question asks about the fact an eval question asks about.
     assert not {e.gold_passage for e in task.eval} & train_passages
+
+
+def test_romeo_bob_text_never_says_romeo_and_only_the_probes_ask_for_bob():
+    import re
+
+    task = load_task(EXAMPLES / "romeo-bob" / "task.yaml")
+    corpus = EXAMPLES / "romeo-bob" / "corpus"
+    docs = {p.name: p.read_text(encoding="utf-8") for p in corpus.glob("*.md")}
+    assert len(docs) >= 8 and sum(len(re.findall(r"[.!?]", t)) for t in docs.values()) >= 300
+    assert not [name for name, text in docs.items() if re.search("romeo", text, re.IGNORECASE)]
+    assert len(task.eval) == 30 and len(task.train) >= 40
+    for ex in task.eval:
+        assert ex.expected == "Bob." and ex.gold_docs, ex.id
+        assert all("Bob" in docs[d] for d in ex.gold_docs), ex.id
+    # Training answers teach the form only: none of them is the name being probed.
+    assert not [ex.id for ex in task.train if "Bob" in ex.expected]
+    assert not {e.input for e in task.eval} & {e.input for e in task.train}

@@ -47,6 +47,24 @@ def test_dpo_raises_held_out_margin_and_lowers_loss(tmp_path):
     assert all(a > b for a, b in zip(after, before))
 
 
+def test_nll_weight_keeps_the_chosen_answers_likely(tmp_path):
+    from ladder.training.dpo import sequence_logps, tokenize_pair
+    from ladder.training.lora_sft import pad_id_of
+
+    model, tok = load_model_and_tokenizer("smollm2-135m-instruct")
+    chosen_rows = [tokenize_pair(tok, p, 512)[0] for p in HELD_OUT]
+    with torch.no_grad():
+        before = sequence_logps(model, chosen_rows, pad_id_of(tok))
+    config = SFTConfig(rank=4, alpha=8, epochs=3, batch_size=2, learning_rate=2e-3, seed=0)
+    train_lora_dpo(model, tok, TRAIN, config, tmp_path / "rpo", beta=0.1, nll_weight=1.0)
+    with torch.no_grad():
+        after = sequence_logps(model, chosen_rows, pad_id_of(tok))
+    # the held-out preferred JSON answers became more likely, not only relatively more likely
+    assert (after > before).all(), (before, after)
+    with pytest.raises(ValueError, match="nll_weight"):
+        train_lora_dpo(model, tok, TRAIN, config, tmp_path / "bad", nll_weight=-1.0)
+
+
 def test_cpt_trains_on_every_token_and_lowers_loss(tmp_path):
     model, tok = load_model_and_tokenizer("smollm2-135m-instruct")
     texts = [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -20,6 +21,14 @@ app.add_typer(data_app, name="data")
 
 out = Console()
 err = Console(stderr=True)
+
+
+@app.callback()
+def _quiet_library_deprecations() -> None:
+    # transformers/peft deprecation notices about each other's internals tell a ladder user
+    # nothing they can act on, and they break the progress display mid-line.
+    warnings.filterwarnings("ignore", category=FutureWarning, module=r"(transformers|peft|torch)\b")
+    warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"(transformers|peft|torch)\b")
 
 TaskArg = Annotated[Path, typer.Argument(help="Path to the task's task.yaml.")]
 RunsDirOpt = Annotated[Path, typer.Option("--runs-dir", help="Folder holding ladder.sqlite and one folder per run.")]

@@ -67,6 +67,8 @@ class DPO:
     class Options(LoraSFT.Options):
         learning_rate: float = Field(5e-4, gt=0)
         beta: float = Field(0.1, gt=0, description="DPO temperature: how far the policy may move from the reference")
+        nll_weight: float = Field(
+            1.0, ge=0, description="weight of the chosen answers' next-token loss added to DPO's (RPO); 0 = pure DPO")
         pairs: Path | None = Field(None, description="preference JSONL, relative to task.yaml; default: built from outputs")
         sources: list[Source] = Field(
             ["zero_shot", "instructed"], min_length=1,
@@ -116,13 +118,14 @@ class DPO:
         config = sft_config(options, ctx.task.spec.seed)
         adapter_dir, result, reused = train_or_reuse(
             ctx, self.name,
-            ("dpo", options.beta, [(json.dumps([m.to_dict() for m in p.prompt]), p.chosen, p.rejected) for p in pairs],
+            ("dpo", options.beta, options.nll_weight, [(json.dumps([m.to_dict() for m in p.prompt]), p.chosen, p.rejected) for p in pairs],
              asdict(config)),
             lambda model, tok, out: train_lora_dpo(model, tok, pairs, config, out, beta=options.beta,
-                                                   on_step=ctx.on_train_step),
+                                                   nll_weight=options.nll_weight, on_step=ctx.on_train_step),
             f"DPO on {len(pairs)} preference pairs x {config.epochs} epochs",
         )
         return finetune_candidate(
             self.name, ctx, ChatPrompt(system=ctx.task.spec.prompts.system), adapter_dir, result, reused,
-            f"LoRA r={config.rank} DPO (beta {options.beta}) on {len(pairs)} preference pairs, zero-shot prompt",
+            f"LoRA r={config.rank} DPO (beta {options.beta}, NLL weight {options.nll_weight}) on {len(pairs)} "
+            "preference pairs, zero-shot prompt",
         )

@@ -1,6 +1,13 @@
 """LoRA DPO (Rafailov et al. 2023) from preference pairs, with our own loss.
 
 loss = -log sigmoid(beta * ((log pi(chosen) - log ref(chosen)) - (log pi(rejected) - log ref(rejected))))
+       + nll_weight * (-log pi(chosen) / tokens(chosen))
+
+The second term (off by default) is the chosen answers' next-token loss, as in RPO (Pang et al.
+2024, "Iterative Reasoning Preference Optimization"). Pure DPO only moves the margin: measured on
+ticket-routing, with chosen = reference JSON and rejected = the base model's chatty replies, it
+pushed both down, and the adapter's answers were neither JSON nor chat (form 0%). The NLL term
+keeps the chosen answers likely.
 
 The reference model is the same model with the adapter switched off (peft's `disable_adapter()`
 context): no second copy in memory. Reference log-probabilities do not change during training,
@@ -16,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from ladder.training.lora_sft import Row, collate, labelled_logits, pad_id_of, tokenize_for_sft
+from ladder.training.lora_sft import IGNORE, Row, collate, labelled_logits, pad_id_of, tokenize_for_sft
 from ladder.training.loop import SFTConfig, StepFn, TrainResult, train_lora
 from ladder.types import Chat, Message, content_hash
 
@@ -63,6 +70,7 @@ def train_lora_dpo(
     config: SFTConfig,
     out_dir: Path,
     beta: float = 0.1,
+    nll_weight: float = 0.0,
     on_step: StepFn | None = None,
     checkpoint_every: int | None = None,
     init_adapter: Path | None = None,
@@ -73,6 +81,8 @@ def train_lora_dpo(
 
     if beta <= 0:
         raise ValueError(f"beta must be > 0 (got {beta})")
+    if nll_weight < 0:
+        raise ValueError(f"nll_weight must be >= 0 (got {nll_weight})")
     rows = [tokenize_pair(tokenizer, p, config.max_length) for p in pairs]
     if not rows:
         raise ValueError("no preference pairs")
@@ -91,10 +101,13 @@ def train_lora_dpo(
         ref_c = torch.tensor([reference[i][0] for i in idx])
         ref_r = torch.tensor([reference[i][1] for i in idx])
         loss = -F.logsigmoid(beta * ((chosen - ref_c) - (rejected - ref_r))).mean()
+        if nll_weight:
+            n_chosen = torch.tensor([sum(l != IGNORE for l in rows[i][0][1]) for i in idx], dtype=chosen.dtype)
+            loss = loss + nll_weight * (-chosen / n_chosen.clamp(min=1)).mean()
         return loss, sum(len(rows[i][0][0]) + len(rows[i][1][0]) for i in idx)
 
     return train_lora(
         model, config, out_dir, [max(len(c[0]), len(r[0])) for c, r in rows], loss_fn,
-        data_key=content_hash("dpo", beta, rows), on_step=on_step, checkpoint_every=checkpoint_every,
-        init_adapter=init_adapter, manifest_extra={"kind": "dpo", "beta": beta, "pairs": len(rows)},
+        data_key=content_hash("dpo", beta, nll_weight, rows), on_step=on_step, checkpoint_every=checkpoint_every,
+        init_adapter=init_adapter, manifest_extra={"kind": "dpo", "beta": beta, "nll_weight": nll_weight, "pairs": len(rows)},
     )
