@@ -14,7 +14,7 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -71,13 +71,33 @@ def new_run_id(task: Task) -> str:
     return f"{time.strftime('%Y%m%d-%H%M%S')}-{task.name}-{secrets.token_hex(2)}"
 
 
-def make_backend(task: Task, spec: ModelSpec | None = None) -> Backend:
-    """The backend for `spec` (default: the task's model)."""
+PRECISION_SAMPLE = 8  # eval prompts generated in both precisions before a bfloat16 climb
+
+
+def make_backend(task: Task, spec: ModelSpec | None = None, on_status: Callable[[str], None] | None = None) -> Backend:
+    """The backend for `spec` (default: the task's model). A local model asked to run in
+    bfloat16 (or `auto`) is first checked against float32 on a sample of eval prompts."""
     spec = spec or task.spec.model
     if spec.backend == "local":
         from ladder.backends.local import LocalBackend
 
-        return LocalBackend(spec.name, dtype=spec.dtype, batch_size=task.spec.generation.batch_size)
+        batch = task.spec.generation.batch_size
+        dtype = spec.dtype
+        if dtype != "float32":
+            from ladder.backends.precision import choose_dtype
+            from ladder.rungs.prompt import ChatPrompt
+
+            prompt = ChatPrompt(system=task.spec.prompts.system)
+            sample = [prompt.render(ex) for ex in task.eval[:PRECISION_SAMPLE]]
+            params = GenerationParams(max_new_tokens=task.spec.generation.max_new_tokens)
+            choice = choose_dtype(spec.name, dtype, sample, params, batch)
+            dtype = choice.dtype
+            if on_status is not None and choice.match_rate is not None:
+                on_status(f"precision: bfloat16 answers {choice.match_rate:.0%} of {choice.sample} sample prompts "
+                          f"exactly as float32 does; running in {dtype} ({choice.reason})")
+            elif on_status is not None:
+                on_status(f"precision: running in {dtype} ({choice.reason})")
+        return LocalBackend(spec.name, dtype=dtype, batch_size=batch)
     if spec.backend == "openai":
         from ladder.backends.openai_compat import OpenAICompatBackend, resolve_endpoint
 
@@ -104,7 +124,7 @@ def climb(
     answers the knowledge failures, for the diagnosis."""
     console = console or Console(stderr=True)
     rungs = select_rungs(task, only)
-    backend = CachedBackend(backend or make_backend(task), store)
+    backend = CachedBackend(backend or make_backend(task, on_status=console.log), store)
     run_id = new_run_id(task)
     run_dir = store.runs_dir / run_id
     run_dir.mkdir(parents=True)

@@ -20,7 +20,8 @@ from ladder.backends.local import LocalBackend, load_model_and_tokenizer
 from ladder.rungs.base import RungContext, RungOptions
 from ladder.rungs.prompt import ChatPrompt
 from ladder.tracking.costs import training_cost
-from ladder.training.lora_sft import SFTConfig, TrainResult, cpu_has_fast_bf16, load_train_result, train_lora_sft
+from ladder.hardware import cpu_has_fast_bf16
+from ladder.training.lora_sft import SFTConfig, TrainResult, load_train_result, train_lora_sft
 from ladder.types import BuildCost, Candidate, Chat, Example, Message, Prompt, chat_to_json, content_hash
 
 TRAINER_VERSION = 2  # bump when a change to training would change the adapter it produces

@@ -21,7 +21,8 @@ from ladder.rungs.lora_sft import TRAINER_VERSION, LoraSFT
 from ladder.rungs.prompt import ChatPrompt
 from ladder.rungs.rag import RagPrompt, RetrieverName, open_for, retrieve
 from ladder.tracking.costs import training_cost
-from ladder.training.lora_sft import SFTConfig, cpu_has_fast_bf16, load_train_result, train_lora_sft
+from ladder.hardware import cpu_has_fast_bf16
+from ladder.training.lora_sft import SFTConfig, load_train_result, train_lora_sft
 from ladder.types import BuildCost, Candidate, Message, chat_to_json, content_hash
 
 

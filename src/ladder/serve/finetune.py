@@ -157,7 +157,8 @@ class FineTuning:
 
     def _run(self, job_id: str) -> None:
         from ladder.backends.local import load_model_and_tokenizer
-        from ladder.training.lora_sft import SFTConfig, cpu_has_fast_bf16, train_lora_sft
+        from ladder.hardware import cpu_has_fast_bf16
+        from ladder.training.lora_sft import SFTConfig, train_lora_sft
 
         job = self.jobs[job_id]
         self._check_cancel(job_id)

@@ -43,7 +43,12 @@ class ModelSpec(_Strict):
     base_url: str | None = Field(None, description="OpenAI-compatible endpoint (backend: openai); overrides the endpoint's")
     api_key_env: str = Field("OPENAI_API_KEY", description="environment variable holding the key (never the key itself)")
     concurrency: int = Field(4, gt=0, description="requests in flight at once (backend: openai)")
-    dtype: Literal["float32", "bfloat16"] = "float32"
+    dtype: Literal["float32", "bfloat16", "auto"] = Field(
+        "float32",
+        description="local weights' precision. bfloat16 is faster on CPUs with AMX/AVX512-BF16 but can change "
+                    "greedy answers: the climb first reports how many of a sample of eval prompts it answers "
+                    "exactly as float32 does. auto = bfloat16 only on such CPUs and when >= 98% of the sample match",
+    )
 
 
 class TeacherSpec(ModelSpec):

@@ -20,18 +20,9 @@ from ladder.training.loop import IGNORE, SFTConfig, StepFn, TrainResult, load_tr
 from ladder.types import Chat, content_hash
 
 __all__ = ["IGNORE", "SFTConfig", "TrainResult", "load_train_result", "tokenize_for_sft", "train_lora_sft",
-           "train_on_rows", "collate", "labelled_logits", "pad_id_of", "cpu_has_fast_bf16", "Row"]
+           "train_on_rows", "collate", "labelled_logits", "pad_id_of", "Row"]
 
 Row = tuple[list[int], list[int]]  # token ids, labels (IGNORE where no loss is taken)
-
-
-def cpu_has_fast_bf16() -> bool:
-    """True on CPUs with native bf16 matmul (AMX or AVX512-BF16), where autocast pays."""
-    try:
-        flags = open("/proc/cpuinfo").read()
-    except OSError:
-        return False
-    return "amx_bf16" in flags or "avx512_bf16" in flags
 
 
 def tokenize_for_sft(tokenizer: Any, chat: Chat, max_length: int) -> Row:

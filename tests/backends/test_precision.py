@@ -1,0 +1,35 @@
+"""The bfloat16 check generates real answers both ways and applies the auto rule to them."""
+
+from __future__ import annotations
+
+import pytest
+
+from ladder.backends.precision import MATCH_REQUIRED, choose_dtype, greedy_match_rate
+from ladder.hardware import cpu_has_fast_bf16
+from ladder.types import GenerationParams, Message
+
+pytestmark = pytest.mark.slow
+
+SAMPLE = [(Message("user", f"Name a colour that starts with the letter {c}."),) for c in "BGRY"]
+PARAMS = GenerationParams(max_new_tokens=12)
+
+
+def test_float32_needs_no_measurement():
+    choice = choose_dtype("smollm2-135m-instruct", "float32", SAMPLE, PARAMS)
+    assert (choice.dtype, choice.match_rate, choice.sample) == ("float32", None, 0)
+
+
+def test_float32_matches_itself_exactly():
+    assert greedy_match_rate("smollm2-135m-instruct", SAMPLE, PARAMS, "float32", batch_size=4) == 1.0
+
+
+def test_auto_uses_bfloat16_only_when_the_sample_matches():
+    choice = choose_dtype("smollm2-135m-instruct", "auto", SAMPLE, PARAMS, batch_size=4)
+    if not cpu_has_fast_bf16():
+        assert choice.dtype == "float32" and choice.match_rate is None
+        return
+    assert choice.sample == len(SAMPLE) and 0.0 <= choice.match_rate <= 1.0
+    assert choice.dtype == ("bfloat16" if choice.match_rate >= MATCH_REQUIRED else "float32")
+    # asking for bfloat16 explicitly keeps it, and still reports the measured rate
+    forced = choose_dtype("smollm2-135m-instruct", "bfloat16", SAMPLE, PARAMS, batch_size=4)
+    assert forced.dtype == "bfloat16" and forced.match_rate == choice.match_rate
