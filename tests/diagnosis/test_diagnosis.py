@@ -77,6 +77,11 @@ def test_dominant_class_and_next_step():
     assert "teacher:" in next_step("knowledge", {"knowledge": 1}, "prompt", False)
     assert "teacher:" not in next_step("knowledge", {"knowledge": 1}, "prompt", True)
     assert "training examples" in next_step("form", {"form": 1}, "finetune", False)
+    # a run whose retrieval rung found the gold source but was not helped by it: RAG is not the advice
+    used = next_step("knowledge", {"knowledge": 24}, "finetune", False, ("rag(dense,c96,k3)", 22, 2))
+    assert "add retrieval (RAG)" not in used and "model is the limit" in used and "22 wrong" in used
+    missed = next_step("knowledge", {"knowledge": 24}, "finetune", False, ("rag(bm25,c96,k3)", 3, 20))
+    assert "improve retrieval" in missed and "missed the gold source for 20" in missed
 
 
 def _power(n, p1, p2, alpha=0.05):

@@ -50,8 +50,29 @@ def dominant_class(counts: dict[str, int]) -> str | None:
     return max(ranked, key=lambda c: (counts[c], -list(CLASSES).index(c)))
 
 
-def next_step(dominant: str | None, counts: dict[str, int], kind: str, has_teacher: bool) -> str:
-    """What to try next, from the dominant failure class (the seeds' decision rules)."""
+RetrievalEvidence = tuple[str, int, int]  # (retrieval rung, wrong answers with the gold retrieved, without)
+
+
+def _knowledge_step(n: int, has_teacher: bool, retrieval: RetrievalEvidence | None) -> str:
+    teacher = "" if has_teacher else (", and set a `teacher:` in task.yaml to tell a model limit "
+                                      "(distil) from missing data (retrieval)")
+    if retrieval is None:
+        return f"{n} answer(s) have the wrong content: add retrieval (RAG) over the facts" + teacher
+    rung, unused, missed = retrieval
+    if unused >= missed:
+        return (f"{n} answer(s) have the wrong content, and this run already tried retrieval: in {rung} the gold "
+                f"source was in the prompt for {unused} wrong answer(s) (missed for {missed}) and the model did not "
+                "use it, so the model is the limit: try a larger model, distil from a stronger model's grounded "
+                "answers, or fine-tune with retrieved context (lora_sft_rag)")
+    return (f"{n} answer(s) have the wrong content; this run tried retrieval and {rung} missed the gold source "
+            f"for {missed} wrong answer(s): improve retrieval (chunk size, embedder, hybrid search, metadata) "
+            "or add the missing documents" + teacher)
+
+
+def next_step(dominant: str | None, counts: dict[str, int], kind: str, has_teacher: bool,
+              retrieval: RetrievalEvidence | None = None) -> str:
+    """What to try next, from the dominant failure class (the seeds' decision rules).
+    `retrieval`: what the run's best retrieval rung measured, for plain knowledge errors."""
     n = counts.get(dominant, 0) if dominant else 0
     few = "few-shot demonstrations, then LoRA fine-tuning" if kind == "prompt" else \
         "more or cleaner training examples of the target form, or more epochs"
@@ -67,9 +88,7 @@ def next_step(dominant: str | None, counts: dict[str, int], kind: str, has_teach
         "knowledge_teacher_right": f"the teacher gets {n} of these right: distil (fine-tune on the teacher's answers)",
         "knowledge_teacher_wrong": f"every model gets {n} of these wrong: improve the data or retrieval "
                                    "(add the missing facts to the corpus, RAG); fine-tuning will not add facts",
-        "knowledge": f"{n} answer(s) have the wrong content: add retrieval (RAG) over the facts"
-                     + ("" if has_teacher else ", and set a `teacher:` in task.yaml to tell a model limit "
-                        "(distil) from missing data (retrieval)"),
+        "knowledge": _knowledge_step(n, has_teacher, retrieval),
         "thin": f"{n} answer(s) are right but thin: distil from the teacher's fuller answers",
         "blocked": f"{n} answer(s) were refused or filtered: fine-tune to control the output",
         "error": f"{n} call(s) failed: fix the backend errors and climb again (they are not counted as wrong)",
@@ -84,6 +103,7 @@ def diagnose(store: Store, run_id: str, judge: Judge | None = None) -> list[Rung
     rows = store.rung_results(run_id)
     teacher_rows = {r.candidate.get("of"): r for r in rows if r.kind == TEACHER_KIND}
     out = []
+    pending = []
     for row in rows:
         if row.kind == TEACHER_KIND or row.status != "ok":
             continue
@@ -106,11 +126,23 @@ def diagnose(store: Store, run_id: str, judge: Judge | None = None) -> list[Rung
         notes = []
         if retrieved:
             notes.append(f"retrieval evidence for {len(retrieved)} of {len(gens)} examples")
-        out.append(RungDiagnosis(
+        pending.append(dict(
             rung=row.rung, kind=row.kind, n=len(gens), counts=counts,
             examples={c: examples[c] for c in counts}, dominant=dom,
-            next_step=next_step(dom, counts, row.kind, bool(teachers)),
             teacher_asked=len(answers), teacher_money=trow.build_money if trow else 0.0,
             judge=judge.name, notes=notes,
         ))
+    evidence = _best_retrieval_evidence(pending)
+    for p in pending:
+        out.append(RungDiagnosis(**p, next_step=next_step(p["dominant"], p["counts"], p["kind"], bool(teachers),
+                                                          evidence)))
     return out
+
+
+def _best_retrieval_evidence(diagnoses: list[dict[str, Any]]) -> RetrievalEvidence | None:
+    """Hit/miss counts of the retrieval rung with the fewest retrieval-classed failures (the
+    best the run's retrieval did), or None when no rung retrieved with known gold sources."""
+    seen = [(d["rung"], d["counts"].get("knowledge_retrieval_unused", 0), d["counts"].get("knowledge_retrieval_miss", 0))
+            for d in diagnoses
+            if "knowledge_retrieval_unused" in d["counts"] or "knowledge_retrieval_miss" in d["counts"]]
+    return min(seen, key=lambda e: e[1] + e[2]) if seen else None
