@@ -33,3 +33,18 @@ def test_auto_uses_bfloat16_only_when_the_sample_matches():
     # asking for bfloat16 explicitly keeps it, and still reports the measured rate
     forced = choose_dtype("smollm2-135m-instruct", "bfloat16", SAMPLE, PARAMS, batch_size=4)
     assert forced.dtype == "bfloat16" and forced.match_rate == choice.match_rate
+
+
+def test_a_bfloat16_task_reports_the_match_rate_before_climbing(tiny_task):
+    from ladder.climb import make_backend
+    from ladder.task import load_task
+
+    text = tiny_task.read_text()
+    tiny_task.write_text(text.replace("name: smollm2-135m-instruct", "name: smollm2-135m-instruct\n  dtype: bfloat16", 1))
+    task = load_task(tiny_task)
+    assert task.spec.model.dtype == "bfloat16"
+    said: list[str] = []
+    backend = make_backend(task, on_status=said.append)
+    assert backend.dtype == "bfloat16"
+    assert len(said) == 1 and said[0].startswith("precision: bfloat16 answers ")
+    assert f"of {len(task.eval)} sample prompts exactly as float32 does; running in bfloat16" in said[0]
