@@ -71,6 +71,7 @@ def new_run_id(task: Task) -> str:
     return f"{time.strftime('%Y%m%d-%H%M%S')}-{task.name}-{secrets.token_hex(2)}"
 
 
+EVAL_CHUNK = 64  # examples per backend call: results are cached (and a kill resumes) per chunk
 PRECISION_SAMPLE = 8  # eval prompts generated in both precisions before a bfloat16 climb
 
 
@@ -81,7 +82,7 @@ def make_backend(task: Task, spec: ModelSpec | None = None, on_status: Callable[
     if spec.backend == "local":
         from ladder.backends.local import LocalBackend
 
-        batch = task.spec.generation.batch_size
+        batch = task.spec.generation.rows_per_batch
         dtype = spec.dtype
         if dtype != "float32":
             from ladder.backends.precision import choose_dtype
@@ -90,7 +91,7 @@ def make_backend(task: Task, spec: ModelSpec | None = None, on_status: Callable[
             prompt = ChatPrompt(system=task.spec.prompts.system)
             sample = [prompt.render(ex) for ex in task.eval[:PRECISION_SAMPLE]]
             params = GenerationParams(max_new_tokens=task.spec.generation.max_new_tokens)
-            choice = choose_dtype(spec.name, dtype, sample, params, batch)
+            choice = choose_dtype(spec.name, dtype, sample, params, batch or PRECISION_SAMPLE)
             dtype = choice.dtype
             if on_status is not None and choice.match_rate is not None:
                 on_status(f"precision: bfloat16 answers {choice.match_rate:.0%} of {choice.sample} sample prompts "
@@ -238,7 +239,7 @@ def _climb_one(task: Task, store: Store, backend: CachedBackend, run_id: str, po
     bar = progress.add_task(f"{rung.name}: eval", total=len(task.eval))
     result = evaluate(
         candidate, task.eval, backend, task.checks, params,
-        chunk_size=max(16, task.spec.generation.batch_size),
+        chunk_size=max(EVAL_CHUNK, task.spec.generation.rows_per_batch or 0),
         on_progress=lambda n: progress.advance(bar, n),
     )
     rung_id = store.add_rung_result(

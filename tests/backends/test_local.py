@@ -52,3 +52,23 @@ def test_fingerprint_changes_with_adapter_and_dtype(backend, tmp_path):
 
     assert backend.fingerprint() == LocalBackend(batch_size=1).fingerprint()
     assert backend.fingerprint() != LocalBackend(dtype="bfloat16").fingerprint()
+
+
+def test_plan_batches_fixed_and_auto():
+    from ladder.backends.local import AUTO_BATCH_TOKENS, AUTO_MAX_ROWS, plan_batches
+
+    lengths = [300, 40, 350, 45, 320, 41] * 30
+    fixed = plan_batches(lengths, 64, 16)
+    assert [len(b) for b in fixed] == [16] * 11 + [4]
+    flat = [i for b in fixed for i in b]
+    assert sorted(flat) == list(range(len(lengths)))
+    assert [lengths[i] for i in flat] == sorted(lengths)  # shortest rows first
+
+    auto = plan_batches(lengths, 64, None)
+    assert sorted(i for b in auto for i in b) == list(range(len(lengths)))
+    for b in auto:
+        assert len(b) <= AUTO_MAX_ROWS
+        assert len(b) * (max(lengths[i] for i in b) + 64) <= AUTO_BATCH_TOKENS or len(b) == 1
+    # short rows fill a batch to the row cap; long rows make smaller batches
+    assert len(auto[0]) == AUTO_MAX_ROWS and len(auto[-1]) < AUTO_MAX_ROWS
+    assert plan_batches([AUTO_BATCH_TOKENS * 2], 64, None) == [[0]]  # an over-long row still runs, alone

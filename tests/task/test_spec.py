@@ -252,3 +252,12 @@ def test_format_validation_error_hints_for_another_model() -> None:
     ]
     # Without the model, an error that is not TaskSpec's gets no hint drawn from TaskSpec's keys.
     assert format_validation_error(info.value) == ["extrct: Extra inputs are not permitted"]
+
+
+def test_batch_size_is_auto_by_default_or_a_positive_int(tmp_path: Path) -> None:
+    spec = parse_task_yaml(write(tmp_path, VALID.replace("  batch_size: 4\n", "")))
+    assert spec.generation.batch_size == "auto" and spec.generation.rows_per_batch is None
+    assert parse_task_yaml(write(tmp_path, VALID)).generation.rows_per_batch == 4
+    for bad in ("0", "fast"):
+        problems = problems_of(tmp_path, VALID.replace("  batch_size: 4", f"  batch_size: {bad}"))
+        assert problems and "generation.batch_size" in problems[0], problems

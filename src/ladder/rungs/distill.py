@@ -39,7 +39,10 @@ def teacher_backend(spec: ModelSpec | None, ctx: RungContext) -> Backend:
     if spec.backend == "local":
         from ladder.backends.local import LocalBackend
 
-        return LocalBackend(spec.name, dtype=spec.dtype, batch_size=ctx.task.spec.generation.batch_size)
+        # A local teacher's answers become training data: "auto" is not measured here, so it
+        # runs in float32, the precision whose answers the eval reproduces.
+        dtype = "float32" if spec.dtype == "auto" else spec.dtype
+        return LocalBackend(spec.name, dtype=dtype, batch_size=ctx.task.spec.generation.rows_per_batch)
     from ladder.backends.openai_compat import OpenAICompatBackend, resolve_endpoint
 
     endpoint, key_env = resolve_endpoint(spec.endpoint, spec.base_url, spec.api_key_env,

@@ -75,7 +75,23 @@ class PromptSpec(_Strict):
 
 class GenerationSpec(_Strict):
     max_new_tokens: int = Field(128, gt=0)
-    batch_size: int = Field(16, gt=0)
+    batch_size: int | Literal["auto"] = Field(
+        "auto",
+        description="rows the local model generates together; auto = as many as fit a budget of prompt + new "
+                    "tokens per batch (longer prompts, smaller batches), up to 64",
+    )
+
+    @field_validator("batch_size")
+    @classmethod
+    def _positive(cls, v: int | str) -> int | str:
+        if isinstance(v, int) and v <= 0:
+            raise ValueError("batch_size must be > 0 or 'auto'")
+        return v
+
+    @property
+    def rows_per_batch(self) -> int | None:
+        """The fixed batch size, or None for auto."""
+        return None if self.batch_size == "auto" else int(self.batch_size)
 
 
 # Which optional fields each check kind reads; any other one set is a mistake (it would be
