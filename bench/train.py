@@ -55,7 +55,7 @@ def _lora():
                       target_modules=list(SFTConfig().target_modules))
 
 
-def run_one(name: str, steps: int) -> dict:
+def run_one(name: str, steps: int, seed: int = 0) -> dict:
     from ladder.backends.local import load_model_and_tokenizer
     from ladder.training.lora_sft import (
         SFTConfig,
@@ -71,7 +71,7 @@ def run_one(name: str, steps: int) -> dict:
     n_examples = steps * BATCH
     epochs = max(1, -(-n_examples // len(rows)))
     config = SFTConfig(rank=RANK, alpha=2 * RANK, epochs=epochs, batch_size=BATCH, learning_rate=1e-3,
-                       bf16="bf16" in name, seed=0)
+                       bf16="bf16" in name, seed=seed)
     out = Path(tempfile.mkdtemp()) / "adapter"
     t0 = time.perf_counter()
     padded = None
@@ -86,11 +86,11 @@ def run_one(name: str, steps: int) -> dict:
         use = rows[: steps * BATCH // epochs]
         r = train_on_rows(model, use, pad_id_of(tok), config, out, checkpoint_every=0)
         tokens, loss, trained = r.train_tokens, r.losses[-1], model
-        padded = _padded_tokens(use, BATCH, epochs, 0)
+        padded = _padded_tokens(use, BATCH, epochs, seed)
     elif name.startswith("naive"):
-        tokens, loss, trained, padded = _naive(model, rows, pad_id_of(tok), steps)
+        tokens, loss, trained, padded = _naive(model, rows, pad_id_of(tok), steps, seed)
     elif name == "trl SFTTrainer defaults":
-        tokens, loss, trained = _trl(model, tok, chats, rows, steps)
+        tokens, loss, trained = _trl(model, tok, chats, rows, steps, seed)
     elif name == "trl DPOTrainer":
         tokens, loss, trained = _trl_dpo(model, tok, steps)
     else:
@@ -139,7 +139,7 @@ def _padded_tokens(rows, batch, epochs, seed) -> int:
     return sum(len(b) * max(len(rows[i][0]) for i in b) for b in plan)
 
 
-def _naive(model, rows, pad_id, steps):
+def _naive(model, rows, pad_id, steps, seed=0):
     """The loop a first attempt writes: shuffled (unsorted) batches padded to the longest, fp32."""
     import random
 
@@ -148,10 +148,11 @@ def _naive(model, rows, pad_id, steps):
 
     from ladder.training.lora_sft import collate
 
+    torch.manual_seed(seed)  # the LoRA A matrices' initialisation
     peft = get_peft_model(model, _lora())
     opt = torch.optim.AdamW([p for p in peft.parameters() if p.requires_grad], lr=1e-3)
     order = list(range(len(rows))) * 4
-    random.Random(0).shuffle(order)
+    random.Random(seed).shuffle(order)
     tokens, padded, loss = 0, 0, None
     for s in range(steps):
         batch = collate([rows[i] for i in order[s * BATCH : (s + 1) * BATCH]], pad_id)
@@ -164,7 +165,7 @@ def _naive(model, rows, pad_id, steps):
     return tokens, float(loss), peft, padded
 
 
-def _trl(model, tok, chats, rows, steps):
+def _trl(model, tok, chats, rows, steps, seed=0):
     from datasets import Dataset
     from trl import SFTConfig as TrlConfig
     from trl import SFTTrainer
@@ -172,7 +173,7 @@ def _trl(model, tok, chats, rows, steps):
     # prompt/completion rows: TRL's default then takes the loss on the completion only, like ladder
     data = Dataset.from_list([{"prompt": [m.to_dict() for m in c[:-1]], "completion": [c[-1].to_dict()]}
                               for c in chats])
-    args = TrlConfig(output_dir=tempfile.mkdtemp(), max_steps=steps, per_device_train_batch_size=BATCH,
+    args = TrlConfig(output_dir=tempfile.mkdtemp(), max_steps=steps, per_device_train_batch_size=BATCH, seed=seed,
                      learning_rate=1e-3, report_to=[], save_strategy="no", logging_steps=1, use_cpu=True)
     trainer = SFTTrainer(model=model, args=args, train_dataset=data, processing_class=tok, peft_config=_lora())
     out = trainer.train()
@@ -204,22 +205,26 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=15, help="optimizer steps per trainer")
     ap.add_argument("--dpo", action="store_true", help="also compare DPO implementations")
+    ap.add_argument("--seed", type=int, default=0, help="seed of the data order and the LoRA initialisation")
+    ap.add_argument("--trainers", help=f"comma-separated subset of: {', '.join(SFT_RUNS + DPO_RUNS)}")
     ap.add_argument("--one", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
-        print("RESULT " + json.dumps(run_one(args.one, args.steps)), flush=True)
+        print("RESULT " + json.dumps(run_one(args.one, args.steps, args.seed)), flush=True)
         return
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     import platform
 
     flags = [f for f in ("avx512f", "avx512_bf16", "amx_bf16") if f in open("/proc/cpuinfo").read()]
     print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, flags {' '.join(flags)}, "
-          f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}, load {os.getloadavg()[0]:.1f}\n")
+          f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}, load {os.getloadavg()[0]:.1f}, "
+          f"seed {args.seed}\n")
     print("| trainer | tokens/s | padding | peak RSS GB | last logged loss | answer loss after | held-out DPO margin "
           "| seconds |\n|---|---|---|---|---|---|---|---|", flush=True)
     results = []
-    for name in SFT_RUNS + (DPO_RUNS if args.dpo else []):
-        p = subprocess.run([sys.executable, __file__, "--one", name, "--steps", str(args.steps)],
+    names = args.trainers.split(",") if args.trainers else SFT_RUNS + (DPO_RUNS if args.dpo else [])
+    for name in names:
+        p = subprocess.run([sys.executable, __file__, "--one", name, "--steps", str(args.steps), "--seed", str(args.seed)],
                            capture_output=True, text=True, env=env)
         line = [l for l in p.stdout.splitlines() if l.startswith("RESULT ")]
         if p.returncode or not line:
