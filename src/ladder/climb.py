@@ -83,22 +83,21 @@ def make_backend(task: Task, spec: ModelSpec | None = None, on_status: Callable[
         from ladder.backends.local import LocalBackend
 
         batch = task.spec.generation.rows_per_batch
-        dtype = spec.dtype
-        if dtype != "float32":
-            from ladder.backends.precision import choose_dtype
-            from ladder.rungs.prompt import ChatPrompt
+        if spec.dtype == "float32":
+            return LocalBackend(spec.name, dtype="float32", batch_size=batch)
+        from ladder.backends.precision import choose_dtype
+        from ladder.rungs.prompt import ChatPrompt
 
-            prompt = ChatPrompt(system=task.spec.prompts.system)
-            sample = [prompt.render(ex) for ex in task.eval[:PRECISION_SAMPLE]]
-            params = GenerationParams(max_new_tokens=task.spec.generation.max_new_tokens)
-            choice = choose_dtype(spec.name, dtype, sample, params, batch or PRECISION_SAMPLE)
-            dtype = choice.dtype
-            if on_status is not None and choice.match_rate is not None:
-                on_status(f"precision: bfloat16 answers {choice.match_rate:.0%} of {choice.sample} sample prompts "
-                          f"exactly as float32 does; running in {dtype} ({choice.reason})")
-            elif on_status is not None:
-                on_status(f"precision: running in {dtype} ({choice.reason})")
-        return LocalBackend(spec.name, dtype=dtype, batch_size=batch)
+        prompt = ChatPrompt(system=task.spec.prompts.system)
+        sample = [prompt.render(ex) for ex in task.eval[:PRECISION_SAMPLE]]
+        params = GenerationParams(max_new_tokens=task.spec.generation.max_new_tokens)
+        choice = choose_dtype(spec.name, spec.dtype, sample, params, batch)
+        if on_status is not None and choice.match_rate is not None:
+            on_status(f"precision: bfloat16 answers {choice.match_rate:.0%} of {choice.sample} sample prompts "
+                      f"exactly as float32 does; running in {choice.dtype} ({choice.reason})")
+        elif on_status is not None:
+            on_status(f"precision: running in {choice.dtype} ({choice.reason})")
+        return choice.backend  # the weights loaded for the sample are kept, not loaded again
     if spec.backend == "openai":
         from ladder.backends.openai_compat import OpenAICompatBackend, resolve_endpoint
 

@@ -20,7 +20,10 @@ def test_float32_needs_no_measurement():
 
 
 def test_float32_matches_itself_exactly():
-    assert greedy_match_rate("smollm2-135m-instruct", SAMPLE, PARAMS, "float32", batch_size=4) == 1.0
+    from ladder.backends.local import LocalBackend
+
+    a, b = LocalBackend(batch_size=4), LocalBackend(batch_size=2)
+    assert greedy_match_rate(a, b, SAMPLE, PARAMS) == 1.0
 
 
 def test_auto_uses_bfloat16_only_when_the_sample_matches():
@@ -30,6 +33,7 @@ def test_auto_uses_bfloat16_only_when_the_sample_matches():
         return
     assert choice.sample == len(SAMPLE) and 0.0 <= choice.match_rate <= 1.0
     assert choice.dtype == ("bfloat16" if choice.match_rate >= MATCH_REQUIRED else "float32")
+    assert choice.backend._models  # the measured backend is returned warm, not loaded again
     # asking for bfloat16 explicitly keeps it, and still reports the measured rate
     forced = choose_dtype("smollm2-135m-instruct", "bfloat16", SAMPLE, PARAMS, batch_size=4)
     assert forced.dtype == "bfloat16" and forced.match_rate == choice.match_rate

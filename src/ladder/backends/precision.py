@@ -23,32 +23,37 @@ MATCH_REQUIRED = 0.98
 
 @dataclass(frozen=True)
 class PrecisionChoice:
-    dtype: str  # what the backend will run in
+    backend: LocalBackend  # in the chosen precision; its weights are already loaded when measured
     match_rate: float | None  # share of sample answers identical to float32; None when not measured
     sample: int  # prompts in the sample
     reason: str
 
+    @property
+    def dtype(self) -> str:
+        return self.backend.dtype
 
-def greedy_match_rate(name: str, chats: Sequence[Chat], params: GenerationParams, dtype: str,
-                      batch_size: int = 8) -> float:
-    """Share of `chats` whose greedy answer in `dtype` is identical to the float32 answer."""
+
+def greedy_match_rate(reference: LocalBackend, other: LocalBackend, chats: Sequence[Chat],
+                      params: GenerationParams) -> float:
+    """Share of `chats` whose greedy answer from `other` is identical to `reference`'s."""
     if not chats:
         raise ValueError("no prompts to compare")
-    reference = LocalBackend(name, "float32", batch_size).generate(chats, params)
-    other = LocalBackend(name, dtype, batch_size).generate(chats, params)
-    return sum(a.text == b.text for a, b in zip(reference, other)) / len(chats)
+    a, b = reference.generate(chats, params), other.generate(chats, params)
+    return sum(x.text == y.text for x, y in zip(a, b)) / len(chats)
 
 
 def choose_dtype(name: str, requested: str, sample: Sequence[Chat], params: GenerationParams,
-                 batch_size: int = 8) -> PrecisionChoice:
+                 batch_size: int | None = None) -> PrecisionChoice:
     """Resolve `requested` (float32, bfloat16 or auto) against a measured sample of prompts."""
+    fp32 = LocalBackend(name, "float32", batch_size)
     if requested == "float32":
-        return PrecisionChoice("float32", None, 0, "float32 requested")
+        return PrecisionChoice(fp32, None, 0, "float32 requested")
     if requested == "auto" and not cpu_has_fast_bf16():
-        return PrecisionChoice("float32", None, 0, "this CPU has no fast bfloat16 (AMX or AVX512-BF16)")
-    rate = greedy_match_rate(name, sample, params, "bfloat16", batch_size)
+        return PrecisionChoice(fp32, None, 0, "this CPU has no fast bfloat16 (AMX or AVX512-BF16)")
+    bf16 = LocalBackend(name, "bfloat16", batch_size)
+    rate = greedy_match_rate(fp32, bf16, sample, params)
     if requested == "bfloat16":
-        return PrecisionChoice("bfloat16", rate, len(sample), "bfloat16 requested")
+        return PrecisionChoice(bf16, rate, len(sample), "bfloat16 requested")
     if rate >= MATCH_REQUIRED:
-        return PrecisionChoice("bfloat16", rate, len(sample), f"the sample matches float32 (>= {MATCH_REQUIRED:.0%})")
-    return PrecisionChoice("float32", rate, len(sample), f"auto needs >= {MATCH_REQUIRED:.0%} identical answers")
+        return PrecisionChoice(bf16, rate, len(sample), f"the sample matches float32 (>= {MATCH_REQUIRED:.0%})")
+    return PrecisionChoice(fp32, rate, len(sample), f"auto needs >= {MATCH_REQUIRED:.0%} identical answers")
