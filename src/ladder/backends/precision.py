@@ -2,7 +2,7 @@
 
 bfloat16 weights run several times faster on CPUs with AMX or AVX512-BF16, but they change the
 logits enough that greedy decoding can pick other tokens: on the balance-shift instructed
-prompts only 46% of bf16 answers were identical to fp32 ones (bench/generate.py, BENCHMARKS.md).
+prompts only 46-52% of bf16 answers were identical to fp32 ones (bench/generate.py, BENCHMARKS.md).
 An eval whose answers depend on the precision measures the precision, not the technique; so
 before a climb in bfloat16, ladder generates a sample of eval prompts both ways and reports the
 share of identical answers. `dtype: auto` uses bfloat16 only when the CPU is fast at it and the

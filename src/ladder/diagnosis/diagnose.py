@@ -4,7 +4,7 @@ and turn the dominant failure class into the next step to try. Reads the store o
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ladder.diagnosis.classify import CLASSES, Diagnosis, classify
@@ -103,7 +103,6 @@ def diagnose(store: Store, run_id: str, judge: Judge | None = None) -> list[Rung
     rows = store.rung_results(run_id)
     teacher_rows = {r.candidate.get("of"): r for r in rows if r.kind == TEACHER_KIND}
     out = []
-    pending = []
     for row in rows:
         if row.kind == TEACHER_KIND or row.status != "ok":
             continue
@@ -126,23 +125,21 @@ def diagnose(store: Store, run_id: str, judge: Judge | None = None) -> list[Rung
         notes = []
         if retrieved:
             notes.append(f"retrieval evidence for {len(retrieved)} of {len(gens)} examples")
-        pending.append(dict(
+        out.append(RungDiagnosis(
             rung=row.rung, kind=row.kind, n=len(gens), counts=counts,
-            examples={c: examples[c] for c in counts}, dominant=dom,
+            examples={c: examples[c] for c in counts}, dominant=dom, next_step="",
             teacher_asked=len(answers), teacher_money=trow.build_money if trow else 0.0,
             judge=judge.name, notes=notes,
         ))
-    evidence = _best_retrieval_evidence(pending)
-    for p in pending:
-        out.append(RungDiagnosis(**p, next_step=next_step(p["dominant"], p["counts"], p["kind"], bool(teachers),
-                                                          evidence)))
-    return out
+    # The next step of each rung may rest on what the run's retrieval rungs measured.
+    evidence = _best_retrieval_evidence(out)
+    return [replace(d, next_step=next_step(d.dominant, d.counts, d.kind, bool(teachers), evidence)) for d in out]
 
 
-def _best_retrieval_evidence(diagnoses: list[dict[str, Any]]) -> RetrievalEvidence | None:
+def _best_retrieval_evidence(diagnoses: list[RungDiagnosis]) -> RetrievalEvidence | None:
     """Hit/miss counts of the retrieval rung with the fewest retrieval-classed failures (the
     best the run's retrieval did), or None when no rung retrieved with known gold sources."""
-    seen = [(d["rung"], d["counts"].get("knowledge_retrieval_unused", 0), d["counts"].get("knowledge_retrieval_miss", 0))
-            for d in diagnoses
-            if "knowledge_retrieval_unused" in d["counts"] or "knowledge_retrieval_miss" in d["counts"]]
+    unused, missed = "knowledge_retrieval_unused", "knowledge_retrieval_miss"
+    seen = [(d.rung, d.counts.get(unused, 0), d.counts.get(missed, 0))
+            for d in diagnoses if unused in d.counts or missed in d.counts]
     return min(seen, key=lambda e: e[1] + e[2]) if seen else None

@@ -88,6 +88,7 @@ def train_lora_dpo(
         raise ValueError("no preference pairs")
     pad_id = pad_id_of(tokenizer)
     reference: dict[int, tuple[float, float]] = {}
+    chosen_tokens = [max(1, sum(label != IGNORE for label in c[1])) for c, _ in rows]  # for the NLL term
 
     def loss_fn(peft_model: Any, idx: list[int]) -> tuple[Any, int]:
         todo = [i for i in idx if i not in reference]
@@ -102,8 +103,8 @@ def train_lora_dpo(
         ref_r = torch.tensor([reference[i][1] for i in idx])
         loss = -F.logsigmoid(beta * ((chosen - ref_c) - (rejected - ref_r))).mean()
         if nll_weight:
-            n_chosen = torch.tensor([sum(l != IGNORE for l in rows[i][0][1]) for i in idx], dtype=chosen.dtype)
-            loss = loss + nll_weight * (-chosen / n_chosen.clamp(min=1)).mean()
+            n_chosen = torch.tensor([chosen_tokens[i] for i in idx], dtype=chosen.dtype)
+            loss = loss + nll_weight * (-chosen / n_chosen).mean()
         return loss, sum(len(rows[i][0][0]) + len(rows[i][1][0]) for i in idx)
 
     return train_lora(
