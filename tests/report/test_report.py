@@ -1,5 +1,4 @@
 import json
-import math
 from types import SimpleNamespace
 
 import pytest
@@ -143,7 +142,7 @@ def test_break_even_matches_costs(store):
     assert "overlapping quality" in be["basis"]
     assert be["saved_prompt_tokens"] == 50 and be["price_per_token"] == pytest.approx(0.0005)
     assert be["build_cost"] == 0.5
-    assert be["requests"] == pytest.approx(break_even_requests(0.5, 50, 0.5 / 1000))
+    assert be["requests"] == pytest.approx(break_even_requests(0.0, 50 * 0.5 / 1000, 0.5, 0.0))
     assert be["requests"] == pytest.approx(20.0)
     assert be["formula"] == "N = 0.5 / (50 tokens x 0.0005 per token) = 20 requests"
 
@@ -229,7 +228,7 @@ def test_plot_with_all_costs_zero(store, tmp_path):
     s = summarize(store, "run1")
     assert all(r["cost_per_1k_requests"] == 0 for r in s["rungs"])
     assert s["frontier"] == ["lora_sft"]  # same cost, best quality
-    assert math.isinf(break_even_requests(0.5, 250, 0.0)) and s["break_even"][0]["requests"] is None
+    assert break_even_requests(0.0, 250 * 0.0, 0.5, 0.0) is None and s["break_even"][0]["requests"] is None
     png = plot_frontier(s, tmp_path / "free.png")
     assert png.read_bytes().startswith(b"\x89PNG")
     assert write_report(store, "run1", tmp_path / "free")["html"].exists()

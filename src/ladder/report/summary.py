@@ -14,7 +14,6 @@ Teacher rows (kind "teacher") are evidence for the diagnosis, not rungs.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -88,16 +87,16 @@ def _break_even(ft: dict[str, Any], base: dict[str, Any] | None, prices: dict[st
     saved = base["prompt_tokens"] - ft["prompt_tokens"]
     price = prices["input_per_1k"] / 1000
     build = ft["build_money"]
-    n = break_even_requests(build, saved, price)
+    n = break_even_requests(0.0, saved * price, build, 0.0)  # the prompt rung builds for free
     head = f"N = {num(build)} / ({num(saved)} tokens x {num(price, 6)} per token)"
-    if math.isinf(n):
+    if n is None:
         why = "saves no prompt tokens" if saved <= 0 else "saves nothing at a zero token price"
         formula = f"{head}: never pays back ({ft['rung']} {why} against {base['rung']})"
     else:
         formula = f"{head} = {num(n, 5)} requests"
     return {"finetune_rung": ft["rung"], "prompt_rung": base["rung"], "saved_prompt_tokens": saved,
             "price_per_token": price, "build_cost": build, "currency": currency,
-            "requests": None if math.isinf(n) else n, "formula": formula}
+            "requests": n, "formula": formula}
 
 
 def break_even(rungs: list[dict[str, Any]], prices: dict[str, Any]) -> list[dict[str, Any]]:

@@ -202,6 +202,13 @@ class PriceSpec(_Strict):
     train_per_1m_tokens: float | None = Field(
         None, ge=0, description="per 1M training tokens (hosted fine-tuning); `ladder data validate` estimates with it"
     )
+    finetuned_input_per_1k: float | None = Field(
+        None, ge=0, description="per 1K prompt tokens sent to a fine-tuned model (hosted fine-tunes are often "
+        "priced above their base); default: input_per_1k"
+    )
+    finetuned_output_per_1k: float | None = Field(
+        None, ge=0, description="per 1K completion tokens from a fine-tuned model; default: output_per_1k"
+    )
 
 
 class TaskSpec(_Strict):
