@@ -47,7 +47,8 @@ class ModelSpec(_Strict):
         "float32",
         description="local weights' precision. bfloat16 is faster on CPUs with AMX/AVX512-BF16 but can change "
                     "greedy answers: the climb first reports how many of a sample of eval prompts it answers "
-                    "exactly as float32 does. auto = bfloat16 only on such CPUs and when >= 98% of the sample match",
+                    "exactly as float32 does. auto = bfloat16 only on such CPUs and when the 95% lower bound of the "
+                    "sample's match rate is >= 90%",
     )
 
 
