@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from ladder.training import checkpoint
-from ladder.training.throughput import matmul_flops, mfu
+from ladder.training.throughput import lora_step_flops, lora_weight_counts, matmul_flops, mfu
 from ladder.types import content_hash
 
 IGNORE = -100  # label value the loss skips
@@ -217,9 +217,10 @@ def train_lora(
             })
     seconds = before + time.perf_counter() - t0
     peft_model.eval()
-    n_params = sum(p.numel() for p in peft_model.parameters())
     peak = matmul_flops("bfloat16" if config.bf16 else "float32")
-    utilisation = mfu(n_params, tokens / seconds, peak) if seconds > 0 else 0.0
+    # the loss functions report tokens, not labelled positions: the head's FLOPs are left out (a lower bound)
+    step_flops = lora_step_flops(*lora_weight_counts(peft_model), tokens=tokens, labelled_tokens=0)
+    utilisation = mfu(step_flops / seconds, peak) if seconds > 0 else 0.0
 
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
