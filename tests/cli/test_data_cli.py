@@ -98,3 +98,24 @@ def test_from_logs_command_on_a_store(tmp_path: Path) -> None:
     assert [json.loads(line)["messages"][-1]["content"] for line in out.read_text().splitlines()] == ["out0", "out2"]
     bad = ladder("data", "from-logs", str(runs), str(out), "--run", "r9", cwd=tmp_path)
     assert bad.returncode == 2 and "no run 'r9'" in bad.stderr
+
+
+def test_check_reports_near_duplicates_as_file_line_pairs(tmp_path: Path) -> None:
+    import shutil
+
+    example = Path(__file__).resolve().parents[2] / "examples" / "ticket-routing"
+    task = tmp_path / "task"
+    shutil.copytree(example, task)
+    clean = ladder("data", "check", str(task / "task.yaml"), cwd=tmp_path)
+    assert clean.returncode == 0 and "ok: ticket-routing" in clean.stdout and "warning" not in clean.stdout, clean.stderr
+    # an eval row that is training row 3 with its numbers changed
+    train_row = json.loads((task / "data" / "train.jsonl").read_text().splitlines()[2])
+    user, answer = train_row["messages"][0]["content"], train_row["messages"][1]["content"]
+    copy = "".join("7" if c.isdigit() else c for c in user) + ("" if any(c.isdigit() for c in user) else " ")
+    with open(task / "data" / "eval.jsonl", "a") as f:
+        f.write(json.dumps({"id": "copy", "input": copy, "expected": answer}) + "\n")
+    n_eval = len((task / "data" / "eval.jsonl").read_text().splitlines())
+    r = ladder("data", "check", str(task / "task.yaml"), cwd=tmp_path)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert f"warning: {task / 'data' / 'eval.jsonl'}:{n_eval} ~ {task / 'data' / 'train.jsonl'}:3: near-duplicate" in r.stdout
+    assert f"1 of {n_eval} eval row(s) near-duplicate a training row" in r.stdout

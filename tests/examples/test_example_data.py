@@ -50,3 +50,11 @@ def test_romeo_bob_text_never_says_romeo_and_only_the_probes_ask_for_bob():
     # Training answers teach the form only: none of them is the name being probed.
     assert not [ex.id for ex in task.train if "Bob" in ex.expected]
     assert not {e.input for e in task.eval} & {e.input for e in task.train}
+
+
+@pytest.mark.parametrize("name", ["balance-shift", "handbook", "romeo-bob", "ticket-routing"])
+def test_no_eval_row_is_a_near_duplicate_of_a_training_row(name):
+    from ladder.task.near_duplicates import near_duplicates
+
+    task = load_task(EXAMPLES / name / "task.yaml")
+    assert [p.line() for p in near_duplicates(task.train, task.eval)] == []

@@ -13,10 +13,21 @@ from ladder.cli.app import TaskArg, fail, load_task_or_exit, data_app, out
 
 @data_app.command("check")
 def data_check(task: TaskArg) -> None:
-    """Load a task and its data files; report every problem as file:line (exit 2 if any)."""
+    """Load a task and its data files; report every problem as file:line. Eval rows that are
+    near-duplicates of a training row (similar input, same answer) are warned about as
+    `eval file:line ~ train file:line`. Exit code 0 clean, 1 near-duplicates found (the task
+    still runs, but those rows measure recall of the training data), 2 the task does not load."""
+    from ladder.task.near_duplicates import near_duplicates
+
     loaded = load_task_or_exit(task)
     out.print(f"ok: {loaded.name}: {len(loaded.train)} train, {len(loaded.eval)} eval examples, "
               f"{len(loaded.checks)} task checks")
+    pairs = near_duplicates(loaded.train, loaded.eval)
+    if pairs:
+        _say([f"warning: {p.line()}" for p in pairs])
+        rows = len({p.eval.id for p in pairs})
+        _say([f"{rows} of {len(loaded.eval)} eval row(s) near-duplicate a training row"])
+        raise typer.Exit(1)
 
 
 class _Target(str, Enum):

@@ -2,8 +2,9 @@
 
 Like few_shot, but chosen per input: all-MiniLM-L6-v2 embeds the training inputs and each
 eval input, and the k most similar training examples (cosine) become earlier chat turns, the
-most similar one last, next to the question. A training example with the very same input is
-never its own demonstration.
+most similar one last, next to the question. A training example that is a near-duplicate of
+the input (task/near_duplicates.py: a similar input with the same answer, or the same input) is
+never a demonstration: it would hand the model the answer.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pydantic import Field
 from ladder.retrieval.dense import Embedder
 from ladder.rungs.base import RungContext, RungOptions
 from ladder.rungs.prompt import ChatPrompt
+from ladder.task.near_duplicates import copied_from
 from ladder.types import Candidate, Chat, Example
 
 
@@ -42,7 +44,7 @@ class DynamicFewShotPrompt:
     def demos(self, example: Example) -> tuple[Example, ...]:
         if example.id in self.chosen:
             return self.chosen[example.id]
-        banned = {i for i, t in enumerate(self.train) if t.input == example.input}
+        banned = set(copied_from([example], self.train)[0])
         idx = nearest(self.embedder.encode([example.input]), self.vectors, self.k, [banned])[0]
         return tuple(self.train[i] for i in idx)
 
@@ -68,7 +70,7 @@ class FewShotDynamic:
         embedder = Embedder()
         vectors = embedder.encode([t.input for t in train])
         queries = embedder.encode([e.input for e in ctx.task.eval])
-        banned = [{i for i, t in enumerate(train) if t.input == e.input} for e in ctx.task.eval]
+        banned = [set(found) for found in copied_from(ctx.task.eval, train)]
         picks = nearest(queries, vectors, options.k, banned)
         chosen = {e.id: tuple(train[i] for i in idx) for e, idx in zip(ctx.task.eval, picks)}
         return Candidate(
