@@ -112,3 +112,14 @@ def test_task_yaml_builds_the_openai_backend(tiny_task: Path, monkeypatch):
     tiny_task.write_text(text.replace("endpoint: ladder-serve", "endpoint: nowhere"))
     with pytest.raises(EndpointError, match="model.endpoint: unknown endpoint 'nowhere'"):
         make_backend(load_task(tiny_task))
+
+
+def test_credentials_are_stripped_from_a_url_before_it_is_stored():
+    from ladder.backends.endpoints import url_without_credentials
+
+    assert url_without_credentials("https://user:s3cret@api.example.org:8443/v1?x=1#f") == "https://api.example.org:8443/v1?x=1#f"
+    assert url_without_credentials("http://token@127.0.0.1:8000/v1") == "http://127.0.0.1:8000/v1"
+    assert url_without_credentials("http://u:p@ss@host/v1") == "http://host/v1"  # an @ inside the password
+    assert url_without_credentials("http://u:p@[::1]:8000/v1") == "http://[::1]:8000/v1"
+    for clean in ("https://api.openai.com/v1", "http://[::1]:8000/v1", "http://host/v1?user=a@b"):
+        assert url_without_credentials(clean) == clean

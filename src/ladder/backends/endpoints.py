@@ -11,12 +11,22 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 BUILTIN = Path(__file__).with_name("endpoints.yaml")
 ENV_FILE = "LADDER_ENDPOINTS"
+
+
+def url_without_credentials(url: str) -> str:
+    """`url` with any user:password@ removed from its authority, for storing or printing: a base_url
+    such as https://user:secret@host/v1 must never reach the store, a cache key or a report."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
 class EndpointError(ValueError):
