@@ -53,7 +53,10 @@ def similarity(a: str, b: str, n: int = NGRAM) -> float:
 
 def near_duplicate_indices(queries: Sequence[str], corpus: Sequence[str], threshold: float = THRESHOLD,
                            n: int = NGRAM) -> list[dict[int, float]]:
-    """For each query, {corpus index: similarity} of the corpus texts that are its near-duplicates."""
+    """For each query, {corpus index: similarity} of the corpus texts that are its near-duplicates
+    (similarity >= threshold > 0: texts sharing no shingle are never compared)."""
+    if threshold <= 0:
+        raise ValueError(f"threshold must be > 0, got {threshold}")
     sets = [shingles(t, n) for t in corpus]
     index: dict[tuple[str, ...], list[int]] = {}
     for i, s in enumerate(sets):
@@ -62,18 +65,15 @@ def near_duplicate_indices(queries: Sequence[str], corpus: Sequence[str], thresh
     out: list[dict[int, float]] = []
     for q in queries:
         qs = shingles(q, n)
+        if not qs:  # an empty text only duplicates empty texts
+            out.append({i: 1.0 for i, s in enumerate(sets) if not s})
+            continue
         shared: dict[int, int] = {}
         for g in qs:
             for i in index.get(g, ()):
                 shared[i] = shared.get(i, 0) + 1
-        found = {}
-        for i, k in shared.items():
-            sim = k / (len(qs) + len(sets[i]) - k)
-            if sim >= threshold:
-                found[i] = sim
-        if not qs:  # an empty query only duplicates empty texts
-            found = {i: 1.0 for i, s in enumerate(sets) if not s}
-        out.append(found)
+        sims = {i: k / (len(qs) + len(sets[i]) - k) for i, k in shared.items()}
+        out.append({i: sim for i, sim in sims.items() if sim >= threshold})
     return out
 
 
