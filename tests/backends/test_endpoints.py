@@ -123,3 +123,13 @@ def test_credentials_are_stripped_from_a_url_before_it_is_stored():
     assert url_without_credentials("http://u:p@[::1]:8000/v1") == "http://[::1]:8000/v1"
     for clean in ("https://api.openai.com/v1", "http://[::1]:8000/v1", "http://host/v1?user=a@b"):
         assert url_without_credentials(clean) == clean
+
+
+def test_fine_tunable_models_list_their_fine_tuned_serving_prices():
+    # a hosted fine-tune is served at its own (higher) price: every model priced for training
+    # says what serving its fine-tunes costs
+    tunable = {name: p for name, p in load_endpoints()["openai"].prices.items() if p.train_per_1k is not None}
+    assert tunable
+    for name, p in tunable.items():
+        assert p.finetuned_input_per_1k is not None and p.finetuned_output_per_1k is not None, name
+        assert p.finetuned_input_per_1k >= p.input_per_1k and p.finetuned_output_per_1k >= p.output_per_1k, name

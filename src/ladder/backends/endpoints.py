@@ -39,6 +39,10 @@ class ModelPrice(BaseModel):
     input_per_1k: float = Field(0.0, ge=0, description="per 1K prompt tokens")
     output_per_1k: float = Field(0.0, ge=0, description="per 1K completion tokens")
     train_per_1k: float | None = Field(None, ge=0, description="per 1K training tokens (managed fine-tuning)")
+    finetuned_input_per_1k: float | None = Field(
+        None, ge=0, description="per 1K prompt tokens to a model fine-tuned from this one; default: input_per_1k")
+    finetuned_output_per_1k: float | None = Field(
+        None, ge=0, description="per 1K completion tokens from a model fine-tuned from this one; default: output_per_1k")
 
 
 class Endpoint(BaseModel):
