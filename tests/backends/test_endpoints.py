@@ -101,14 +101,23 @@ def test_redact_masks_the_key_and_key_shapes():
 
 
 def test_task_yaml_builds_the_openai_backend(tiny_task: Path, monkeypatch):
-    from ladder.climb import make_backend
+    from ladder.backends import backend_for
     from ladder.task import load_task
 
     text = tiny_task.read_text().replace("  backend: local\n", "  backend: openai\n  endpoint: ladder-serve\n")
     tiny_task.write_text(text)
-    backend = make_backend(load_task(tiny_task))
+    backend = backend_for(load_task(tiny_task).spec.model)
     assert isinstance(backend, OpenAICompatBackend)
     assert backend.fingerprint().startswith("openai:127.0.0.1:8321:")
     tiny_task.write_text(text.replace("endpoint: ladder-serve", "endpoint: nowhere"))
     with pytest.raises(EndpointError, match="model.endpoint: unknown endpoint 'nowhere'"):
-        make_backend(load_task(tiny_task))
+        backend_for(load_task(tiny_task).spec.model)
+
+
+def test_a_teacher_is_built_by_the_same_function(tiny_task: Path):
+    from ladder.backends import backend_for
+    from ladder.task import load_task
+
+    tiny_task.write_text(tiny_task.read_text() + "\nteacher: {backend: openai, endpoint: ladder-serve, name: big}\n")
+    teacher = backend_for(load_task(tiny_task).spec.teacher)
+    assert isinstance(teacher, OpenAICompatBackend) and teacher.fingerprint() == "openai:127.0.0.1:8321:big"
