@@ -4,7 +4,8 @@
 
 Everything expensive is content-addressed (model calls in the call cache, adapters by their
 training inputs), so a second identical climb re-reads instead of re-running, and an
-interrupted climb resumes where it stopped.
+interrupted climb resumes where it stopped. Progress goes only to the caller's `on_event` as
+ladder.events; the climb never draws on the terminal (the CLI does, cli/progress.py).
 """
 
 from __future__ import annotations
