@@ -8,7 +8,7 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[1] / "src" / "ladder"
 
 LAYER = {
-    "types": 0, "hardware": 0,
+    "types": 0, "hardware": 0, "events": 0,
     "task": 1, "metrics": 1, "backends": 1, "retrieval": 1, "training": 1, "tracking": 1,
     "rungs": 2, "eval": 2, "diagnosis": 2,
     "climb": 3, "serve": 3,
@@ -62,3 +62,20 @@ def test_imports_go_downward_only():
             if LAYER[target] > LAYER[own] or (own, target) in FORBIDDEN:
                 problems.append(f"{rel} imports ladder.{target}")
     assert not problems, "\n".join(problems)
+
+
+def _third_party(path: Path) -> set[str]:
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+        elif isinstance(node, ast.Import):
+            names |= {a.name.split(".")[0] for a in node.names}
+    return names
+
+
+def test_only_the_cli_owns_the_terminal():
+    # the library reports progress through events (ladder.events); drawing them is the CLI's job
+    drawing = [str(p.relative_to(SRC)) for p in SRC.rglob("*.py")
+               if p.relative_to(SRC).parts[0] != "cli" and "rich" in _third_party(p)]
+    assert not drawing, f"import rich only in ladder.cli: {drawing}"

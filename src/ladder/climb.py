@@ -4,7 +4,8 @@
 
 Everything expensive is content-addressed (model calls in the call cache, adapters by their
 training inputs), so a second identical climb re-reads instead of re-running, and an
-interrupted climb resumes where it stopped.
+interrupted climb resumes where it stopped. Progress goes only to the caller's `on_event` as
+ladder.events; the climb never draws on the terminal (the CLI does, cli/progress.py).
 """
 
 from __future__ import annotations
@@ -14,29 +15,23 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
+from ladder.backends import backend_for
 from ladder.backends.base import Backend
 from ladder.eval.runner import evaluate
+from ladder.events import (
+    EvalProgress, OnEvent, RungFinished, RungOutcome, RungSkipped, RungStarted, Status, TrainStep, ignore,
+)
 from ladder.rungs import BY_NAME, REGISTRY, Rung, RungContext, expand, parse_options
+from ladder.rungs.prompt import ChatPrompt
 from ladder.diagnosis.scoring import accuracy
 from ladder.diagnosis.teacher import ask_teacher
 from ladder.task import Task
 from ladder.task.spec import ModelSpec
 from ladder.tracking.cache import CachedBackend
 from ladder.tracking.store import Store
-from ladder.types import GenerationParams
-
-
-@dataclass(frozen=True)
-class RungOutcome:
-    rung: str
-    status: str  # ok | failed | skipped
-    seconds: float
-    error: str | None = None
+from ladder.types import Chat, GenerationParams
 
 
 @dataclass(frozen=True)
@@ -72,59 +67,68 @@ def new_run_id(task: Task) -> str:
 
 
 EVAL_CHUNK = 64  # examples per backend call: results are cached (and a kill resumes) per chunk
-PRECISION_SAMPLE = 8  # eval prompts generated in both precisions before a bfloat16 climb
 
 
-def make_backend(task: Task, spec: ModelSpec | None = None, on_status: Callable[[str], None] | None = None) -> Backend:
-    """The backend for `spec` (default: the task's model). A local model asked to run in
-    bfloat16 (or `auto`) is first checked against float32 on a sample of eval prompts."""
-    spec = spec or task.spec.model
-    if spec.backend == "local":
-        from ladder.backends.local import LocalBackend
+def generation_params(task: Task) -> GenerationParams:
+    return GenerationParams(max_new_tokens=task.spec.generation.max_new_tokens)
 
-        batch = task.spec.generation.rows_per_batch
-        if spec.dtype == "float32":
-            return LocalBackend(spec.name, dtype="float32", batch_size=batch)
-        from ladder.backends.precision import choose_dtype
-        from ladder.rungs.prompt import ChatPrompt
 
-        prompt = ChatPrompt(system=task.spec.prompts.system)
-        sample = [prompt.render(ex) for ex in task.eval[:PRECISION_SAMPLE]]
-        params = GenerationParams(max_new_tokens=task.spec.generation.max_new_tokens)
-        choice = choose_dtype(spec.name, spec.dtype, sample, params, batch)
-        if on_status is not None and choice.match_rate is not None:
-            on_status(f"precision: bfloat16 answers {choice.match_rate:.0%} of {choice.sample} sample prompts "
-                      f"exactly as float32 does; running in {choice.dtype} ({choice.reason})")
-        elif on_status is not None:
-            on_status(f"precision: running in {choice.dtype} ({choice.reason})")
-        return choice.backend  # the weights loaded for the sample are kept, not loaded again
-    if spec.backend == "openai":
-        from ladder.backends.openai_compat import OpenAICompatBackend, resolve_endpoint
+def precision_sample(task: Task) -> list[Chat]:
+    """The eval prompts (zero-shot) a local bfloat16/auto model is measured on against float32."""
+    from ladder.backends.precision import SAMPLE_SIZE  # loads the local backend: only when asked
 
-        endpoint, key_env = resolve_endpoint(spec.endpoint, spec.base_url, spec.api_key_env,
-                                             "api_key_env" in spec.model_fields_set)
-        return OpenAICompatBackend(endpoint, spec.name, base_url=spec.base_url, api_key_env=key_env,
-                                   concurrency=spec.concurrency)
-    raise ValueError(f"model.backend {spec.backend!r} is not available; use `local` or `openai`")
+    prompt = ChatPrompt(system=task.spec.prompts.system)
+    return [prompt.render(ex) for ex in task.eval[:SAMPLE_SIZE]]
+
+
+def model_backend(task: Task, spec: ModelSpec | None = None, on_status: Callable[[str], None] = lambda _m: None) -> Backend:
+    """backend_for `spec` (default: the task's model) with the task's generation settings, its
+    precision measured on the task's own eval prompts."""
+    return backend_for(
+        spec or task.spec.model, params=generation_params(task), batch_size=task.spec.generation.rows_per_batch,
+        precision_sample=precision_sample(task), on_status=on_status,
+    )
+
+
+def teacher_backend(task: Task, model: Backend, on_status: Callable[[str], None] = lambda _m: None) -> Backend | None:
+    """The task's `teacher:`: None without one; `model` itself when it names the task's own model
+    (its answers are then the model's, cached once); else a backend of its own."""
+    spec = task.spec.teacher
+    if spec is None:
+        return None
+    if spec.model_dump(include=set(ModelSpec.model_fields)) == task.spec.model.model_dump():
+        return model
+    return model_backend(task, spec, on_status)
 
 
 def climb(
     task: Task,
     store: Store,
     backend: Backend | None = None,
-    only: list[str] | None = None,
-    console: Console | None = None,
-    all_rungs: bool = False,
+    *,
+    rungs: Sequence[tuple[Rung, Any]] | None = None,
     teacher: Backend | None = None,
+    all_rungs: bool = False,
+    on_event: OnEvent = ignore,
 ) -> ClimbResult:
-    """Climb the task's rungs and record every result in `store`; return where it went.
+    """Climb `rungs` (default: select_rungs(task)) and record every result in `store`; return
+    where it went. Progress is reported only as events to `on_event` (ladder.events).
 
+    `backend` answers as the task's model (default: built by model_backend); `teacher` is the
+    `teacher:` of task.yaml (default: built by teacher_backend). Both go through the call cache.
     Once a rung meets the task's target the later (costlier) rungs are skipped, unless
-    `all_rungs`. With a `teacher:` in task.yaml (or a `teacher` backend given), the teacher then
-    answers the knowledge failures, for the diagnosis."""
-    console = console or Console(stderr=True)
-    rungs = select_rungs(task, only)
-    backend = CachedBackend(backend or make_backend(task, on_status=console.log), store)
+    `all_rungs`. With a teacher, distill learns from it and it then answers the knowledge
+    failures, for the diagnosis."""
+    rungs = select_rungs(task) if rungs is None else rungs
+
+    def status(message: str) -> None:
+        on_event(Status(message))
+
+    model = backend or model_backend(task, on_status=status)
+    backend = CachedBackend(model, store)
+    if teacher is None:
+        teacher = teacher_backend(task, model, on_status=status)
+    taught = None if teacher is None else backend if teacher is model else CachedBackend(teacher, store)
     run_id = new_run_id(task)
     run_dir = store.runs_dir / run_id
     run_dir.mkdir(parents=True)
@@ -132,47 +136,43 @@ def climb(
         run_id, task.name, str(task.path), task.fingerprint(), task.spec.model_dump(mode="json"),
         model=backend.fingerprint(),
     )
-    params = GenerationParams(max_new_tokens=task.spec.generation.max_new_tokens)
+    params = generation_params(task)
     artifacts = store.runs_dir / "artifacts"
     outcomes: list[RungOutcome] = []
     spent = 0.0
     met_by: str | None = None
     t_climb = time.perf_counter()
-    status = "interrupted"
+    run_status = "interrupted"
     try:
-        with Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=False,
-        ) as progress:
-            for position, (rung, options) in enumerate(rungs):
-                t0 = time.perf_counter()
-                budget = task.spec.budget.money
-                skip = None
-                if rung.kind == "finetune" and budget is not None and spent >= budget:
-                    skip = f"budget of {budget} spent"
-                elif met_by is not None:
-                    skip = f"target met by {met_by} (--all climbs every rung)"
-                if skip is not None:
-                    _record_skip(store, run_id, position, rung, skip)
-                    outcomes.append(RungOutcome(rung.name, "skipped", 0.0, skip))
-                    console.log(f"{rung.name}: skipped: {skip}")
-                    continue
-                outcomes.append(_climb_one(
-                    task, store, backend, run_id, position, rung, options, params, artifacts, progress, console
-                ))
-                spent += _rung_money(store, run_id, rung.name)
-                console.log(f"{rung.name}: {outcomes[-1].status} in {time.perf_counter() - t0:.1f}s")
-                if not all_rungs and met_by is None and _meets_target(task, store, run_id, rung.name):
-                    met_by = rung.name
-        if task.spec.teacher is not None or teacher is not None:
-            _ask_teacher(task, store, run_id, backend, teacher, params, console)
-        status = "finished"
+        for position, (rung, options) in enumerate(rungs):
+            budget = task.spec.budget.money
+            skip = None
+            if rung.kind == "finetune" and budget is not None and spent >= budget:
+                skip = f"budget of {budget} spent"
+            elif met_by is not None:
+                skip = f"target met by {met_by} (--all climbs every rung)"
+            if skip is not None:
+                _record_skip(store, run_id, position, rung, skip)
+                outcomes.append(RungOutcome(rung.name, "skipped", 0.0, skip))
+                on_event(RungSkipped(rung.name, skip))
+                continue
+            on_event(RungStarted(rung.name, rung.kind, position))
+            outcomes.append(_climb_one(
+                task, store, backend, taught, run_id, position, rung, options, params, artifacts, on_event
+            ))
+            spent += _rung_money(store, run_id, rung.name)
+            if not all_rungs and met_by is None and _meets_target(task, store, run_id, rung.name):
+                met_by = rung.name
+        if taught is not None:
+            _ask_teacher(task, store, run_id, taught, params, on_event)
+        run_status = "finished"
     finally:
-        store.finish_run(run_id, status)
+        store.finish_run(run_id, run_status)
+    caches = [backend] if taught in (None, backend) else [backend, taught]
     return ClimbResult(
         run_id=run_id, run_dir=run_dir, outcomes=tuple(outcomes),
-        cache_hits=backend.hits, cache_misses=backend.misses, seconds=time.perf_counter() - t_climb,
-        details={"target_met_by": met_by},
+        cache_hits=sum(c.hits for c in caches), cache_misses=sum(c.misses for c in caches),
+        seconds=time.perf_counter() - t_climb, details={"target_met_by": met_by},
     )
 
 
@@ -190,56 +190,55 @@ def _record_skip(store: Store, run_id: str, position: int, rung: Rung, reason: s
                           0, 0, 0, False, 0, "skipped", None, [])
 
 
-def _ask_teacher(task: Task, store: Store, run_id: str, backend: CachedBackend, teacher: Backend | None,
-                 params: GenerationParams, console: Console) -> None:
+def _ask_teacher(task: Task, store: Store, run_id: str, teacher: CachedBackend, params: GenerationParams,
+                 on_event: OnEvent) -> None:
     """Let the teacher answer the knowledge failures (cached, costed); a failure here only loses
     the teacher split of the diagnosis."""
     spec = task.spec.teacher
     try:
-        if teacher is None:
-            same = spec is not None and spec.model_dump(include=set(ModelSpec.model_fields)) == task.spec.model.model_dump()
-            teacher = backend.inner if same else make_backend(task, spec)
         prices = (spec.prices if spec is not None and spec.prices is not None else task.spec.prices).model_dump()
-        ask_teacher(store, run_id, CachedBackend(teacher, store), task.checks, {e.id: e for e in task.eval},
-                    params, prices, spec.max_examples if spec is not None else 100, on_status=console.log)
+        ask_teacher(store, run_id, teacher, task.checks, {e.id: e for e in task.eval},
+                    params, prices, spec.max_examples if spec is not None else 100,
+                    on_status=lambda msg: on_event(Status(msg)))
     except (ValueError, RuntimeError, OSError) as e:
-        console.log(f"[yellow]teacher skipped:[/yellow] {type(e).__name__}: {e}")
+        on_event(Status(f"teacher skipped: {type(e).__name__}: {e}", level="warning"))
 
 
 def _rung_money(store: Store, run_id: str, rung: str) -> float:
     return sum(r.build_money for r in store.rung_results(run_id) if r.rung == rung)
 
 
-def _climb_one(task: Task, store: Store, backend: CachedBackend, run_id: str, position: int,
-               rung: Rung, options: Any, params: GenerationParams, artifacts: Path,
-               progress: Progress, console: Console) -> RungOutcome:
+def _climb_one(task: Task, store: Store, backend: CachedBackend, teacher: CachedBackend | None, run_id: str,
+               position: int, rung: Rung, options: Any, params: GenerationParams, artifacts: Path,
+               on_event: OnEvent) -> RungOutcome:
     t0 = time.perf_counter()
-    train_bar: list[Any] = []
-
-    def on_train_step(step: int, total: int, loss: float) -> None:
-        if not train_bar:
-            train_bar.append(progress.add_task(f"{rung.name}: train", total=total))
-        progress.update(train_bar[0], completed=step, description=f"{rung.name}: train loss {loss:.3f}")
-
     ctx = RungContext(
-        task=task, backend=backend, artifacts=artifacts,
-        on_status=lambda msg: console.log(f"{rung.name}: {msg}"), on_train_step=on_train_step,
+        task=task, backend=backend, artifacts=artifacts, teacher=teacher,
+        on_status=lambda msg: on_event(Status(msg, rung=rung.name)),
+        on_train_step=lambda step, total, loss: on_event(TrainStep(rung.name, step, total, loss)),
     )
     try:
         candidate = rung.prepare(ctx, options)
     except (ValueError, RuntimeError, OSError) as e:
         store.add_rung_result(run_id, position, rung.name, rung.kind, {"rung": rung.name}, 0, 0, 0, False,
                               0, "failed", f"{type(e).__name__}: {e}", [])
-        console.log(f"[red]{rung.name} failed while preparing:[/red] {e}")
-        if not isinstance(e, ValueError):
-            console.log(traceback.format_exc())
-        return RungOutcome(rung.name, "failed", time.perf_counter() - t0, str(e))
+        failed = RungOutcome(rung.name, "failed", time.perf_counter() - t0, str(e))
+        on_event(RungFinished(failed, None if isinstance(e, ValueError) else traceback.format_exc()))
+        return failed
 
-    bar = progress.add_task(f"{rung.name}: eval", total=len(task.eval))
+    total = len(task.eval)
+    done = 0
+
+    def advance(n: int) -> None:
+        nonlocal done
+        done += n
+        on_event(EvalProgress(rung.name, done, total))
+
+    on_event(EvalProgress(rung.name, 0, total))
     result = evaluate(
         candidate, task.eval, backend, task.checks, params,
         chunk_size=max(EVAL_CHUNK, task.spec.generation.rows_per_batch or 0),
-        on_progress=lambda n: progress.advance(bar, n),
+        on_progress=advance,
     )
     rung_id = store.add_rung_result(
         run_id, position, rung.name, rung.kind, candidate.describe(),
@@ -250,4 +249,6 @@ def _climb_one(task: Task, store: Store, backend: CachedBackend, run_id: str, po
     )
     if candidate.retrievals:
         store.add_retrievals(rung_id, dict(candidate.retrievals))
-    return RungOutcome(rung.name, "ok", time.perf_counter() - t0)
+    outcome = RungOutcome(rung.name, "ok", time.perf_counter() - t0)
+    on_event(RungFinished(outcome))
+    return outcome

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Mapping, Protocol, Sequence
 
 Role = Literal["system", "user", "assistant"]
@@ -63,7 +63,9 @@ class GenerationParams:
     temperature: float = 0.0  # 0 = greedy
 
     def key(self) -> dict[str, Any]:
-        return {"max_new_tokens": self.max_new_tokens, "temperature": self.temperature}
+        """Every field, by name: the part of a call-cache key that says how the model was asked.
+        Derived from the fields so that one added later can never be left out of the key."""
+        return asdict(self)
 
 
 @dataclass(frozen=True)

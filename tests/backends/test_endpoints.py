@@ -101,17 +101,17 @@ def test_redact_masks_the_key_and_key_shapes():
 
 
 def test_task_yaml_builds_the_openai_backend(tiny_task: Path, monkeypatch):
-    from ladder.climb import make_backend
+    from ladder.backends import backend_for
     from ladder.task import load_task
 
     text = tiny_task.read_text().replace("  backend: local\n", "  backend: openai\n  endpoint: ladder-serve\n")
     tiny_task.write_text(text)
-    backend = make_backend(load_task(tiny_task))
+    backend = backend_for(load_task(tiny_task).spec.model)
     assert isinstance(backend, OpenAICompatBackend)
     assert backend.fingerprint().startswith("openai:127.0.0.1:8321:")
     tiny_task.write_text(text.replace("endpoint: ladder-serve", "endpoint: nowhere"))
     with pytest.raises(EndpointError, match="model.endpoint: unknown endpoint 'nowhere'"):
-        make_backend(load_task(tiny_task))
+        backend_for(load_task(tiny_task).spec.model)
 
 
 def test_credentials_are_stripped_from_a_url_before_it_is_stored():
@@ -133,3 +133,12 @@ def test_fine_tunable_models_list_their_fine_tuned_serving_prices():
     for name, p in tunable.items():
         assert p.finetuned_input_per_1k is not None and p.finetuned_output_per_1k is not None, name
         assert p.finetuned_input_per_1k >= p.input_per_1k and p.finetuned_output_per_1k >= p.output_per_1k, name
+
+
+def test_a_teacher_is_built_by_the_same_function(tiny_task: Path):
+    from ladder.backends import backend_for
+    from ladder.task import load_task
+
+    tiny_task.write_text(tiny_task.read_text() + "\nteacher: {backend: openai, endpoint: ladder-serve, name: big}\n")
+    teacher = backend_for(load_task(tiny_task).spec.teacher)
+    assert isinstance(teacher, OpenAICompatBackend) and teacher.fingerprint() == "openai:127.0.0.1:8321:big"

@@ -63,7 +63,7 @@ def test_auto_uses_bfloat16_only_when_the_sample_matches():
 
 @pytest.mark.slow
 def test_a_bfloat16_task_reports_the_match_rate_before_climbing(tiny_task):
-    from ladder.climb import make_backend
+    from ladder.climb import model_backend
     from ladder.task import load_task
 
     text = tiny_task.read_text()
@@ -71,7 +71,19 @@ def test_a_bfloat16_task_reports_the_match_rate_before_climbing(tiny_task):
     task = load_task(tiny_task)
     assert task.spec.model.dtype == "bfloat16"
     said: list[str] = []
-    backend = make_backend(task, on_status=said.append)
+    backend = model_backend(task, on_status=said.append)
     assert backend.dtype == "bfloat16"
     assert len(said) == 1 and said[0].startswith("precision: bfloat16 answers ")
     assert f"of {len(task.eval)} sample prompts exactly as float32 does; running in bfloat16" in said[0]
+
+
+def test_without_a_sample_auto_runs_in_float32_and_bfloat16_unmeasured():
+    from ladder.backends import backend_for
+    from ladder.task.spec import ModelSpec
+
+    said: list[str] = []
+    auto = backend_for(ModelSpec(dtype="auto"), on_status=said.append)
+    forced = backend_for(ModelSpec(dtype="bfloat16"), on_status=said.append)
+    assert (auto.dtype, forced.dtype) == ("float32", "bfloat16")
+    assert not auto._models and not forced._models  # nothing was generated, so nothing was loaded
+    assert said[1] == "precision: running in bfloat16 (bfloat16 requested; no sample prompts to measure it on)"

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from rich.console import Console
-
-from ladder.climb import climb
+from ladder.climb import climb, select_rungs
 from ladder.diagnosis import diagnose
 from ladder.diagnosis.scoring import tag_result
+from ladder.events import EvalProgress, RungFinished, RungStarted, Status
 from ladder.report import summarize
 from ladder.task import load_task
 from ladder.tracking.store import Store
@@ -19,7 +18,16 @@ def test_teacher_from_task_yaml_answers_the_knowledge_failures(backend, tiny_tas
                          "max_examples: 2, prices: {input_per_1k: 0.01, output_per_1k: 0.02}}\n")
     task = load_task(tiny_task)
     store = Store(tmp_path / "runs")
-    result = climb(task, store, backend=backend, only=["zero_shot"], console=Console(quiet=True))
+    events: list = []
+    result = climb(task, store, backend=backend, rungs=select_rungs(task, ["zero_shot"]), on_event=events.append)
+    # the climb tells its listener what happened, in order, and writes nothing itself
+    assert isinstance(events[0], RungStarted) and events[0].rung == "zero_shot"
+    evals = [e for e in events if isinstance(e, EvalProgress)]
+    assert evals[0].done == 0 and evals[-1].done == evals[-1].total == len(task.eval)
+    (finished,) = [e for e in events if isinstance(e, RungFinished)]
+    assert finished.outcome == result.outcomes[0] and finished.outcome.status == "ok"
+    assert any(isinstance(e, Status) and e.message.startswith("asking the teacher") for e in events)
+    assert events.index(finished) < max(i for i, e in enumerate(events) if isinstance(e, Status))
     rows = {r.rung: r for r in store.rung_results(result.run_id)}
     assert set(rows) == {"zero_shot", "zero_shot:teacher"} and rows["zero_shot:teacher"].kind == "teacher"
     failures = [g for g in store.generations(rows["zero_shot"].id) if tag_result(g, "knowledge") is False]

@@ -15,6 +15,8 @@ from ladder.rungs.dpo import read_pairs
 from ladder.rungs.lora_sft_label_noise import noisy_answers
 from ladder.rungs.lora_sft_short_instructions import first_sentence
 from ladder.task import load_task
+from ladder.tracking.cache import CachedBackend
+from ladder.tracking.store import Store
 from ladder.training.lora_sft import load_train_result
 from ladder.types import CheckSpec, Example, Generation
 
@@ -95,8 +97,10 @@ def test_distill_trains_on_the_teachers_passing_answers(tmp_path: Path, backend)
     rung = BY_NAME["distill"]
     options = parse_options(rung, {"epochs": 3, "batch_size": 2, "rank": 4, "alpha": 8, "learning_rate": 0.003,
                                    "precision": "float32"})
-    ctx = RungContext(task=task, backend=backend, artifacts=tmp_path / "artifacts")
+    cached = CachedBackend(backend, Store(tmp_path / "runs"))  # as the climb gives it to the rung
+    ctx = RungContext(task=task, backend=cached, artifacts=tmp_path / "artifacts")
     candidate = rung.prepare(ctx, options)
+    assert (cached.hits, cached.misses) == (0, len(names))  # the teacher's calls go through the call cache
 
     result = load_train_result(Path(candidate.adapter))
     assert result is not None and result.steps == 6
@@ -114,3 +118,12 @@ def test_distill_trains_on_the_teachers_passing_answers(tmp_path: Path, backend)
     assert candidate.build.money > result.seconds / 3600 * 2.0
     again = rung.prepare(ctx, options)  # nothing asked or trained twice
     assert again.build.reused and again.adapter == candidate.adapter
+    assert (cached.hits, cached.misses) == (len(names), len(names))
+    assert again.build.money == candidate.build.money  # cached answers keep the tokens they cost
+
+
+def test_distill_with_a_teacher_in_task_yaml_needs_the_teacher_backend(tiny_task: Path, backend):
+    tiny_task.write_text(tiny_task.read_text() + "\nteacher: {backend: openai, endpoint: ladder-serve, name: big}\n")
+    ctx = RungContext(task=load_task(tiny_task), backend=backend, artifacts=tiny_task.parent / "artifacts")
+    with pytest.raises(ValueError, match="no teacher backend"):  # never the task's own model in its place
+        BY_NAME["distill"].prepare(ctx, parse_options(BY_NAME["distill"], {}))

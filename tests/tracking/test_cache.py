@@ -49,3 +49,18 @@ def test_second_identical_call_is_answered_from_store(backend, tmp_path):
     # Other generation parameters are another call.
     CachedBackend(counting, Store(tmp_path)).generate(chats[:1], GenerationParams(max_new_tokens=9))
     assert counting.calls == 4
+
+
+def test_the_key_says_which_model_answered(backend, tmp_path):
+    from ladder.backends.local import LocalBackend
+
+    chats = [(Message("user", "Say yes."),)]
+    params = GenerationParams(max_new_tokens=4)
+    store = Store(tmp_path)
+    full, half = CountingBackend(backend), CountingBackend(LocalBackend(dtype="bfloat16", batch_size=4))
+    assert full.fingerprint() != half.fingerprint()
+    CachedBackend(full, store).generate(chats, params)
+    CachedBackend(half, store).generate(chats, params)  # the same chat asked of other weights
+    assert (full.calls, half.calls) == (1, 1), "another model's answer may never be served from the cache"
+    again = CachedBackend(half, store).generate(chats, params)
+    assert half.calls == 1 and again[0].cached

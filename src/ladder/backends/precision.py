@@ -76,6 +76,10 @@ def choose_dtype(name: str, requested: str, sample: Sequence[Chat], params: Gene
     if requested == "auto" and not cpu_has_fast_bf16():
         return PrecisionChoice(fp32, None, 0, "this CPU has no fast bfloat16 (AMX or AVX512-BF16)")
     bf16 = LocalBackend(name, "bfloat16", batch_size)
+    if not sample:  # nothing to measure: auto keeps the precision whose answers need no measuring
+        if requested == "bfloat16":
+            return PrecisionChoice(bf16, None, 0, "bfloat16 requested; no sample prompts to measure it on")
+        return PrecisionChoice(fp32, None, 0, "auto with no sample prompts to measure bfloat16 on")
     rate = greedy_match_rate(fp32, bf16, sample, params)
     matched, n = round(rate * len(sample)), len(sample)
     bound = f"95% lower bound of the match rate {match_lower_bound(matched, n):.1%}"  # printed in every decision

@@ -26,21 +26,26 @@ def climb(
     """Evaluate the task on every rung, cheapest first, and record quality and cost.
     Exit code 0 target met, 1 target not met, 2 error (bad input or a failed rung)."""
     from ladder.climb import climb as run_climb
-    from ladder.climb import make_backend, select_rungs
+    from ladder.climb import model_backend, select_rungs, teacher_backend
+    from ladder.cli.progress import ClimbProgress
+    from ladder.events import Status
     from ladder.tracking.store import Store
 
     loaded = load_task_or_exit(task)
     only = [r.strip() for r in rungs.split(",") if r.strip()] if rungs else None
+    progress = ClimbProgress(err)
     try:
-        select_rungs(loaded, only)  # fail on bad rung names/options before loading anything
-        backend = make_backend(loaded)  # a bad endpoint or a missing key fails here, by name
-        if loaded.spec.teacher is not None and loaded.spec.teacher.backend != "local":
-            make_backend(loaded, loaded.spec.teacher)  # likewise for the teacher's
+        chosen = select_rungs(loaded, only)  # fail on bad rung names/options before loading anything
+        # a bad endpoint or a missing key fails here, by name, for the model and the teacher alike
+        backend = model_backend(loaded, on_status=lambda msg: progress(Status(msg)))
+        teacher = teacher_backend(loaded, backend, on_status=lambda msg: progress(Status(msg)))
     except ValueError as e:
         raise fail([f"error: {task}: {e}"]) from None
     store = Store(runs_dir)
     err.print(f"climbing [bold]{loaded.name}[/bold]: {len(loaded.train)} train, {len(loaded.eval)} eval examples")
-    result = run_climb(loaded, store, backend=backend, only=only, console=err, all_rungs=all_rungs)
+    with progress:
+        result = run_climb(loaded, store, backend, rungs=chosen, teacher=teacher, all_rungs=all_rungs,
+                           on_event=progress)
     err.print(
         f"climb finished in {result.seconds:.1f}s; model calls: {result.cache_misses} made, "
         f"{result.cache_hits} answered from cache"

@@ -32,6 +32,7 @@ class RungContext:
     artifacts: Path  # long-lived, content-addressed outputs (adapters) shared across runs
     on_status: Callable[[str], None] = lambda _msg: None
     on_train_step: Callable[[int, int, float], None] | None = None
+    teacher: Backend | None = None  # the backend of task.yaml's `teacher:`; set whenever the task has one
 
 
 class Rung(Protocol):

@@ -7,8 +7,9 @@ OpenAI-compatible endpoint) or, without one, the same model running a richer pro
 behaviour is trained into weights that no longer need the prompt. The build cost is the
 teacher's tokens (at `teacher.prices`, else the task's prices) plus the training time.
 
-The teacher's answers are kept in `artifacts/distill/<key>.json` (and the accepted ones as
-chat JSONL beside it), so a re-run neither asks the teacher again nor trains again.
+The teacher is asked through the call cache like every other model call (the climb gives the
+rung a cached backend), and the accepted answers are written as chat JSONL to
+`artifacts/distill/<key>.train.jsonl`; so a re-run neither asks the teacher again nor trains again.
 """
 
 from __future__ import annotations
@@ -26,29 +27,17 @@ from ladder.metrics.checks import run_checks
 from ladder.rungs.base import RungContext
 from ladder.rungs.lora_sft import LoraSFT, answer_chats, train_sft_candidate
 from ladder.rungs.prompt import ChatPrompt
-from ladder.task.spec import ModelSpec
 from ladder.tracking.costs import request_cost
 from ladder.types import Candidate, CheckSpec, Example, Generation, GenerationParams, chat_to_json, content_hash
 
 
-def teacher_backend(spec: ModelSpec | None, ctx: RungContext) -> Backend:
-    """The backend that teaches: the task's `teacher:` model, or the task's own model."""
-    own = ctx.task.spec.model
-    if spec is None or (spec.backend == own.backend == "local" and (spec.name, spec.dtype) == (own.name, own.dtype)):
+def teacher_of(ctx: RungContext) -> Backend:
+    """The backend that teaches: the task's `teacher:` model, or without one the task's own model."""
+    if ctx.task.spec.teacher is None:
         return ctx.backend
-    if spec.backend == "local":
-        from ladder.backends.local import LocalBackend
-
-        # A local teacher's answers become training data: "auto" is not measured here, so it
-        # runs in float32, the precision whose answers the eval reproduces.
-        dtype = "float32" if spec.dtype == "auto" else spec.dtype
-        return LocalBackend(spec.name, dtype=dtype, batch_size=ctx.task.spec.generation.rows_per_batch)
-    from ladder.backends.openai_compat import OpenAICompatBackend, resolve_endpoint
-
-    endpoint, key_env = resolve_endpoint(spec.endpoint, spec.base_url, spec.api_key_env,
-                                         "api_key_env" in spec.model_fields_set)
-    return OpenAICompatBackend(endpoint, spec.name, base_url=spec.base_url, api_key_env=key_env,
-                               concurrency=spec.concurrency)
+    if ctx.teacher is None:
+        raise ValueError("distill: task.yaml names a `teacher:` but the rung was given no teacher backend")
+    return ctx.teacher
 
 
 def passing(examples: Sequence[Example], generations: Sequence[Generation],
@@ -94,18 +83,12 @@ class Distill:
         train = ctx.task.train
         if not train:
             raise ValueError("distill needs training inputs: set `data.train` in task.yaml")
-        teacher = teacher_backend(ctx.task.spec.teacher, ctx)
+        teacher = teacher_of(ctx)
         teacher_prompt = self._teacher_prompt(ctx, options)
         chats = [teacher_prompt.render(ex) for ex in train]
         params = GenerationParams(max_new_tokens=ctx.task.spec.generation.max_new_tokens)
-        key = content_hash(teacher.fingerprint(), [chat_to_json(c) for c in chats], params.key())
-        store = ctx.artifacts / "distill" / f"{key[:16]}.json"
-        if store.exists():
-            generations = [Generation(**g) for g in json.loads(store.read_text())]
-        else:
-            ctx.on_status(f"teacher {teacher.name} ({options.teacher_rung} prompt) answers {len(chats)} training inputs")
-            generations = teacher.generate(chats, params)
-            _write_json(store, [g.__dict__ for g in generations])
+        ctx.on_status(f"teacher {teacher.name} ({options.teacher_rung} prompt) answers {len(chats)} training inputs")
+        generations = teacher.generate(chats, params)
         teacher_spec = ctx.task.spec.teacher
         prices = (teacher_spec.prices if teacher_spec is not None else None) or ctx.task.spec.prices
         money = sum(request_cost(g.prompt_tokens, g.completion_tokens, prices.input_per_1k, prices.output_per_1k)
@@ -117,7 +100,8 @@ class Distill:
         student = ChatPrompt(system=ctx.task.spec.prompts.system)
         kept = [train[i] for i in keep]
         answers = [generations[i].text for i in keep]
-        _write_json(store.with_suffix(".train.jsonl"), "".join(
+        key = content_hash(teacher.fingerprint(), [chat_to_json(c) for c in chats], params.key())
+        _write_json(ctx.artifacts / "distill" / f"{key[:16]}.train.jsonl", "".join(
             json.dumps({"messages": [m.to_dict() for m in c]}, ensure_ascii=False) + "\n"
             for c in answer_chats(student, kept, answers)))
         return train_sft_candidate(

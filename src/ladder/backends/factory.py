@@ -1,0 +1,63 @@
+"""backend_for: the one place a model spec (task.yaml's `model:`, `teacher:`, ...) becomes a backend.
+
+A local model asked to run in bfloat16 (or `auto`) is first measured against float32 on a sample
+of prompts (backends/precision.py); an OpenAI-compatible one is resolved through endpoints.yaml.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Callable, Sequence
+
+from ladder.backends.base import Backend
+from ladder.types import Chat, GenerationParams
+
+if TYPE_CHECKING:  # only read for its fields: building a backend needs no task machinery
+    from ladder.task.spec import ModelSpec
+
+
+def _quiet(_message: str) -> None:
+    pass
+
+
+def backend_for(
+    spec: ModelSpec,
+    *,
+    params: GenerationParams = GenerationParams(),
+    batch_size: int | None = None,
+    precision_sample: Sequence[Chat] = (),
+    on_status: Callable[[str], None] = _quiet,
+) -> Backend:
+    """The backend that answers as `spec` says.
+
+    `batch_size` is the local model's rows per batch (None: auto). `precision_sample` and
+    `params` are the prompts and settings a local bfloat16/auto model is measured on against
+    float32; without a sample, auto runs in float32 and bfloat16 runs unmeasured. `on_status`
+    hears what was measured and chosen. A bad endpoint or a missing key raises ValueError here,
+    before anything is asked."""
+    if spec.backend == "local":
+        return _local(spec, params, batch_size, precision_sample, on_status)
+    if spec.backend == "openai":
+        from ladder.backends.openai_compat import OpenAICompatBackend, resolve_endpoint
+
+        endpoint, key_env = resolve_endpoint(spec.endpoint, spec.base_url, spec.api_key_env,
+                                             "api_key_env" in spec.model_fields_set)
+        return OpenAICompatBackend(endpoint, spec.name, base_url=spec.base_url, api_key_env=key_env,
+                                   concurrency=spec.concurrency)
+    raise ValueError(f"model.backend {spec.backend!r} is not available; use `local` or `openai`")
+
+
+def _local(spec: ModelSpec, params: GenerationParams, batch_size: int | None, sample: Sequence[Chat],
+           on_status: Callable[[str], None]) -> Backend:
+    from ladder.backends.local import LocalBackend
+
+    if spec.dtype == "float32":
+        return LocalBackend(spec.name, dtype="float32", batch_size=batch_size)
+    from ladder.backends.precision import choose_dtype
+
+    choice = choose_dtype(spec.name, spec.dtype, sample, params, batch_size)
+    if choice.match_rate is not None:
+        on_status(f"precision: bfloat16 answers {choice.match_rate:.0%} of {choice.sample} sample prompts "
+                  f"exactly as float32 does; running in {choice.dtype} ({choice.reason})")
+    else:
+        on_status(f"precision: running in {choice.dtype} ({choice.reason})")
+    return choice.backend  # the weights loaded for the sample are kept, not loaded again
