@@ -6,7 +6,7 @@ from rich.console import Console
 
 from ladder.climb import climb
 from ladder.diagnosis import diagnose
-from ladder.diagnosis.scoring import tag_result
+from ladder.scoring import tag_result
 from ladder.report import summarize
 from ladder.task import load_task
 from ladder.tracking.store import Store

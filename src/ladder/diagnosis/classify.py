@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ladder.diagnosis.judge import Verdict
-from ladder.diagnosis.scoring import tag_result
+from ladder.scoring import tag_result
 
 # class key -> what it means (the report's legend, in display order)
 CLASSES: dict[str, str] = {
@@ -65,8 +65,8 @@ def is_blocked(gen: Any) -> bool:
 
 
 def _failed(gen: Any, tag: str) -> str:
-    bad = [c for c in gen.checks if c.tag == tag and not c.passed]
-    return "; ".join(f"{tag} check {c.name!r} failed" + (f": {c.detail}" if c.detail else "") for c in bad)
+    bad = [a for a in gen.assessments if a.tag == tag and a.verdict is False]
+    return "; ".join(f"{tag} check {a.name!r} failed" + (f": {a.rationale}" if a.rationale else "") for a in bad)
 
 
 def _content_ok(gen: Any, verdict: Verdict | None) -> bool | None:
