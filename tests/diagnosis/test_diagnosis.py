@@ -14,17 +14,18 @@ from ladder.diagnosis.diagnose import dominant_class, next_step
 from ladder.diagnosis.stats import compare, overlap, sample_size
 from ladder.report import summarize
 from ladder.tracking.store import Store
-from ladder.types import CheckResult, Generation
+from ladder.tracking.store import RungRecord
+from ladder.types import Assessment, ExampleResult, Generation
 
 
 def gen(form=True, knowledge=True, output="an answer", expected="an answer", finish="stop", error=None):
     checks = []
     if form is not None:
-        checks.append(CheckResult("shape", "form", form, "" if form else "no match"))
+        checks.append(Assessment("shape", "form", passed=form, rationale="" if form else "no match"))
     if knowledge is not None:
-        checks.append(CheckResult("value", "knowledge", knowledge, "" if knowledge else "got 1, want 2"))
+        checks.append(Assessment("value", "knowledge", passed=knowledge, rationale="" if knowledge else "got 1, want 2"))
     return SimpleNamespace(example_id="e", input="q", output=output, expected=expected, finish_reason=finish,
-                           error=error, checks=tuple(checks) if error is None else ())
+                           error=error, assessments=tuple(checks) if error is None else ())
 
 
 def test_classes_from_checks_and_call_outcome():
@@ -146,8 +147,10 @@ def _record(store, run_id, spec, rungs):
         for i, (form, knowledge) in enumerate(outcomes):
             ex = SimpleNamespace(id=f"ex{i}", input=f"q{i}", expected=f"a{i}")
             g = Generation(text=f"o{i}", prompt_tokens=prompt_tokens, completion_tokens=5, latency_s=0.1)
-            rows.append((ex, "[]", g, [CheckResult("f", "form", form), CheckResult("k", "knowledge", knowledge)]))
-        store.add_rung_result(run_id, position, name, kind, {"rung": name}, 10, build, 0, False, 1, "ok", None, rows)
+            rows.append(ExampleResult(ex, "[]", g, (Assessment("f", "form", passed=form),
+                                                     Assessment("k", "knowledge", passed=knowledge))))
+        store.add_rung_result(RungRecord(run_id, position, name, kind, {"rung": name}, build_seconds=10,
+                                         build_money=build, eval_seconds=1), rows)
 
 
 def test_summary_advice_overrides_and_diagnosis(tmp_path):

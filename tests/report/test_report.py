@@ -9,7 +9,8 @@ from ladder.report.frontier import plot_frontier
 from ladder.report.summary import break_even
 from ladder.tracking.costs import break_even_requests, cost_per_1k_requests
 from ladder.tracking.store import Store
-from ladder.types import CheckResult, Generation
+from ladder.tracking.store import RungRecord
+from ladder.types import Assessment, ExampleResult, Generation
 
 PRICES = {"currency": "USD", "input_per_1k": 0.5, "output_per_1k": 1.5, "train_per_hour": 2.0}
 
@@ -27,19 +28,19 @@ def _rows(outcomes, prompt_tokens, completion_tokens, tags=("form", "knowledge")
         if outcome == "error":
             gen = Generation(text="", prompt_tokens=prompt_tokens, completion_tokens=0, latency_s=0.0,
                              finish_reason="error", error="backend timed out")
-            rows.append((ex, "[]", gen, []))
+            rows.append(ExampleResult(ex, "[]", gen))
             continue
         gen = Generation(text=f"output {i}", prompt_tokens=prompt_tokens,
                          completion_tokens=completion_tokens, latency_s=0.25, cached=i == 0)
-        checks = [CheckResult(f"{tag}_check", tag, passed, "" if passed else f"{tag} wrong")
-                  for tag, passed in zip(("form", "knowledge"), outcome) if tag in tags]
-        rows.append((ex, "[]", gen, checks))
+        checks = tuple(Assessment(f"{tag}_check", tag, passed=passed, rationale="" if passed else f"{tag} wrong")
+                       for tag, passed in zip(("form", "knowledge"), outcome) if tag in tags)
+        rows.append(ExampleResult(ex, "[]", gen, checks))
     return rows
 
 
 def _add(store, run_id, position, rung, kind, rows, build_money=0.0, build_seconds=0.0):
-    store.add_rung_result(run_id, position, rung, kind, {"rung": rung, "description": f"the {rung} rung"},
-                          build_seconds, build_money, 0, False, 1.0, "ok", None, rows)
+    store.add_rung_result(RungRecord(run_id, position, rung, kind, {"rung": rung, "description": f"the {rung} rung"},
+                                     build_seconds=build_seconds, build_money=build_money, eval_seconds=1.0), rows)
 
 
 def _climb(store, run_id="run1", lora_build_money=0.5, spec=None):
@@ -237,7 +238,7 @@ def test_plot_with_all_costs_zero(store, tmp_path):
 
 def test_report_of_a_run_without_results(store, tmp_path):
     store.start_run("empty", "toy", "t.yaml", "h", _spec(), "m")
-    store.add_rung_result("empty", 0, "zero_shot", "prompt", {}, 0, 0, 0, False, 0, "failed", "boom", [])
+    store.add_rung_result(RungRecord("empty", 0, "zero_shot", "prompt", {}, status="failed", error="boom"))
     s = summarize(store, "empty")
     assert s["frontier"] == [] and s["recommendation"]["rung"] is None
     assert s["rungs"][0]["overall_accuracy"] is None and s["rungs"][0]["cost_per_1k_requests"] is None
