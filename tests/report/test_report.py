@@ -97,8 +97,8 @@ def test_accuracies_and_means(store):
 def test_check_rates_per_rung(store):
     _climb(store)
     r = _by_rung(summarize(store, "run1"))
-    assert r["zero_shot"]["check_rates"] == {"form_check": {"tag": "form", "pass_rate": 0.75},
-                                             "knowledge_check": {"tag": "knowledge", "pass_rate": 0.75}}
+    assert r["zero_shot"]["check_rates"] == {"form_check": {"tag": "form", "pass_rate": 0.75, "n_errors": 0},
+                                             "knowledge_check": {"tag": "knowledge", "pass_rate": 0.75, "n_errors": 0}}
     # the failed call is left out: 2 of the 3 answered rows pass the knowledge check
     assert r["bloated"]["check_rates"]["knowledge_check"]["pass_rate"] == pytest.approx(2 / 3)
     assert r["bloated"]["check_rates"]["form_check"]["pass_rate"] == 1.0
@@ -124,6 +124,20 @@ def test_missing_tag_gives_none(store):
     z = summarize(store, "r")["rungs"][0]
     assert z["form_accuracy"] == 0.5 and z["overall_accuracy"] == 0.5
     assert z["knowledge_accuracy"] is None and z["knowledge_ci"] is None
+
+
+def test_an_unreadable_reference_is_unscored_not_failed(store):
+    store.start_run("r", "toy", "t.yaml", "h", _spec(), "m")
+    rows = _rows([(True, True), (True, False), (True, True)], 10, 5)
+    unreadable = Assessment("knowledge_check", "knowledge", error="the reference has no match for `extract`")
+    rows[2] = ExampleResult(rows[2].example, "[]", rows[2].generation, (rows[2].assessments[0], unreadable))
+    _add(store, "r", 0, "zero_shot", "prompt", rows)
+    z = summarize(store, "r")["rungs"][0]
+    assert z["knowledge_accuracy"] == 0.5  # 1 of the 2 examples it could score
+    # overall: the verdicts given decide, so the form check alone scores the third example
+    assert z["form_accuracy"] == 1.0 and z["overall_accuracy"] == pytest.approx(2 / 3)
+    assert (z["n"], z["n_errors"], z["n_unscored"], z["n_failed"]) == (3, 0, 0, 1)
+    assert z["check_rates"]["knowledge_check"] == {"tag": "knowledge", "pass_rate": 0.5, "n_errors": 1}
 
 
 def test_frontier_excludes_dominated_rungs(store):

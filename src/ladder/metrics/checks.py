@@ -146,7 +146,7 @@ def _reworded(err: dict[str, Any], kind: str, options: type[BaseCheck]) -> InitE
         else:
             close = difflib.get_close_matches(key, _field_names(options), n=1)
             message += f" (did you mean {close[0]!r}?)" if close else f"; known keys: {', '.join(_field_names(options))}"
-    elif kind_type == "missing" and len(loc) == 1:
+    elif kind_type == "missing" and len(loc) == 1 and key not in BaseCheck.model_fields:
         message = f"kind {kind} needs `{key}`"
     # The message is final: keep it from being read as a template.
     return {"type": PydanticCustomError(kind_type, message.replace("{", "{{").replace("}", "}}")),
@@ -171,10 +171,10 @@ def validate_check(raw: Any) -> BaseCheck:
             problem = PydanticCustomError("missing", "Field required")
         else:
             close = difflib.get_close_matches(str(kind), list(KINDS), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            problem = PydanticCustomError(
-                "check_kind", f"unknown check kind {str(kind)!r}{hint}; known: {', '.join(KINDS)}".replace("{", "{{")
-                .replace("}", "}}"))
+            known = [repr(k) for k in KINDS]
+            choices = " or ".join([", ".join(known[:-1]), known[-1]] if len(known) > 1 else known)
+            message = f"Input should be {choices}" + (f" (did you mean {close[0]!r}?)" if close else "")
+            problem = PydanticCustomError("literal_error", message.replace("{", "{{").replace("}", "}}"))
         raise _fail([{"type": problem, "loc": ("kind",), "input": kind}])
     options = KINDS[kind].options
     try:
