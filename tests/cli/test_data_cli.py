@@ -8,8 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ladder.tracking.store import Store
-from ladder.tracking.store import RungRecord
+from ladder.tracking.store import RungRecord, Store
 from ladder.types import Assessment, Example, ExampleResult, Generation, Message, chat_to_json
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"

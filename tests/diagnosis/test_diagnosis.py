@@ -13,8 +13,7 @@ from ladder.diagnosis.classify import RetrievalInfo, TeacherAnswer
 from ladder.diagnosis.diagnose import dominant_class, next_step
 from ladder.diagnosis.stats import compare, overlap, sample_size
 from ladder.report import summarize
-from ladder.tracking.store import Store
-from ladder.tracking.store import RungRecord
+from ladder.tracking.store import RungRecord, Store
 from ladder.types import Assessment, ExampleResult, Generation
 
 

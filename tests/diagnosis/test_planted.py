@@ -18,11 +18,10 @@ from ladder.diagnosis import diagnose
 from ladder.diagnosis.judge import words
 from ladder.diagnosis.teacher import ask_teacher
 from ladder.eval.runner import evaluate
+from ladder.metrics.checks import make_check
 from ladder.report import summarize, write_report
 from ladder.tracking.cache import CachedBackend
-from ladder.tracking.store import Store
-from ladder.metrics.checks import make_check
-from ladder.tracking.store import RungRecord
+from ladder.tracking.store import RungRecord, Store
 from ladder.types import Candidate, Example, GenerationParams, Message, Retrieval, RetrievedChunk
 
 pytestmark = pytest.mark.slow

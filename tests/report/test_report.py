@@ -5,11 +5,11 @@ from types import SimpleNamespace
 import pytest
 
 from ladder.report import summarize, write_report
+from ladder.report.fmt import check_table
 from ladder.report.frontier import plot_frontier
 from ladder.report.summary import break_even
 from ladder.tracking.costs import break_even_requests, cost_per_1k_requests
-from ladder.tracking.store import Store
-from ladder.tracking.store import RungRecord
+from ladder.tracking.store import RungRecord, Store
 from ladder.types import Assessment, ExampleResult, Generation
 
 PRICES = {"currency": "USD", "input_per_1k": 0.5, "output_per_1k": 1.5, "train_per_hour": 2.0}
@@ -138,6 +138,7 @@ def test_an_unreadable_reference_is_unscored_not_failed(store):
     assert z["form_accuracy"] == 1.0 and z["overall_accuracy"] == pytest.approx(2 / 3)
     assert (z["n"], z["n_errors"], z["n_unscored"], z["n_failed"]) == (3, 0, 0, 1)
     assert z["check_rates"]["knowledge_check"] == {"tag": "knowledge", "pass_rate": 0.5, "n_errors": 1}
+    assert check_table(summarize(store, "r"))[1] == [["zero_shot", "100.0%", "50.0% (1 not scored)"]]
 
 
 def test_frontier_excludes_dominated_rungs(store):

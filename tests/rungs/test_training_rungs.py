@@ -9,6 +9,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from ladder.metrics.checks import make_check
 from ladder.rungs import BY_NAME, RungContext, parse_options
 from ladder.rungs.distill import passing
 from ladder.rungs.dpo import read_pairs
@@ -16,7 +17,6 @@ from ladder.rungs.lora_sft_label_noise import noisy_answers
 from ladder.rungs.lora_sft_short_instructions import first_sentence
 from ladder.task import load_task
 from ladder.training.lora_sft import load_train_result
-from ladder.metrics.checks import make_check
 from ladder.types import Example, Generation
 
 

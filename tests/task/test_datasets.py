@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from ladder.metrics.checks import make_check
 from ladder.task import DataError, TaskError, load_task
 from ladder.task.datasets import read_examples
-from ladder.metrics.checks import make_check
 from ladder.types import Message
 
 REPO = Path(__file__).resolve().parents[2]

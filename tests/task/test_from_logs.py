@@ -11,8 +11,7 @@ import pytest
 from ladder.task.datasets import read_examples
 from ladder.task.from_logs import LogError, import_logs
 from ladder.task.validate import validate_file
-from ladder.tracking.store import Store
-from ladder.tracking.store import RungRecord
+from ladder.tracking.store import RungRecord, Store
 from ladder.types import Assessment, Example, ExampleResult, Generation, Message, chat_to_json
 
 

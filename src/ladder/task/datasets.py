@@ -13,8 +13,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ladder.task import formats
 from ladder.metrics.checks import validate_check
+from ladder.task import formats
 from ladder.task.spec import format_validation_error
 from ladder.types import CheckSpec, Example, Message
 
