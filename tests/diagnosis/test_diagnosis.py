@@ -55,15 +55,19 @@ def test_thin_answer_heuristic():
     ref = ("Paris is the capital of France, on the Seine, home of the Louvre, the Eiffel Tower and "
            "about two million people.")
     thin = judge.judge("q", "Paris.", ref)
-    assert thin.thin and "missing:" in thin.evidence and "'seine'" in thin.evidence
-    full = judge.judge("q", ref.replace("about", "roughly"), ref)
-    assert full.thin is False
+    (said,) = thin
+    assert (said.tag, said.source_kind, said.source_name) == ("sufficiency", "code", judge.name)
+    assert said.passed is False and "missing:" in said.rationale and "'seine'" in said.rationale
+    (full,) = judge.judge("q", ref.replace("about", "roughly"), ref)
+    assert full.passed is True
     # short but covering the key words is not thin; long but off-topic is not thin either
-    assert judge.judge("q", "Paris capital France Seine Louvre Eiffel Tower million people", ref).thin is False
-    assert judge.judge("q", " ".join(["words"] * 30), ref).thin is False
-    assert judge.judge("q", "x", "Yes.").thin is None  # too short a reference to judge
-    assert classify(gen(output="Paris.", expected=ref), verdict=thin).cls == "thin"
-    assert classify(gen(knowledge=False, output="Paris.", expected=ref), verdict=thin).cls == "knowledge"
+    assert judge.judge("q", "Paris capital France Seine Louvre Eiffel Tower million people", ref)[0].passed is True
+    assert judge.judge("q", " ".join(["words"] * 30), ref)[0].passed is True
+    (unsure,) = judge.judge("q", "x", "Yes.")  # too short a reference to judge: neither thin nor not
+    assert unsure.passed is None and unsure.error == "reference too short to judge (1 words)"
+    assert classify(gen(output="Paris.", expected=ref), judged=thin).cls == "thin"
+    assert classify(gen(knowledge=False, output="Paris.", expected=ref), judged=thin).cls == "knowledge"
+    assert classify(gen(output="Paris.", expected=ref), judged=(unsure,)).cls is None
 
 
 def test_dominant_class_and_next_step():
@@ -190,15 +194,15 @@ class AlwaysRight:
     name = "stored ratings"
 
     def judge(self, input, output, reference):
-        from ladder.diagnosis import Verdict
-
-        return Verdict(self.name, content_right=True, thin=False, evidence="rated right")
+        return (Assessment("right", "knowledge", source_kind="human", source_name=self.name, passed=True,
+                           rationale="rated right"),
+                Assessment("enough", "sufficiency", source_kind="human", source_name=self.name, passed=True))
 
 
 def test_a_judge_plugs_in_and_overrides_the_knowledge_checks(tmp_path):
-    verdict = AlwaysRight().judge("q", "o", "r")
-    assert classify(gen(form=False, knowledge=False), verdict=verdict).cls == "form"
-    assert classify(gen(form=True, knowledge=False), verdict=verdict).cls is None
+    judged = AlwaysRight().judge("q", "o", "r")
+    assert classify(gen(form=False, knowledge=False), judged=judged).cls == "form"
+    assert classify(gen(form=True, knowledge=False), judged=judged).cls is None
     store = Store(tmp_path / "runs")
     _record(store, "r", {"target": {"metric": "form", "value": 0.9}},
             [("zero_shot", "prompt", [(False, False), (True, False), (True, True)], 10, 0.0)])
