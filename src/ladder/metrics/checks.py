@@ -137,20 +137,23 @@ def _field_names(model: type[BaseModel]) -> list[str]:
 
 def _reworded(err: dict[str, Any], kind: str, options: type[BaseCheck]) -> InitErrorDetails:
     """One validation error of a kind's options, said in the user's terms."""
-    loc, kind_type, message = tuple(err["loc"]), err["type"], err["msg"]
+    loc, error_type, message = tuple(err["loc"]), err["type"], err["msg"]
     key = str(loc[-1]) if loc else ""
-    if kind_type == "extra_forbidden" and len(loc) == 1:
+    if error_type == "extra_forbidden" and len(loc) == 1:
         used_by = [k.name for k in KINDS.values() if key in _field_names(k.options)]
         if used_by:
             message = f"not used by kind {kind} (only by {', '.join(used_by)})"
         else:
             close = difflib.get_close_matches(key, _field_names(options), n=1)
             message += f" (did you mean {close[0]!r}?)" if close else f"; known keys: {', '.join(_field_names(options))}"
-    elif kind_type == "missing" and len(loc) == 1 and key not in BaseCheck.model_fields:
+    elif error_type == "missing" and len(loc) == 1 and key not in BaseCheck.model_fields:
         message = f"kind {kind} needs `{key}`"
-    # The message is final: keep it from being read as a template.
-    return {"type": PydanticCustomError(kind_type, message.replace("{", "{{").replace("}", "}}")),
-            "loc": loc, "input": err.get("input")}
+    return {"type": _error(error_type, message), "loc": loc, "input": err.get("input")}
+
+
+def _error(error_type: str, message: str) -> PydanticCustomError:
+    # The message is final: keep its braces (a regex's, a schema's) from being read as a template.
+    return PydanticCustomError(error_type, message.replace("{", "{{").replace("}", "}}"))
 
 
 def _fail(problems: list[InitErrorDetails]) -> ValidationError:
@@ -163,18 +166,18 @@ def validate_check(raw: Any) -> BaseCheck:
     if isinstance(raw, BaseCheck):
         return raw
     if not isinstance(raw, Mapping):
-        raise _fail([{"type": PydanticCustomError("model_type", "expected a mapping (name, kind, tag, ...)"),
+        raise _fail([{"type": _error("model_type", "expected a mapping (name, kind, tag, ...)"),
                       "loc": (), "input": raw}])
     kind = raw.get("kind")
-    if kind not in KINDS:
+    if not isinstance(kind, str) or kind not in KINDS:
         if kind is None:
-            problem = PydanticCustomError("missing", "Field required")
+            problem = _error("missing", "Field required")
         else:
             close = difflib.get_close_matches(str(kind), list(KINDS), n=1)
             known = [repr(k) for k in KINDS]
             choices = " or ".join([", ".join(known[:-1]), known[-1]] if len(known) > 1 else known)
             message = f"Input should be {choices}" + (f" (did you mean {close[0]!r}?)" if close else "")
-            problem = PydanticCustomError("literal_error", message.replace("{", "{{").replace("}", "}}"))
+            problem = _error("literal_error", message)
         raise _fail([{"type": problem, "loc": ("kind",), "input": kind}])
     options = KINDS[kind].options
     try:
