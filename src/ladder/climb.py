@@ -25,12 +25,12 @@ from ladder.events import (
 )
 from ladder.rungs import BY_NAME, REGISTRY, Rung, RungContext, expand, parse_options
 from ladder.rungs.prompt import ChatPrompt
-from ladder.diagnosis.scoring import accuracy
 from ladder.diagnosis.teacher import ask_teacher
+from ladder.scoring import accuracy
 from ladder.task import Task
 from ladder.task.spec import ModelSpec
 from ladder.tracking.cache import CachedBackend
-from ladder.tracking.store import Store
+from ladder.tracking.store import RungRecord, Store
 from ladder.types import Chat, GenerationParams
 
 
@@ -186,8 +186,8 @@ def _meets_target(task: Task, store: Store, run_id: str, rung: str) -> bool:
 
 
 def _record_skip(store: Store, run_id: str, position: int, rung: Rung, reason: str) -> None:
-    store.add_rung_result(run_id, position, rung.name, rung.kind, {"rung": rung.name, "description": reason},
-                          0, 0, 0, False, 0, "skipped", None, [])
+    store.add_rung_result(RungRecord(run_id, position, rung.name, rung.kind,
+                                     {"rung": rung.name, "description": reason}, status="skipped"))
 
 
 def _ask_teacher(task: Task, store: Store, run_id: str, teacher: CachedBackend, params: GenerationParams,
@@ -220,8 +220,8 @@ def _climb_one(task: Task, store: Store, backend: CachedBackend, teacher: Cached
     try:
         candidate = rung.prepare(ctx, options)
     except (ValueError, RuntimeError, OSError) as e:
-        store.add_rung_result(run_id, position, rung.name, rung.kind, {"rung": rung.name}, 0, 0, 0, False,
-                              0, "failed", f"{type(e).__name__}: {e}", [])
+        store.add_rung_result(RungRecord(run_id, position, rung.name, rung.kind, {"rung": rung.name},
+                                         status="failed", error=f"{type(e).__name__}: {e}"))
         failed = RungOutcome(rung.name, "failed", time.perf_counter() - t0, str(e))
         on_event(RungFinished(failed, None if isinstance(e, ValueError) else traceback.format_exc()))
         return failed
@@ -240,13 +240,12 @@ def _climb_one(task: Task, store: Store, backend: CachedBackend, teacher: Cached
         chunk_size=max(EVAL_CHUNK, task.spec.generation.rows_per_batch or 0),
         on_progress=advance,
     )
-    rung_id = store.add_rung_result(
+    rung_id = store.add_rung_result(RungRecord(
         run_id, position, rung.name, rung.kind, candidate.describe(),
         build_seconds=candidate.build.seconds, build_money=candidate.build.money,
         build_tokens=candidate.build.train_tokens, build_reused=candidate.build.reused,
-        eval_seconds=result.seconds, status="ok", error=None,
-        rows=[(r.example, r.prompt_json, r.generation, list(r.checks)) for r in result.results],
-    )
+        eval_seconds=result.seconds,
+    ), result.results)
     if candidate.retrievals:
         store.add_retrievals(rung_id, dict(candidate.retrievals))
     outcome = RungOutcome(rung.name, "ok", time.perf_counter() - t0)

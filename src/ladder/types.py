@@ -27,19 +27,18 @@ class Message:
 Chat = tuple[Message, ...]
 
 
-@dataclass(frozen=True)
-class CheckSpec:
-    """One automatic (tier 1) check. `kind` selects the function in ladder.metrics.checks."""
+class CheckSpec(Protocol):
+    """One automatic (tier 1) check as configured. Each kind's fields are declared once, by the
+    options model its function is registered with (`@check` in ladder.metrics.checks)."""
 
-    name: str
-    kind: Literal["exact", "contains", "regex", "numeric", "json"]
-    tag: Tag
-    pattern: str | None = None  # regex for `regex`; capture pattern for `extract`
-    extract: str | None = None  # regex with one group, applied to output and reference
-    value: str | None = None  # fixed expected text/number instead of the reference
-    tolerance: float = 0.0  # absolute tolerance for `numeric`
-    ignore_case: bool = False
-    schema: Mapping[str, Any] | None = None  # JSON schema for `json`
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def tag(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -81,12 +80,44 @@ class Generation:
     error: str | None = None
 
 
+SourceKind = Literal["code", "llm_judge", "human"]
+
+
 @dataclass(frozen=True)
-class CheckResult:
-    name: str
-    tag: Tag
-    passed: bool
-    detail: str = ""
+class AssessmentCost:
+    """What one verdict cost to obtain: a judge's tokens and money, a person's seconds."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    money: float = 0.0
+    latency_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """One verdict on one answer, whoever gave it: a check (`code`), a judge model (`llm_judge`)
+    or a person (`human`). In the manner of MLflow's Assessment.
+
+    `passed` and/or `score` carry the value. `error` set means the verdict could not be given
+    (the reference could not be read, the judge's reply did not parse, ...): it is neither a
+    pass nor a failure of the model, and `passed` and `score` are then None.
+    """
+
+    name: str  # the check's, judge's or label's name
+    tag: str  # what it measures: form | knowledge | a judge's own tag
+    source_kind: SourceKind = "code"
+    source_name: str = ""  # the check kind, the judge model, the rater
+    passed: bool | None = None
+    score: float | None = None  # e.g. a 1-5 rubric score
+    rationale: str = ""  # why: a check's detail, a judge's reason, a rater's comment
+    error: str | None = None
+    cost: AssessmentCost = field(default_factory=AssessmentCost)
+    metadata: Mapping[str, Any] = field(default_factory=dict)  # e.g. a judge's prompt, the order shown
+
+    @property
+    def verdict(self) -> bool | None:
+        """Pass (True), fail (False), or None when there is no pass/fail value (errors included)."""
+        return None if self.error is not None else self.passed
 
 
 @dataclass(frozen=True)
@@ -150,6 +181,16 @@ class Retrieval:
     gold: tuple[str, ...] = ()  # gold documents (and "passage" for a gold passage)
     recall: float | None = None  # recall@k; None without gold
     reciprocal_rank: float | None = None
+
+
+@dataclass(frozen=True)
+class ExampleResult:
+    """One example answered and assessed: what an evaluation returns and the store records."""
+
+    example: Example
+    prompt_json: str  # the chat sent, as chat_to_json wrote it
+    generation: Generation
+    assessments: tuple[Assessment, ...] = ()
 
 
 def chat_to_json(chat: Sequence[Message]) -> str:

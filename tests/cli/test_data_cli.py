@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ladder.tracking.store import Store
-from ladder.types import CheckResult, Example, Generation, Message, chat_to_json
+from ladder.tracking.store import RungRecord, Store
+from ladder.types import Assessment, Example, ExampleResult, Generation, Message, chat_to_json
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
@@ -88,9 +88,9 @@ def test_from_logs_command_on_a_store(tmp_path: Path) -> None:
         rows = []
         for i, ok in enumerate([True, False, True]):
             ex = Example(f"e{i}", f"q{i}", f"a{i}")
-            rows.append((ex, chat_to_json((Message("user", ex.input),)), Generation(f"out{i}", 3, 1, 0.1, "stop"),
-                         [CheckResult("c", "knowledge", ok)]))
-        store.add_rung_result("r1", 0, "zero_shot", "prompt", {}, 0, 0, 0, False, 1.0, "ok", None, rows)
+            rows.append(ExampleResult(ex, chat_to_json((Message("user", ex.input),)),
+                                      Generation(f"out{i}", 3, 1, 0.1, "stop"), (Assessment("c", "knowledge", passed=ok),)))
+        store.add_rung_result(RungRecord("r1", 0, "zero_shot", "prompt", {}, eval_seconds=1.0), rows)
     out = tmp_path / "train.jsonl"
     r = ladder("data", "from-logs", str(runs), str(out), "--passed-only", cwd=tmp_path)
     assert r.returncode == 0, r.stdout + r.stderr

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ladder.climb import climb, select_rungs
 from ladder.diagnosis import diagnose
-from ladder.diagnosis.scoring import tag_result
+from ladder.scoring import tag_result
 from ladder.events import EvalProgress, RungFinished, RungStarted, Status
 from ladder.report import summarize
 from ladder.task import load_task

@@ -11,20 +11,20 @@ import pytest
 from ladder.diagnosis import ThinAnswerHeuristic, classify, diagnose, recommend
 from ladder.diagnosis.classify import RetrievalInfo, TeacherAnswer
 from ladder.diagnosis.diagnose import dominant_class, next_step
-from ladder.diagnosis.stats import compare, overlap, sample_size
+from ladder.stats import compare, overlap, sample_size
 from ladder.report import summarize
-from ladder.tracking.store import Store
-from ladder.types import CheckResult, Generation
+from ladder.tracking.store import RungRecord, Store
+from ladder.types import Assessment, ExampleResult, Generation
 
 
 def gen(form=True, knowledge=True, output="an answer", expected="an answer", finish="stop", error=None):
     checks = []
     if form is not None:
-        checks.append(CheckResult("shape", "form", form, "" if form else "no match"))
+        checks.append(Assessment("shape", "form", passed=form, rationale="" if form else "no match"))
     if knowledge is not None:
-        checks.append(CheckResult("value", "knowledge", knowledge, "" if knowledge else "got 1, want 2"))
+        checks.append(Assessment("value", "knowledge", passed=knowledge, rationale="" if knowledge else "got 1, want 2"))
     return SimpleNamespace(example_id="e", input="q", output=output, expected=expected, finish_reason=finish,
-                           error=error, checks=tuple(checks) if error is None else ())
+                           error=error, assessments=tuple(checks) if error is None else ())
 
 
 def test_classes_from_checks_and_call_outcome():
@@ -55,15 +55,19 @@ def test_thin_answer_heuristic():
     ref = ("Paris is the capital of France, on the Seine, home of the Louvre, the Eiffel Tower and "
            "about two million people.")
     thin = judge.judge("q", "Paris.", ref)
-    assert thin.thin and "missing:" in thin.evidence and "'seine'" in thin.evidence
-    full = judge.judge("q", ref.replace("about", "roughly"), ref)
-    assert full.thin is False
+    (said,) = thin
+    assert (said.tag, said.source_kind, said.source_name) == ("sufficiency", "code", judge.name)
+    assert said.passed is False and "missing:" in said.rationale and "'seine'" in said.rationale
+    (full,) = judge.judge("q", ref.replace("about", "roughly"), ref)
+    assert full.passed is True
     # short but covering the key words is not thin; long but off-topic is not thin either
-    assert judge.judge("q", "Paris capital France Seine Louvre Eiffel Tower million people", ref).thin is False
-    assert judge.judge("q", " ".join(["words"] * 30), ref).thin is False
-    assert judge.judge("q", "x", "Yes.").thin is None  # too short a reference to judge
-    assert classify(gen(output="Paris.", expected=ref), verdict=thin).cls == "thin"
-    assert classify(gen(knowledge=False, output="Paris.", expected=ref), verdict=thin).cls == "knowledge"
+    assert judge.judge("q", "Paris capital France Seine Louvre Eiffel Tower million people", ref)[0].passed is True
+    assert judge.judge("q", " ".join(["words"] * 30), ref)[0].passed is True
+    (unsure,) = judge.judge("q", "x", "Yes.")  # too short a reference to judge: neither thin nor not
+    assert unsure.passed is None and unsure.error == "reference too short to judge (1 words)"
+    assert classify(gen(output="Paris.", expected=ref), judged=thin).cls == "thin"
+    assert classify(gen(knowledge=False, output="Paris.", expected=ref), judged=thin).cls == "knowledge"
+    assert classify(gen(output="Paris.", expected=ref), judged=(unsure,)).cls is None
 
 
 def test_dominant_class_and_next_step():
@@ -146,8 +150,10 @@ def _record(store, run_id, spec, rungs):
         for i, (form, knowledge) in enumerate(outcomes):
             ex = SimpleNamespace(id=f"ex{i}", input=f"q{i}", expected=f"a{i}")
             g = Generation(text=f"o{i}", prompt_tokens=prompt_tokens, completion_tokens=5, latency_s=0.1)
-            rows.append((ex, "[]", g, [CheckResult("f", "form", form), CheckResult("k", "knowledge", knowledge)]))
-        store.add_rung_result(run_id, position, name, kind, {"rung": name}, 10, build, 0, False, 1, "ok", None, rows)
+            rows.append(ExampleResult(ex, "[]", g, (Assessment("f", "form", passed=form),
+                                                     Assessment("k", "knowledge", passed=knowledge))))
+        store.add_rung_result(RungRecord(run_id, position, name, kind, {"rung": name}, build_seconds=10,
+                                         build_money=build, eval_seconds=1), rows)
 
 
 def test_summary_advice_overrides_and_diagnosis(tmp_path):
@@ -188,15 +194,15 @@ class AlwaysRight:
     name = "stored ratings"
 
     def judge(self, input, output, reference):
-        from ladder.diagnosis import Verdict
-
-        return Verdict(self.name, content_right=True, thin=False, evidence="rated right")
+        return (Assessment("right", "knowledge", source_kind="human", source_name=self.name, passed=True,
+                           rationale="rated right"),
+                Assessment("enough", "sufficiency", source_kind="human", source_name=self.name, passed=True))
 
 
 def test_a_judge_plugs_in_and_overrides_the_knowledge_checks(tmp_path):
-    verdict = AlwaysRight().judge("q", "o", "r")
-    assert classify(gen(form=False, knowledge=False), verdict=verdict).cls == "form"
-    assert classify(gen(form=True, knowledge=False), verdict=verdict).cls is None
+    judged = AlwaysRight().judge("q", "o", "r")
+    assert classify(gen(form=False, knowledge=False), judged=judged).cls == "form"
+    assert classify(gen(form=True, knowledge=False), judged=judged).cls is None
     store = Store(tmp_path / "runs")
     _record(store, "r", {"target": {"metric": "form", "value": 0.9}},
             [("zero_shot", "prompt", [(False, False), (True, False), (True, True)], 10, 0.0)])

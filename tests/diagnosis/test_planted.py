@@ -18,10 +18,11 @@ from ladder.diagnosis import diagnose
 from ladder.diagnosis.judge import words
 from ladder.diagnosis.teacher import ask_teacher
 from ladder.eval.runner import evaluate
+from ladder.metrics.checks import make_check
 from ladder.report import summarize, write_report
 from ladder.tracking.cache import CachedBackend
-from ladder.tracking.store import Store
-from ladder.types import Candidate, CheckSpec, Example, GenerationParams, Message, Retrieval, RetrievedChunk
+from ladder.tracking.store import RungRecord, Store
+from ladder.types import Candidate, Example, GenerationParams, Message, Retrieval, RetrievedChunk
 
 pytestmark = pytest.mark.slow
 
@@ -57,7 +58,7 @@ class PromptedTeacher:
 
 
 def check(name, kind, tag, **kw):
-    return CheckSpec(name=name, kind=kind, tag=tag, **kw)
+    return make_check(kind, name=name, tag=tag, **kw)
 
 
 def any_text():
@@ -116,9 +117,8 @@ def test_every_planted_failure_lands_in_its_class(backend, ladder_server, monkey
         e = ex(id, 0, said[0], any_text(), says(own[0]))
         hosted += evaluate(candidate, [e], remote(ladder_server, monkeypatch, fault), (), PARAMS).results
     store.start_run("r", "planted", "task.yaml", "h", {"target": {"metric": "overall", "value": 0.9}}, "m")
-    rung_id = store.add_rung_result("r", 0, "planted", "prompt", candidate.describe(), 0, 0, 0, False, 1.0, "ok",
-                                    None, [(r.example, r.prompt_json, r.generation, list(r.checks))
-                                           for r in (*local.results, *hosted)])
+    rung_id = store.add_rung_result(RungRecord("r", 0, "planted", "prompt", candidate.describe(), eval_seconds=1.0),
+                                    (*local.results, *hosted))
 
     def retrieval(gold_hit):
         hits = (RetrievedChunk("c1", "other.md", 0, 50, 1.5, is_gold=False),

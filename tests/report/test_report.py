@@ -4,11 +4,12 @@ from types import SimpleNamespace
 import pytest
 
 from ladder.report import summarize, write_report
+from ladder.report.fmt import check_table
 from ladder.report.frontier import plot_frontier
 from ladder.report.summary import break_even
 from ladder.tracking.costs import break_even_requests, cost_per_1k_requests
-from ladder.tracking.store import Store
-from ladder.types import CheckResult, Generation
+from ladder.tracking.store import RungRecord, Store
+from ladder.types import Assessment, ExampleResult, Generation
 
 PRICES = {"currency": "USD", "input_per_1k": 0.5, "output_per_1k": 1.5, "train_per_hour": 2.0}
 
@@ -26,19 +27,19 @@ def _rows(outcomes, prompt_tokens, completion_tokens, tags=("form", "knowledge")
         if outcome == "error":
             gen = Generation(text="", prompt_tokens=prompt_tokens, completion_tokens=0, latency_s=0.0,
                              finish_reason="error", error="backend timed out")
-            rows.append((ex, "[]", gen, []))
+            rows.append(ExampleResult(ex, "[]", gen))
             continue
         gen = Generation(text=f"output {i}", prompt_tokens=prompt_tokens,
                          completion_tokens=completion_tokens, latency_s=0.25, cached=i == 0)
-        checks = [CheckResult(f"{tag}_check", tag, passed, "" if passed else f"{tag} wrong")
-                  for tag, passed in zip(("form", "knowledge"), outcome) if tag in tags]
-        rows.append((ex, "[]", gen, checks))
+        checks = tuple(Assessment(f"{tag}_check", tag, passed=passed, rationale="" if passed else f"{tag} wrong")
+                       for tag, passed in zip(("form", "knowledge"), outcome) if tag in tags)
+        rows.append(ExampleResult(ex, "[]", gen, checks))
     return rows
 
 
 def _add(store, run_id, position, rung, kind, rows, build_money=0.0, build_seconds=0.0):
-    store.add_rung_result(run_id, position, rung, kind, {"rung": rung, "description": f"the {rung} rung"},
-                          build_seconds, build_money, 0, False, 1.0, "ok", None, rows)
+    store.add_rung_result(RungRecord(run_id, position, rung, kind, {"rung": rung, "description": f"the {rung} rung"},
+                                     build_seconds=build_seconds, build_money=build_money, eval_seconds=1.0), rows)
 
 
 def _climb(store, run_id="run1", lora_build_money=0.5, spec=None):
@@ -95,8 +96,8 @@ def test_accuracies_and_means(store):
 def test_check_rates_per_rung(store):
     _climb(store)
     r = _by_rung(summarize(store, "run1"))
-    assert r["zero_shot"]["check_rates"] == {"form_check": {"tag": "form", "pass_rate": 0.75},
-                                             "knowledge_check": {"tag": "knowledge", "pass_rate": 0.75}}
+    assert r["zero_shot"]["check_rates"] == {"form_check": {"tag": "form", "pass_rate": 0.75, "n_errors": 0},
+                                             "knowledge_check": {"tag": "knowledge", "pass_rate": 0.75, "n_errors": 0}}
     # the failed call is left out: 2 of the 3 answered rows pass the knowledge check
     assert r["bloated"]["check_rates"]["knowledge_check"]["pass_rate"] == pytest.approx(2 / 3)
     assert r["bloated"]["check_rates"]["form_check"]["pass_rate"] == 1.0
@@ -122,6 +123,21 @@ def test_missing_tag_gives_none(store):
     z = summarize(store, "r")["rungs"][0]
     assert z["form_accuracy"] == 0.5 and z["overall_accuracy"] == 0.5
     assert z["knowledge_accuracy"] is None and z["knowledge_ci"] is None
+
+
+def test_an_unreadable_reference_is_unscored_not_failed(store):
+    store.start_run("r", "toy", "t.yaml", "h", _spec(), "m")
+    rows = _rows([(True, True), (True, False), (True, True)], 10, 5)
+    unreadable = Assessment("knowledge_check", "knowledge", error="the reference has no match for `extract`")
+    rows[2] = ExampleResult(rows[2].example, "[]", rows[2].generation, (rows[2].assessments[0], unreadable))
+    _add(store, "r", 0, "zero_shot", "prompt", rows)
+    z = summarize(store, "r")["rungs"][0]
+    assert z["knowledge_accuracy"] == 0.5  # 1 of the 2 examples it could score
+    # overall: the verdicts given decide, so the form check alone scores the third example
+    assert z["form_accuracy"] == 1.0 and z["overall_accuracy"] == pytest.approx(2 / 3)
+    assert (z["n"], z["n_errors"], z["n_unscored"], z["n_failed"]) == (3, 0, 0, 1)
+    assert z["check_rates"]["knowledge_check"] == {"tag": "knowledge", "pass_rate": 0.5, "n_errors": 1}
+    assert check_table(summarize(store, "r"))[1] == [["zero_shot", "100.0%", "50.0% (1 not scored)"]]
 
 
 def test_frontier_excludes_dominated_rungs(store):
@@ -236,7 +252,7 @@ def test_plot_with_all_costs_zero(store, tmp_path):
 
 def test_report_of_a_run_without_results(store, tmp_path):
     store.start_run("empty", "toy", "t.yaml", "h", _spec(), "m")
-    store.add_rung_result("empty", 0, "zero_shot", "prompt", {}, 0, 0, 0, False, 0, "failed", "boom", [])
+    store.add_rung_result(RungRecord("empty", 0, "zero_shot", "prompt", {}, status="failed", error="boom"))
     s = summarize(store, "empty")
     assert s["frontier"] == [] and s["recommendation"]["rung"] is None
     assert s["rungs"][0]["overall_accuracy"] is None and s["rungs"][0]["cost_per_1k_requests"] is None

@@ -9,6 +9,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from ladder.metrics.checks import make_check
 from ladder.rungs import BY_NAME, RungContext, parse_options
 from ladder.rungs.distill import passing
 from ladder.rungs.dpo import read_pairs
@@ -18,7 +19,7 @@ from ladder.task import load_task
 from ladder.tracking.cache import CachedBackend
 from ladder.tracking.store import Store
 from ladder.training.lora_sft import load_train_result
-from ladder.types import CheckSpec, Example, Generation
+from ladder.types import Example, Generation
 
 
 def _examples(answers: list[str]) -> list[Example]:
@@ -44,7 +45,7 @@ def test_first_sentence_is_the_short_definition():
 
 
 def test_distill_keeps_only_answers_that_pass_every_check():
-    checks = (CheckSpec(name="num", kind="exact", tag="knowledge", extract=r"(\d+)"),)
+    checks = (make_check("exact", name="num", tag="knowledge", extract=r"(\d+)"),)
     examples = _examples(["7", "8", "9"])
     gens = [Generation("it is 7", 5, 3, 0.1), Generation("it is 5", 5, 3, 0.1),
             Generation("", 5, 0, 0.1, "error", error="boom")]

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from ladder.metrics.checks import make_check
 from ladder.task import DataError, TaskError, load_task
 from ladder.task.datasets import read_examples
-from ladder.types import CheckSpec, Message
+from ladder.types import Message
 
 REPO = Path(__file__).resolve().parents[2]
 BALANCE_SHIFT = REPO / "examples" / "balance-shift" / "task.yaml"
@@ -49,7 +50,7 @@ def test_chat_jsonl_parses_system_history_and_checks(tmp_path: Path) -> None:
     assert b.system == "Be brief."
     assert b.input == "3+3?" and b.expected == "6"
     assert b.history == (Message("user", "Hi"), Message("assistant", "Hello."))
-    assert b.checks == (CheckSpec(name="six", kind="numeric", tag="knowledge", value="6", tolerance=0.1),)
+    assert b.checks == (make_check("numeric", name="six", tag="knowledge", value="6", tolerance=0.1),)
     assert b.source == f"{path}:2"
 
 
@@ -231,7 +232,7 @@ def test_load_task_reads_both_files(tmp_path: Path) -> None:
     assert task.name == "t"
     assert [e.input for e in task.train] == ["q"]
     assert [e.input for e in task.eval] == ["q2"]
-    assert task.checks == (CheckSpec(name="same", kind="exact", tag="knowledge"),)
+    assert task.checks == (make_check("exact", name="same", tag="knowledge"),)
     fp = task.fingerprint()
     assert fp == load_task(tmp_path / "task.yaml").fingerprint()
     jsonl(tmp_path / "eval.jsonl", {"input": "q2", "expected": "changed"})

@@ -11,8 +11,8 @@ import pytest
 from ladder.task.datasets import read_examples
 from ladder.task.from_logs import LogError, import_logs
 from ladder.task.validate import validate_file
-from ladder.tracking.store import Store
-from ladder.types import CheckResult, Example, Generation, Message, chat_to_json
+from ladder.tracking.store import RungRecord, Store
+from ladder.types import Assessment, Example, ExampleResult, Generation, Message, chat_to_json
 
 
 def _call(question: str, answer: str, finish: str = "stop", **extra: object) -> dict:
@@ -97,15 +97,15 @@ def _store_with_two_runs(runs: Path) -> Store:
         for ex, (text, finish, ok) in zip(examples, outputs):
             text += suffix  # tells the runs apart
             prompt = (Message("user", ex.input),)
-            out.append((ex, chat_to_json(prompt), Generation(text, 5, 2, 0.1, finish),
-                        [CheckResult("format", "form", True), CheckResult("value", "knowledge", ok)]))
+            out.append(ExampleResult(ex, chat_to_json(prompt), Generation(text, 5, 2, 0.1, finish),
+                                     (Assessment("format", "form", passed=True), Assessment("value", "knowledge", passed=ok))))
         return out
 
     for run_id, suffix in (("run-a", " (a)"), ("run-b", "")):
         store.start_run(run_id, "t", "task.yaml", "h", {}, "local:m")
-        store.add_rung_result(run_id, 0, "zero_shot", "prompt", {}, 0, 0, 0, False, 1.0, "ok", None, rows(
+        store.add_rung_result(RungRecord(run_id, 0, "zero_shot", "prompt", {}, eval_seconds=1.0), rows(
             [("0", "stop", True), ("3", "stop", False), ("4", "stop", True), ("6 6 6 6", "length", False)], suffix))
-        store.add_rung_result(run_id, 1, "few_shot", "prompt", {}, 0, 0, 0, False, 1.0, "ok", None, rows(
+        store.add_rung_result(RungRecord(run_id, 1, "few_shot", "prompt", {}, eval_seconds=1.0), rows(
             [("0", "stop", True), ("2", "stop", True), ("5", "stop", False), ("6", "stop", True)], suffix))
         store.finish_run(run_id, "finished")
     return store

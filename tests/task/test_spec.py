@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from ladder.task.spec import CheckModel, TaskError, TaskSpec, format_validation_error, parse_task_yaml
+from ladder.metrics.checks import KINDS
+from ladder.task.spec import TaskError, TaskSpec, format_validation_error, parse_task_yaml
 
 VALID = """\
 name: demo
@@ -78,11 +79,13 @@ def test_valid_task_loads(tmp_path: Path) -> None:
     assert spec.prices.currency == "EUR" and spec.prices.input_per_1k == 0.001
     assert spec.target.metric == "form" and spec.target.value == 0.8
     assert spec.rungs == {"zero_shot": None, "few_shot": {"k": 2}}
-    specs = [c.to_spec() for c in spec.checks]
+    specs = list(spec.checks)
     assert [c.kind for c in specs] == ["regex", "exact", "numeric", "json"]
     assert specs[1].ignore_case is True
     assert specs[2].tolerance == 0.5
-    assert specs[3].schema == {"type": "object", "required": ["a"]}
+    assert specs[3].json_schema == {"type": "object", "required": ["a"]}
+    # dumped (e.g. into the run store) by the YAML names
+    assert spec.model_dump(mode="json")["checks"][3]["schema"] == {"type": "object", "required": ["a"]}
 
 
 def test_minimal_task_gets_defaults(tmp_path: Path) -> None:
@@ -177,7 +180,7 @@ def test_invalid_json_schema_is_reported_at_load(tmp_path: Path) -> None:
 def test_numeric_value_may_be_a_yaml_number(tmp_path: Path) -> None:
     text = VALID.replace("    tolerance: 0.5\n", "    tolerance: 0.5\n    value: 42\n")
     spec = parse_task_yaml(write(tmp_path, text))
-    assert spec.checks[2].to_spec().value == "42"
+    assert spec.checks[2].value == "42"
 
 
 def test_numeric_value_must_be_a_number(tmp_path: Path) -> None:
@@ -246,8 +249,8 @@ def test_format_validation_error_hints_for_another_model() -> None:
     from pydantic import ValidationError
 
     with pytest.raises(ValidationError) as info:
-        CheckModel.model_validate({"name": "a", "kind": "exact", "tag": "form", "extrct": "x"})
-    assert format_validation_error(info.value, CheckModel) == [
+        KINDS["exact"].options.model_validate({"name": "a", "kind": "exact", "tag": "form", "extrct": "x"})
+    assert format_validation_error(info.value, KINDS["exact"].options) == [
         "extrct: Extra inputs are not permitted (did you mean 'extract'?)"
     ]
     # Without the model, an error that is not TaskSpec's gets no hint drawn from TaskSpec's keys.
@@ -261,3 +264,32 @@ def test_batch_size_is_auto_by_default_or_a_positive_int(tmp_path: Path) -> None
     for bad in ("0", "fast"):
         problems = problems_of(tmp_path, VALID.replace("  batch_size: 4", f"  batch_size: {bad}"))
         assert problems and "generation.batch_size" in problems[0], problems
+
+
+def test_unknown_check_kind_names_its_path_and_a_close_kind(tmp_path: Path) -> None:
+    problems = problems_of(tmp_path, VALID.replace("kind: exact", "kind: exakt"))
+    assert len(problems) == 1
+    assert problems[0].startswith("checks.1.kind: Input should be 'exact', 'contains', ")
+    assert problems[0].endswith(" (did you mean 'exact'?) (got 'exakt')")
+
+
+def test_a_registered_kind_is_valid_in_task_yaml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ladder.metrics import checks
+    from ladder.types import Assessment
+
+    monkeypatch.setattr(checks, "KINDS", dict(checks.KINDS))  # register into a copy
+
+    class LengthCheck(checks.BaseCheck):
+        most_words: int
+
+    @checks.check("length", LengthCheck)
+    def length(output: str, reference: str, spec: LengthCheck) -> Assessment:
+        return Assessment(spec.name, spec.tag, source_name=spec.kind, passed=len(output.split()) <= spec.most_words)
+
+    text = VALID.replace("  - name: answer\n", "  - name: short\n    kind: length\n    tag: form\n    most_words: 3\n"
+                                               "  - name: answer\n")
+    spec = parse_task_yaml(write(tmp_path, text))
+    assert spec.checks[1].kind == "length" and spec.checks[1].most_words == 3
+    problems = problems_of(tmp_path, text.replace("most_words: 3", "most_wrds: 3"))
+    assert any(p.startswith("checks.1.most_wrds: ") and "did you mean 'most_words'?" in p for p in problems)
+    assert any(p == "checks.1.most_words: kind length needs `most_words`" for p in problems)

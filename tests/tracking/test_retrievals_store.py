@@ -5,16 +5,16 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from ladder.tracking.store import Store
-from ladder.types import Example, Generation, Retrieval, RetrievedChunk
+from ladder.tracking.store import RungRecord, Store
+from ladder.types import Example, ExampleResult, Generation, Retrieval, RetrievedChunk
 
 
 def test_retrievals_round_trip_and_gold_retrieved(tmp_path: Path):
     store = Store(tmp_path)
     store.start_run("r1", "t", "task.yaml", "h", {}, "m")
     examples = [Example("a", "q1", "x"), Example("b", "q2", "y"), Example("c", "q3", "z")]
-    rows = [(e, "[]", Generation("out", 1, 1, 0.1), []) for e in examples]
-    rid = store.add_rung_result("r1", 0, "rag(bm25,c40,k2)", "prompt", {}, 0, 0, 0, False, 0, "ok", None, rows)
+    rows = [ExampleResult(e, "[]", Generation("out", 1, 1, 0.1)) for e in examples]
+    rid = store.add_rung_result(RungRecord("r1", 0, "rag(bm25,c40,k2)", "prompt", {}), rows)
     hit = RetrievedChunk("doc.md@0-5", "doc.md", 0, 5, 1.5, True)
     miss = RetrievedChunk("other.md@0-9", "other.md", 0, 9, 0.5, False)
     records = {

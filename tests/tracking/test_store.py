@@ -11,8 +11,8 @@ import pytest
 
 from ladder.tracking import migrations
 from ladder.tracking.migrations import MIGRATIONS, apply_migrations
-from ladder.tracking.store import STORE_FILE, Store
-from ladder.types import CheckResult, Example, Generation
+from ladder.tracking.store import STORE_FILE, RungRecord, Store
+from ladder.types import Assessment, AssessmentCost, Example, ExampleResult, Generation
 
 
 @pytest.fixture
@@ -37,7 +37,8 @@ def test_migrations_apply_once(tmp_path: Path) -> None:
     first = Store(runs)
     assert (runs / STORE_FILE).exists()
     assert names(first.db) == sorted(n for n, _ in MIGRATIONS)
-    assert {"runs", "rung_results", "generations", "scores", "call_cache", "_migrations"} <= tables(first.db)
+    assert {"runs", "rung_results", "generations", "assessments", "call_cache", "_migrations"} <= tables(first.db)
+    assert "scores" not in tables(first.db)  # one generation of verdict records, not two
     first.close()
 
     second = Store(runs)
@@ -113,6 +114,54 @@ def test_two_processes_opening_a_new_store_apply_each_migration_once(tmp_path: P
     db.close()
 
 
+def test_a_store_of_the_previous_schema_has_its_scores_migrated(tmp_path: Path) -> None:
+    """A store written before assessments existed (migrations up to m002 only, rows as that
+    code wrote them) opens with every score as an assessment, and `scores` gone."""
+    path = tmp_path / "runs" / STORE_FILE
+    path.parent.mkdir()
+    old = sqlite3.connect(path, isolation_level=None)
+    previous = MIGRATIONS[: [n for n, _ in MIGRATIONS].index("m003_assessments")]
+    saved = MIGRATIONS[:]
+    MIGRATIONS[:] = previous
+    try:
+        assert apply_migrations(old) == ["m001_initial", "m002_retrievals"]
+    finally:
+        MIGRATIONS[:] = saved
+    spec = '{"checks": [{"name": "shape", "kind": "regex", "tag": "form"}, {"name": "value", "kind": "numeric"}]}'
+    old.execute("INSERT INTO runs VALUES ('old', 't', 'task.yaml', 'h', ?, 'm', '2026-01-02T03:04:05+00:00',"
+                " NULL, 'finished')", (spec,))
+    old.execute("INSERT INTO rung_results (id, run_id, position, rung, kind, candidate_json, status)"
+                " VALUES (7, 'old', 0, 'zero_shot', 'prompt', '{}', 'ok')")
+    for gid, example in ((1, "e1"), (2, "e2")):
+        old.execute("INSERT INTO generations VALUES (?, 7, ?, 'q', '4', '[]', 'out', 3, 1, 0.1, 'stop', 0, NULL)",
+                    (gid, example))
+    old.executemany("INSERT INTO scores VALUES (?, ?, ?, ?, ?)", [
+        (1, "shape", "form", 1, ""),
+        (1, "value", "knowledge", 0, "got 5.0, want 4.0 +- 0.0"),
+        (1, "per-example", "knowledge", 1, ""),
+        (2, "value", "knowledge", 0, "reference has no number to compare ('four')"),
+        (2, "same", "knowledge", 0, "nothing to compare: the reference has no match for `extract`"),
+    ])
+    old.close()
+
+    with Store(path.parent) as store:
+        assert "scores" not in tables(store.db)
+        g1, g2 = store.generations(7)
+        assert g1.assessments == (
+            Assessment("shape", "form", source_kind="code", source_name="regex", passed=True),
+            Assessment("value", "knowledge", source_kind="code", source_name="numeric", passed=False,
+                       rationale="got 5.0, want 4.0 +- 0.0"),
+            Assessment("per-example", "knowledge", source_kind="code", source_name="", passed=True),
+        )
+        # what was stored as a failure for want of a readable reference is an error of the data
+        assert g2.assessments == (
+            Assessment("value", "knowledge", source_name="numeric", error="reference has no number to compare ('four')"),
+            Assessment("same", "knowledge", error="nothing to compare: the reference has no match for `extract`"),
+        )
+        created = {r[0] for r in store.db.execute("SELECT created_at FROM assessments")}
+        assert created == {"2026-01-02T03:04:05+00:00"}  # the run's start, the best date known
+
+
 def test_run_script_keeps_semicolons_inside_literals_and_triggers(tmp_path: Path) -> None:
     db = sqlite3.connect(tmp_path / "x.sqlite", isolation_level=None)
     migrations._run_script(
@@ -156,16 +205,17 @@ def test_rung_result_round_trip_with_generations_and_checks(store: Store) -> Non
     gen1 = Generation(text="4", prompt_tokens=10, completion_tokens=1, latency_s=0.5)
     gen2 = Generation(text="", prompt_tokens=12, completion_tokens=0, latency_s=0.25,
                       finish_reason="error", error="boom")
-    checks1 = [CheckResult("form", "form", True), CheckResult("value", "knowledge", False, "got 5, want 4"),
-               CheckResult("again", "knowledge", True)]
+    checks1 = (Assessment("form", "form", source_name="regex", passed=True),
+               Assessment("value", "knowledge", source_name="numeric", passed=False, rationale="got 5, want 4"),
+               Assessment("again", "knowledge", source_name="exact", error="the reference has no match for `extract`"))
     prompt = '[{"role": "user", "content": "2+2?"}]'
     rung_id = store.add_rung_result(
-        "run-1", 0, "zero_shot", "prompt", {"rung": "zero_shot", "adapter": None},
-        build_seconds=1.5, build_money=0.25, build_tokens=100, build_reused=True, eval_seconds=3.0,
-        status="ok", error=None, rows=[(ex1, prompt, gen1, checks1), (ex2, "[]", gen2, [])],
+        RungRecord("run-1", 0, "zero_shot", "prompt", {"rung": "zero_shot", "adapter": None},
+                   build_seconds=1.5, build_money=0.25, build_tokens=100, build_reused=True, eval_seconds=3.0),
+        [ExampleResult(ex1, prompt, gen1, checks1), ExampleResult(ex2, "[]", gen2)],
     )
     other = store.add_rung_result(
-        "run-1", 1, "few_shot", "prompt", {}, 0, 0, 0, False, 1.0, "failed", "out of memory", rows=[],
+        RungRecord("run-1", 1, "few_shot", "prompt", {}, status="failed", error="out of memory", eval_seconds=1.0)
     )
 
     rows = store.rung_results("run-1")
@@ -182,32 +232,63 @@ def test_rung_result_round_trip_with_generations_and_checks(store: Store) -> Non
     assert g1.prompt == [{"role": "user", "content": "2+2?"}]
     assert (g1.prompt_tokens, g1.completion_tokens, g1.latency_s) == (10, 1, 0.5)
     assert (g1.finish_reason, g1.cached, g1.error) == ("stop", False, None)
-    assert g1.checks == tuple(checks1)  # in the order they were recorded
-    assert (g2.example_id, g2.finish_reason, g2.error, g2.checks) == ("e2", "error", "boom", ())
+    assert g1.assessments == checks1  # in the order they were recorded, errors kept apart from failures
+    assert (g2.example_id, g2.finish_reason, g2.error, g2.assessments) == ("e2", "error", "boom", ())
     assert store.generations(other) == []
+
+
+def test_a_skipped_rung_needs_no_placeholders(store: Store) -> None:
+    start(store)
+    store.add_rung_result(RungRecord("run-1", 0, "lora_sft", "finetune", {"description": "budget spent"},
+                                     status="skipped"))
+    (row,) = store.rung_results("run-1")
+    assert (row.status, row.error, row.build_money, row.build_reused, row.eval_seconds) == ("skipped", None, 0.0,
+                                                                                           False, 0.0)
+
+
+def test_judge_and_human_verdicts_are_added_to_a_stored_answer(store: Store) -> None:
+    start(store)
+    ex = Example(id="e1", input="q", expected="a")
+    check = Assessment("value", "knowledge", source_name="exact", passed=True)
+    rung_id = store.add_rung_result(RungRecord("run-1", 0, "zero_shot", "prompt", {}),
+                                    [ExampleResult(ex, "[]", Generation("a", 1, 1, 0.1), (check,))])
+    (g,) = store.generations(rung_id)
+    judge = Assessment("sufficient", "helpfulness", source_kind="llm_judge", source_name="openai:host:judge",
+                       passed=False, score=2.0, rationale="right but thin",
+                       cost=AssessmentCost(prompt_tokens=120, completion_tokens=15, money=0.0004, latency_s=0.8),
+                       metadata={"prompt": "Is this answer sufficient?", "raw": '{"score": 2}'})
+    unparsed = Assessment("sufficient", "helpfulness", source_kind="llm_judge", source_name="openai:host:judge",
+                          error="judge_error: not JSON after 3 tries")
+    label = Assessment("rating", "helpfulness", source_kind="human", source_name="ana", passed=True, score=4.0,
+                       rationale="fine", cost=AssessmentCost(latency_s=12.5), metadata={"order_shown": 3})
+    store.add_assessments(g.id, [judge, unparsed])
+    store.add_assessments(g.id, [label])
+    (g,) = store.generations(rung_id)
+    assert g.assessments == (check, judge, unparsed, label)
+    with pytest.raises(sqlite3.IntegrityError):  # a source kind the record does not know
+        store.add_assessments(g.id, [Assessment("x", "form", source_kind="oracle", passed=True)])  # type: ignore[arg-type]
 
 
 def test_same_rung_twice_in_a_run_is_refused_and_rolled_back(store: Store) -> None:
     start(store)
     ex = Example(id="e1", input="q", expected="a")
     gen = Generation(text="a", prompt_tokens=1, completion_tokens=1, latency_s=0.1)
-    store.add_rung_result("run-1", 0, "zero_shot", "prompt", {}, 0, 0, 0, False, 0, "ok", None, [])
+    store.add_rung_result(RungRecord("run-1", 0, "zero_shot", "prompt", {}))
     with pytest.raises(sqlite3.IntegrityError):
-        store.add_rung_result("run-1", 1, "zero_shot", "prompt", {}, 0, 0, 0, False, 0, "ok", None,
-                              [(ex, "[]", gen, [])])
+        store.add_rung_result(RungRecord("run-1", 1, "zero_shot", "prompt", {}), [ExampleResult(ex, "[]", gen)])
     assert store.db.execute("SELECT COUNT(*) FROM generations").fetchone()[0] == 0
     assert not store.db.in_transaction
 
 
 def test_rung_result_needs_a_known_run(store: Store) -> None:
     with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
-        store.add_rung_result("ghost", 0, "zero_shot", "prompt", {}, 0, 0, 0, False, 0, "ok", None, [])
+        store.add_rung_result(RungRecord("ghost", 0, "zero_shot", "prompt", {}))
 
 
 def test_data_survives_reopening(tmp_path: Path) -> None:
     with Store(tmp_path) as s:
         start(s)
-        s.add_rung_result("run-1", 0, "zero_shot", "prompt", {}, 0, 0, 0, False, 0, "ok", None, [])
+        s.add_rung_result(RungRecord("run-1", 0, "zero_shot", "prompt", {}))
     with Store(tmp_path) as s:
         assert [r.rung for r in s.rung_results("run-1")] == ["zero_shot"]
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from ladder.backends.local import LocalBackend
-from ladder.diagnosis.stats import wilson_interval
+from ladder.stats import wilson_interval
 from ladder.hardware import cpu_has_fast_bf16
 from ladder.types import Chat, GenerationParams
 

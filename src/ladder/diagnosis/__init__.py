@@ -6,8 +6,8 @@ the `ladder recommend` command and the climb's early stop.
 
 from ladder.diagnosis.classify import CLASSES, Diagnosis, classify
 from ladder.diagnosis.diagnose import RungDiagnosis, diagnose
-from ladder.diagnosis.judge import Judge, ThinAnswerHeuristic, Verdict
+from ladder.diagnosis.judge import SUFFICIENCY, Judge, ThinAnswerHeuristic
 from ladder.diagnosis.recommend import AdviceOptions, recommend
 
 __all__ = ["CLASSES", "AdviceOptions", "Diagnosis", "Judge", "RungDiagnosis", "ThinAnswerHeuristic",
-           "Verdict", "classify", "diagnose", "recommend"]
+           "SUFFICIENCY", "classify", "diagnose", "recommend"]

@@ -10,10 +10,11 @@ answered (right / wrong too).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Sequence
 
-from ladder.diagnosis.judge import Verdict
-from ladder.diagnosis.scoring import tag_result
+from ladder.diagnosis.judge import SUFFICIENCY
+from ladder.scoring import tag_result
+from ladder.types import Assessment
 
 # class key -> what it means (the report's legend, in display order)
 CLASSES: dict[str, str] = {
@@ -65,14 +66,20 @@ def is_blocked(gen: Any) -> bool:
 
 
 def _failed(gen: Any, tag: str) -> str:
-    bad = [c for c in gen.checks if c.tag == tag and not c.passed]
-    return "; ".join(f"{tag} check {c.name!r} failed" + (f": {c.detail}" if c.detail else "") for c in bad)
+    bad = [a for a in gen.assessments if a.tag == tag and a.verdict is False]
+    return "; ".join(f"{tag} check {a.name!r} failed" + (f": {a.rationale}" if a.rationale else "") for a in bad)
 
 
-def _content_ok(gen: Any, verdict: Verdict | None) -> bool | None:
+def _judged(judged: Sequence[Assessment], tag: str) -> bool | None:
+    """What the judges said on `tag`: False if one failed it, True if one passed it, else None."""
+    said = [a.verdict for a in judged if a.tag == tag and a.verdict is not None]
+    return None if not said else all(said)
+
+
+def _content_ok(gen: Any, judged_by: Sequence[Assessment]) -> bool | None:
     """Right when the knowledge checks pass or the judge says right; wrong when they fail."""
     checks = tag_result(gen, "knowledge")
-    judged = verdict.content_right if verdict else None
+    judged = _judged(judged_by, "knowledge")
     if checks is True or judged is True:
         return True
     if checks is False or judged is False:
@@ -94,9 +101,10 @@ def _knowledge_class(teacher: TeacherAnswer | None, retrieval: RetrievalInfo | N
     return "knowledge", ""
 
 
-def classify(gen: Any, example_id: str = "", verdict: Verdict | None = None,
+def classify(gen: Any, example_id: str = "", judged: Sequence[Assessment] = (),
              teacher: TeacherAnswer | None = None, retrieval: RetrievalInfo | None = None) -> Diagnosis:
-    """The failure class of one generation (a store row or anything with the same fields)."""
+    """The failure class of one generation (a store row or anything with the same fields);
+    `judged` holds a judge's assessments of it (tags knowledge and sufficiency)."""
     def out(cls: str | None, *evidence: str) -> Diagnosis:
         return Diagnosis(example_id or getattr(gen, "example_id", ""), cls,
                          "; ".join(e for e in evidence if e), gen.input, gen.output, gen.expected)
@@ -106,17 +114,17 @@ def classify(gen: Any, example_id: str = "", verdict: Verdict | None = None,
     if gen.error is not None:
         return out("error", f"the call failed: {gen.error}")
     form_ok = tag_result(gen, "form")
-    content = _content_ok(gen, verdict)
-    judged = f"{verdict.judge}: {verdict.evidence}" if verdict and verdict.evidence else ""
+    content = _content_ok(gen, judged)
+    said = "; ".join(f"{a.source_name}: {a.rationale or a.error}" for a in judged if a.rationale or a.error)
     if form_ok is False:
         if content is False:
             return out("form_and_knowledge", _failed(gen, "form"), _failed(gen, "knowledge"),
                        _knowledge_class(teacher, retrieval)[1])
-        right = "knowledge checks pass" if tag_result(gen, "knowledge") else judged or "no knowledge check"
+        right = "knowledge checks pass" if tag_result(gen, "knowledge") else said or "no knowledge check"
         return out("form", _failed(gen, "form"), right)
     if content is False:
         cls, why = _knowledge_class(teacher, retrieval)
-        return out(cls, _failed(gen, "knowledge") or judged, why)
-    if verdict is not None and verdict.thin:
-        return out("thin", "every check passes", judged)
+        return out(cls, _failed(gen, "knowledge") or said, why)
+    if _judged(judged, SUFFICIENCY) is False:
+        return out("thin", "every check passes", said)
     return out(None, "")

@@ -112,8 +112,8 @@ def diagnose(store: Store, run_id: str, judge: Judge | None = None) -> list[Rung
         examples: dict[str, list[Diagnosis]] = {}
         gens = store.generations(row.id)
         for g in gens:
-            verdict = judge.judge(g.input, g.output, g.expected) if g.error is None else None
-            d = classify(g, g.example_id, verdict, answers.get(g.example_id), retrieved.get(g.id))
+            judged = judge.judge(g.input, g.output, g.expected) if g.error is None else ()
+            d = classify(g, g.example_id, judged, answers.get(g.example_id), retrieved.get(g.id))
             if d.cls is None:
                 continue
             counts[d.cls] = counts.get(d.cls, 0) + 1

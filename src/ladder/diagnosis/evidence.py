@@ -7,7 +7,7 @@ Both are optional. No teacher rows -> knowledge errors are not split by teacher;
 from __future__ import annotations
 
 from ladder.diagnosis.classify import RetrievalInfo, TeacherAnswer
-from ladder.diagnosis.scoring import tag_result
+from ladder.scoring import tag_result
 from ladder.diagnosis.teacher import TEACHER_KIND
 from ladder.tracking.store import Store
 

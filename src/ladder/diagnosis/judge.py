@@ -1,32 +1,29 @@
 """Judges: what a reader (or a stronger model) would say about one answer beyond the checks.
 
-A `Judge` returns a `Verdict` for (input, output, reference). Only one judge ships now:
-`ThinAnswerHeuristic`, a length/coverage heuristic against the reference, named as such. An LLM
-judge and stored human ratings plug in later through the same protocol; a judge that cannot say
-something leaves that field None, and the diagnosis then falls back on the checks.
+A `Judge` returns Assessments for (input, output, reference), the record every verdict shares:
+tag `knowledge` says whether the content is right, tag `sufficiency` whether a right answer says
+enough (passed=False: thin). Only one judge ships now: `ThinAnswerHeuristic`, a length/coverage
+heuristic against the reference, named as such. An LLM judge and stored human ratings plug in
+through the same protocol; a judge that says nothing on a tag gives no assessment of it (or one
+with an error), and the diagnosis then falls back on the checks.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ladder.types import Assessment
 
-@dataclass(frozen=True)
-class Verdict:
-    judge: str
-    content_right: bool | None = None  # None: this judge does not tell right from wrong
-    thin: bool | None = None  # right but insufficient; None: this judge does not say
-    evidence: str = ""
+SUFFICIENCY = "sufficiency"  # the tag of "says enough" verdicts; passed=False means a thin answer
 
 
 class Judge(Protocol):
     name: str
 
-    def judge(self, input: str, output: str, reference: str) -> Verdict: ...
+    def judge(self, input: str, output: str, reference: str) -> tuple[Assessment, ...]: ...
 
 
 # Words that carry no content of their own; leaving them out of the reference's key words
@@ -67,11 +64,11 @@ class ThinAnswerHeuristic(BaseModel):
     min_coverage: float = Field(0.6, ge=0, le=1, description="... and it covers less than this share of key words")
     min_reference_words: int = Field(8, ge=1, description="shorter references are never judged")
 
-    def judge(self, input: str, output: str, reference: str) -> Verdict:
+    def judge(self, input: str, output: str, reference: str) -> tuple[Assessment, ...]:
         ref_words, out_words = words(reference), words(output)
         keys = key_words(reference)
         if len(ref_words) < self.min_reference_words or not keys:
-            return Verdict(self.name, evidence=f"reference too short to judge ({len(ref_words)} words)")
+            return (self._assessment(error=f"reference too short to judge ({len(ref_words)} words)"),)
         present = set(out_words)
         covered = [k for k in keys if k in present]
         missing = [k for k in keys if k not in present]
@@ -82,4 +79,8 @@ class ThinAnswerHeuristic(BaseModel):
                     f"covers {len(covered)} of {len(keys)} reference key words ({coverage:.0%})")
         if thin and missing:
             evidence += "; missing: " + ", ".join(repr(m) for m in missing[:6]) + (" ..." if len(missing) > 6 else "")
-        return Verdict(self.name, thin=thin, evidence=evidence)
+        return (self._assessment(passed=not thin, rationale=evidence),)
+
+    def _assessment(self, passed: bool | None = None, rationale: str = "", error: str | None = None) -> Assessment:
+        return Assessment("thin answer", SUFFICIENCY, source_kind="code", source_name=self.name, passed=passed,
+                          rationale=rationale, error=error)

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ladder.diagnosis.stats import compare
+from ladder.stats import compare
 
 Scenario = Literal["target", "budget", "frontier"]
 

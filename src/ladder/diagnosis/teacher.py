@@ -14,11 +14,11 @@ from typing import Any, Callable, Mapping
 
 from ladder.backends.base import Backend
 from ladder.diagnosis.classify import is_blocked
-from ladder.diagnosis.scoring import tag_result
+from ladder.scoring import tag_result
 from ladder.metrics.checks import run_checks
 from ladder.tracking.costs import request_cost
-from ladder.tracking.store import GenerationRow, Store
-from ladder.types import CheckSpec, Example, GenerationParams, Message, chat_to_json
+from ladder.tracking.store import GenerationRow, RungRecord, Store
+from ladder.types import CheckSpec, Example, ExampleResult, GenerationParams, Message, chat_to_json
 
 TEACHER_KIND = "teacher"
 POSITION_OFFSET = 1000  # teacher rows sort after every rung
@@ -56,16 +56,15 @@ def ask_teacher(store: Store, run_id: str, teacher: Backend, checks: tuple[Check
         money = 0.0
         for g, chat, answer in zip(gens, chats, answers):
             ex = examples[g.example_id]
-            scored = [] if answer.error else run_checks(answer.text, ex.expected, checks + ex.checks)
+            assessed = () if answer.error else tuple(run_checks(answer.text, ex.expected, checks + ex.checks))
             money += request_cost(answer.prompt_tokens, answer.completion_tokens,
                                   float(prices.get("input_per_1k", 0.0)), float(prices.get("output_per_1k", 0.0)))
-            rows.append((ex, chat_to_json(chat), answer, scored))
-        store.add_rung_result(
+            rows.append(ExampleResult(ex, chat_to_json(chat), answer, assessed))
+        store.add_rung_result(RungRecord(
             run_id, POSITION_OFFSET + row.position, teacher_rung(row.rung), TEACHER_KIND,
             {"rung": teacher_rung(row.rung), "teacher": teacher.fingerprint(), "of": row.rung,
              "description": f"the teacher's answers to {row.rung}'s knowledge failures"},
-            build_seconds=0.0, build_money=money, build_tokens=0, build_reused=False,
-            eval_seconds=seconds, status="ok", error=None, rows=rows,
-        )
+            build_money=money, eval_seconds=seconds,
+        ), rows)
         sent += len(gens)
     return sent

@@ -1,4 +1,4 @@
-"""Evaluate a Candidate on examples: prompts -> generations -> tier-1 check results.
+"""Evaluate a Candidate on examples: prompts -> generations -> tier-1 check assessments.
 
 Calls go to the backend in chunks, and each chunk's answers reach the cache before the next
 starts, so an interrupted evaluation resumes where it stopped. Never imports rungs.
@@ -12,15 +12,8 @@ from typing import Callable, Sequence
 
 from ladder.backends.base import Backend
 from ladder.metrics.checks import run_checks
-from ladder.types import Candidate, CheckResult, CheckSpec, Example, Generation, GenerationParams, chat_to_json
-
-
-@dataclass(frozen=True)
-class ExampleResult:
-    example: Example
-    prompt_json: str
-    generation: Generation
-    checks: tuple[CheckResult, ...]
+from ladder.types import (Candidate, CheckSpec, Example, ExampleResult, Generation, GenerationParams,
+                          chat_to_json)
 
 
 @dataclass(frozen=True)
@@ -47,6 +40,6 @@ def evaluate(
         )
     results = []
     for ex, chat, gen in zip(examples, chats, generations):
-        scored = () if gen.error else tuple(run_checks(gen.text, ex.expected, checks + ex.checks))
-        results.append(ExampleResult(ex, chat_to_json(chat), gen, scored))
+        assessed = () if gen.error else tuple(run_checks(gen.text, ex.expected, checks + ex.checks))
+        results.append(ExampleResult(ex, chat_to_json(chat), gen, assessed))
     return EvalResult(tuple(results), time.perf_counter() - t0)

@@ -73,9 +73,15 @@ def check_table(summary: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
         names += [n for n in r["check_rates"] if n not in names]
     if not names:
         return [], []
-    rows = [[r["rung"], *(pct(r["check_rates"][n]["pass_rate"]) if n in r["check_rates"] else DASH
-                          for n in names)] for r in summary["rungs"]]
+    rows = [[r["rung"], *(_rate(r["check_rates"][n]) if n in r["check_rates"] else DASH for n in names)]
+            for r in summary["rungs"]]
     return ["rung", *names], rows
+
+
+def _rate(rate: dict[str, Any]) -> str:
+    """A check's pass rate, and how often it could not score an answer (e.g. unreadable reference)."""
+    errors = rate.get("n_errors", 0)
+    return pct(rate["pass_rate"]) + (f" ({errors} not scored)" if errors else "")
 
 
 def check_tags(summary: dict[str, Any]) -> dict[str, str]:

@@ -66,7 +66,8 @@ def render_markdown(summary: dict[str, Any], png_name: str = "frontier.png") -> 
         "## Rungs", "",
         *_table(*fmt.rung_table(summary)), "",
         "Accuracies are shares of eval examples whose checks of that tag all pass (overall: every "
-        "check); brackets are bootstrap 95% intervals. Tokens and latency are means per request.", "",
+        "check), among the examples they could score (a failed call, or a check that cannot read the "
+        "reference, is neither a pass nor a failure); brackets are bootstrap 95% intervals. Tokens and latency are means per request.", "",
     ]
     lines += [f"- {r['rung']} error: `{r['error']}`" for r in summary["rungs"] if r["error"]]
     check_headers, check_rows = fmt.check_table(summary)

@@ -9,15 +9,15 @@ from typing import Any
 
 import numpy as np
 
-from ladder.diagnosis import scoring
+from ladder.scoring import outcome, paired_difference
 from ladder.tracking.store import GenerationRow
 from ladder.types import Retrieval
 
 
 def _wrong(g: GenerationRow) -> bool:
     """Wrong in meaning: a knowledge check failed (or any check, when the example has none)."""
-    tag = "knowledge" if any(c.tag == "knowledge" for c in g.checks) else "overall"
-    return g.error is None and not scoring.passes(g, tag)
+    tag = "knowledge" if any(a.tag == "knowledge" for a in g.assessments) else "overall"
+    return outcome(g, tag) == "fail"
 
 
 def retrieval_summary(retrievals: dict[int, Retrieval], gens: list[GenerationRow]) -> dict[str, Any] | None:
@@ -45,18 +45,6 @@ def retrieval_summary(retrievals: dict[int, Retrieval], gens: list[GenerationRow
     }
 
 
-def paired_difference(a: dict[str, bool], b: dict[str, bool], seed: int) -> dict[str, Any] | None:
-    """Mean of a - b over the examples both rungs answered, with a paired bootstrap 95% interval."""
-    shared = sorted(set(a) & set(b))
-    if not shared:
-        return None
-    diff = np.array([float(a[i]) - float(b[i]) for i in shared])
-    rng = np.random.default_rng(seed)
-    means = diff[rng.integers(0, len(diff), size=(scoring.BOOTSTRAP_RESAMPLES, len(diff)))].mean(axis=1)
-    lo, hi = np.percentile(means, [2.5, 97.5])
-    return {"difference": float(diff.mean()), "ci": [float(lo), float(hi)], "n": len(shared)}
-
-
 def comparisons(rungs: list[dict[str, Any]], passes: dict[str, dict[str, dict[str, bool]]],
                 seed: int) -> list[dict[str, Any]]:
     """The best retrieval rung (by knowledge accuracy) against every rung without retrieval.
@@ -78,12 +66,6 @@ def comparisons(rungs: list[dict[str, Any]], passes: dict[str, dict[str, dict[st
             out.append({"rung": best["rung"], "baseline": other["rung"], "metric": "knowledge", **d,
                         "verdict": verdict})
     return out
-
-
-def pass_table(gens: list[GenerationRow]) -> dict[str, dict[str, bool]]:
-    """metric -> example id -> passed, for the examples answered without error."""
-    ok = [g for g in gens if g.error is None]
-    return {m: {g.example_id: scoring.passes(g, m) for g in ok} for m in scoring.METRICS}
 
 
 def _pct(x: float | None) -> str:

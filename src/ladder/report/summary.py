@@ -5,10 +5,10 @@ run info, one entry per rung (accuracies with bootstrap intervals, tokens, laten
 the Pareto frontier, the fine-tuning break-even points, the diagnosis of the remaining failures
 per rung and the recommendation (both from ladder.diagnosis).
 
-Scoring rules (ladder.diagnosis.scoring): an example passes `overall` when every one of its
-checks passes, and passes `form` (or `knowledge`) when every check of that tag passes. A failed
-call (error) is never counted as a wrong answer: it is left out of the accuracies and counted in
-`n_errors`. An accuracy is None when the rung has no check of that tag (overall: no check).
+Scoring rules (ladder.scoring): per example and tag the outcome is pass, fail, unscored (no
+assessment of that tag gave a verdict) or error (the model call failed). Accuracies are the share
+of pass among pass and fail; a failed call is counted in `n_errors` and an example the checks
+could not score in `n_unscored`. An accuracy is None when no example is scored on that tag.
 Teacher rows (kind "teacher") are evidence for the diagnosis, not rungs.
 """
 
@@ -20,10 +20,10 @@ import numpy as np
 
 from ladder.diagnosis import CLASSES, AdviceOptions, Judge, diagnose, recommend
 from ladder.diagnosis.recommend import usable as _usable
-from ladder.diagnosis.scoring import accuracies, check_rates, passes
-from ladder.diagnosis.stats import overlap
+from ladder.stats import overlap
 from ladder.diagnosis.teacher import TEACHER_KIND
-from ladder.report.retrieval import comparisons, pass_table, retrieval_summary
+from ladder.report.retrieval import comparisons, retrieval_summary
+from ladder.scoring import accuracies, assessment_rates, coverage, outcome, pass_table
 from ladder.tracking.costs import break_even_requests, cost_per_1k_requests
 from ladder.tracking.store import GenerationRow, RungRow, Store
 
@@ -48,9 +48,10 @@ def _rung_entry(row: RungRow, gens: list[GenerationRow], spec: dict[str, Any]) -
         "rung": row.rung, "position": row.position, "kind": row.kind, "status": row.status,
         "error": row.error, "description": row.candidate.get("description", ""), "n": len(gens),
         "n_errors": sum(g.error is not None for g in gens),
-        "n_failed": sum(g.error is None and not passes(g, "overall") for g in gens),
+        "n_unscored": coverage(gens, "overall").n_unscored,
+        "n_failed": sum(outcome(g, "overall") == "fail" for g in gens),
         **accuracies(gens, spec["seed"]),
-        "check_rates": check_rates(gens),
+        "check_rates": assessment_rates(gens),
         "prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
         "latency_s": _mean([g.latency_s for g in gens]),
         "cached_share": _mean([float(g.cached) for g in gens]),

@@ -25,7 +25,7 @@ class Task:
 
     @property
     def checks(self) -> tuple[CheckSpec, ...]:
-        return tuple(c.to_spec() for c in self.spec.checks)
+        return tuple(self.spec.checks)
 
     def fingerprint(self) -> str:
         """Hash of everything that defines the task: spec and data contents."""

@@ -13,8 +13,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from ladder.metrics.checks import validate_check
 from ladder.task import formats
-from ladder.task.spec import CheckModel, format_validation_error
+from ladder.task.spec import format_validation_error
 from ladder.types import CheckSpec, Example, Message
 
 class DataError(Exception):
@@ -172,11 +173,7 @@ def _parse_checks(raw: Any) -> tuple[CheckSpec, ...]:
         if not isinstance(c, dict):
             raise ValueError(f"checks[{i}] must be an object")
         try:
-            model = CheckModel.model_validate(c)
+            out.append(validate_check(c))
         except ValidationError as e:
-            raise ValueError("; ".join(f"checks[{i}].{p}" for p in format_validation_error(e, CheckModel))) from None
-        problems = model.problems()
-        if problems:
-            raise ValueError("; ".join(f"checks[{i}].{key}: {message}" for key, message in problems))
-        out.append(model.to_spec())
+            raise ValueError("; ".join(f"checks[{i}].{p}" for p in format_validation_error(e))) from None
     return tuple(out)

@@ -184,7 +184,7 @@ def _from_store(
             for g in store.generations(r.id):
                 if g.error or g.finish_reason != "stop":
                     result.skipped[f"finish_reason {g.finish_reason!r} or error"] += 1
-                elif passed_only and not all(c.passed for c in g.checks):
+                elif passed_only and not all(a.verdict for a in g.assessments):
                     result.skipped["a check failed (--passed-only)"] += 1
                 elif min_rating is not None and ratings.get(g.id, float("-inf")) < min_rating:
                     result.skipped[f"rating missing or below {min_rating:g}"] += 1

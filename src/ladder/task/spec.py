@@ -7,16 +7,14 @@ e.g. ``task.yaml: prices.input_per_1k: Input should be a valid number (got 'chea
 from __future__ import annotations
 
 import difflib
-import re
 import types
 from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin
 
-import jsonschema
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ladder.types import CheckSpec
+from ladder.metrics.checks import AnyCheck
 
 
 class TaskError(Exception):
@@ -95,92 +93,6 @@ class GenerationSpec(_Strict):
         return None if self.batch_size == "auto" else int(self.batch_size)
 
 
-# Which optional fields each check kind reads; any other one set is a mistake (it would be
-# silently ignored), e.g. `pattern` on an `exact` check where `extract` was meant.
-KIND_FIELDS: dict[str, set[str]] = {
-    "exact": {"extract", "value", "ignore_case"},
-    "contains": {"extract", "value", "ignore_case"},
-    "regex": {"pattern", "ignore_case"},
-    "numeric": {"extract", "value", "tolerance", "ignore_case"},
-    "json": {"extract", "schema", "ignore_case"},
-}
-
-
-class CheckModel(_Strict):
-    name: str
-    kind: Literal["exact", "contains", "regex", "numeric", "json"]
-    tag: Literal["form", "knowledge"]
-    pattern: str | None = None
-    extract: str | None = None
-    value: str | None = None
-    tolerance: float = Field(0.0, ge=0)
-    ignore_case: bool = False
-    json_schema: dict[str, Any] | None = Field(None, alias="schema")
-
-    @field_validator("pattern", "extract")
-    @classmethod
-    def _compiles(cls, v: str | None) -> str | None:
-        if v is not None:
-            try:
-                re.compile(v)
-            except re.error as e:
-                raise ValueError(f"not a valid regular expression: {e}") from None
-        return v
-
-    @field_validator("value", mode="before")
-    @classmethod
-    def _number_as_text(cls, v: Any) -> Any:
-        # YAML reads `value: 42` as an int; a numeric check's expected value is still text here.
-        if isinstance(v, (int, float)) and not isinstance(v, bool):
-            return str(v)
-        return v
-
-    @field_validator("json_schema")
-    @classmethod
-    def _valid_schema(cls, v: dict[str, Any] | None) -> dict[str, Any] | None:
-        if v is not None:
-            try:
-                jsonschema.validators.validator_for(v).check_schema(v)
-            except jsonschema.SchemaError as e:
-                raise ValueError(f"not a valid JSON schema: {e.message}") from None
-        return v
-
-    def problems(self) -> list[tuple[str, str]]:
-        """(field, message) for combinations that cannot work; empty when the check is usable."""
-        out: list[tuple[str, str]] = []
-        if self.kind == "regex" and not self.pattern:
-            out.append(("pattern", "kind regex needs `pattern`"))
-        defaults = {"pattern": None, "extract": None, "value": None, "tolerance": 0.0, "schema": None}
-        current = {"pattern": self.pattern, "extract": self.extract, "value": self.value,
-                   "tolerance": self.tolerance, "schema": self.json_schema}
-        for key, default in defaults.items():
-            if current[key] != default and key not in KIND_FIELDS[self.kind]:
-                used_by = [k for k, fields in KIND_FIELDS.items() if key in fields]
-                out.append((key, f"not used by kind {self.kind} (only by {', '.join(used_by)})"))
-        if self.kind == "numeric" and self.value is not None:
-            try:
-                float(self.value.replace(",", "").rstrip("%"))
-            except ValueError:
-                out.append(("value", f"kind numeric needs a number (got {self.value!r})"))
-        return out
-
-    def to_spec(self) -> CheckSpec:
-        problems = self.problems()
-        if problems:
-            raise ValueError("; ".join(f"check {self.name!r}: {k}: {m}" for k, m in problems))
-        return CheckSpec(
-            name=self.name,
-            kind=self.kind,
-            tag=self.tag,
-            pattern=self.pattern,
-            extract=self.extract,
-            value=self.value,
-            tolerance=self.tolerance,
-            ignore_case=self.ignore_case,
-            schema=self.json_schema,
-        )
-
-
 class TargetSpec(_Strict):
     metric: Literal["form", "knowledge", "overall"] = Field(
         "overall", description="which accuracy must reach `value` (overall = every check passes)"
@@ -225,7 +137,9 @@ class TaskSpec(_Strict):
     )
     prompts: PromptSpec = PromptSpec()
     generation: GenerationSpec = GenerationSpec()
-    checks: list[CheckModel] = []
+    checks: list[AnyCheck] = Field(
+        [], description="tier-1 checks run on every eval answer; each kind's fields are declared in ladder.metrics.checks"
+    )
     target: TargetSpec = TargetSpec()
     budget: BudgetSpec = BudgetSpec()
     prices: PriceSpec = PriceSpec()
@@ -347,13 +261,6 @@ def parse_task_yaml(path: Path) -> TaskSpec:
         spec = TaskSpec.model_validate(raw)
     except ValidationError as e:
         raise TaskError(path, format_validation_error(e, TaskSpec)) from None
-    problems = [
-        f"checks.{i}.{key}: {message}"
-        for i, check in enumerate(spec.checks)
-        for key, message in check.problems()
-    ]
-    if problems:
-        raise TaskError(path, problems)
     return spec
 
 

@@ -119,6 +119,61 @@ def m002_retrievals(db: sqlite3.Connection) -> None:
     )
 
 
+@migration
+def m003_assessments(db: sqlite3.Connection) -> None:
+    """One record for every verdict: a check's, a judge's or a person's (replaces `scores`).
+
+    The old rows become `code` assessments; a check's kind is read from the run's spec where the
+    task declared it. A check that found nothing to compare in the *reference* used to be stored
+    as a failure with a fixed detail; it was an error of the data, and becomes one here.
+    """
+    _run_script(
+        db,
+        """
+        CREATE TABLE assessments (
+            id INTEGER PRIMARY KEY,
+            generation_id INTEGER NOT NULL REFERENCES generations(id),
+            name TEXT NOT NULL,
+            tag TEXT NOT NULL,
+            source_kind TEXT NOT NULL CHECK (source_kind IN ('code', 'llm_judge', 'human')),
+            source_name TEXT NOT NULL,
+            passed INTEGER,
+            score REAL,
+            rationale TEXT NOT NULL,
+            error TEXT,
+            prompt_tokens INTEGER NOT NULL DEFAULT 0,
+            completion_tokens INTEGER NOT NULL DEFAULT 0,
+            money REAL NOT NULL DEFAULT 0,
+            latency_s REAL NOT NULL DEFAULT 0,
+            metadata_json TEXT NOT NULL DEFAULT '{}',
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX assessments_generation ON assessments(generation_id);
+        INSERT INTO assessments (generation_id, name, tag, source_kind, source_name, passed, rationale, error,
+                                 created_at)
+        SELECT s.generation_id, s.check_name, s.tag, 'code',
+               COALESCE((SELECT json_extract(c.value, '$.kind') FROM json_each(runs.spec_json, '$.checks') c
+                         WHERE json_extract(c.value, '$.name') = s.check_name LIMIT 1), ''),
+               CASE WHEN d.data_error THEN NULL ELSE s.passed END,
+               CASE WHEN d.data_error THEN '' ELSE s.detail END,
+               CASE WHEN d.data_error THEN s.detail END,
+               runs.started_at
+        FROM scores s
+        JOIN generations g ON g.id = s.generation_id
+        JOIN rung_results r ON r.id = g.rung_result_id
+        JOIN runs ON runs.id = r.run_id
+        JOIN (SELECT rowid AS id, passed = 0 AND (
+                  detail = 'nothing to compare: the reference has no match for `extract`'
+                  OR detail = 'nothing to look for: the reference has no match for `extract`'
+                  OR detail LIKE 'reference has no number to compare (%'
+                  OR detail LIKE 'the check''s schema is not valid: %') AS data_error
+              FROM scores) d ON d.id = s.rowid
+        ORDER BY s.rowid;
+        DROP TABLE scores;
+        """
+    )
+
+
 def _run_script(db: sqlite3.Connection, script: str) -> None:
     """Run `;`-separated statements one by one, inside the caller's transaction.
 

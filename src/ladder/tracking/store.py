@@ -1,5 +1,5 @@
-"""The run store: one SQLite file (WAL) holding runs, rung results, generations, scores and
-the content-hash cache of model calls.
+"""The run store: one SQLite file (WAL) holding runs, rung results, generations, the assessments
+of every generation (checks, judges, people) and the content-hash cache of model calls.
 
 A store lives in a runs folder: ``runs/ladder.sqlite`` beside one sub-folder per run
 (``runs/<run id>/``) that holds the run's report files.
@@ -13,10 +13,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping, Sequence
 
 from ladder.tracking.migrations import apply_migrations
-from ladder.types import CheckResult, Generation, Retrieval, RetrievedChunk
+from ladder.types import Assessment, AssessmentCost, ExampleResult, Generation, Retrieval, RetrievedChunk
 
 STORE_FILE = "ladder.sqlite"
 
@@ -26,20 +26,28 @@ def _now() -> str:
 
 
 @dataclass(frozen=True)
-class RungRow:
-    id: int
+class RungRecord:
+    """One rung of a run as recorded: what was built, what it cost, how it ended."""
+
     run_id: str
-    position: int
+    position: int  # order in the climb
     rung: str
-    kind: str
-    candidate: dict[str, Any]
-    build_seconds: float
-    build_money: float
-    build_tokens: int
-    build_reused: bool
-    eval_seconds: float
-    status: str
-    error: str | None
+    kind: str  # prompt | finetune | teacher
+    candidate: Mapping[str, Any]  # Candidate.describe(), or a note for a skipped rung
+    status: str = "ok"  # ok | failed | skipped
+    error: str | None = None
+    build_seconds: float = 0.0
+    build_money: float = 0.0
+    build_tokens: int = 0
+    build_reused: bool = False
+    eval_seconds: float = 0.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class RungRow(RungRecord):
+    """A RungRecord read back, with its id in the store."""
+
+    id: int
 
 
 @dataclass(frozen=True)
@@ -56,7 +64,7 @@ class GenerationRow:
     finish_reason: str
     cached: bool
     error: str | None
-    checks: tuple[CheckResult, ...]
+    assessments: tuple[Assessment, ...]
 
 
 class Store:
@@ -134,38 +142,49 @@ class Store:
         )]
 
     # -- rung results ---------------------------------------------------------------------
-    def add_rung_result(self, run_id: str, position: int, rung: str, kind: str,
-                        candidate: dict[str, Any], build_seconds: float, build_money: float,
-                        build_tokens: int, build_reused: bool, eval_seconds: float,
-                        status: str, error: str | None,
-                        rows: list[tuple[Any, str, Generation, list[CheckResult]]]) -> int:
-        """Record one rung and all its generations and scores in one transaction.
-
-        `rows` holds (example, prompt_json, generation, check results) per eval example.
-        """
+    def add_rung_result(self, record: RungRecord, rows: Sequence[ExampleResult] = ()) -> int:
+        """Record one rung and all its generations and their assessments in one transaction;
+        return the rung's id."""
+        r = record
         with self.transaction() as db:
             cur = db.execute(
                 "INSERT INTO rung_results (run_id, position, rung, kind, candidate_json, build_seconds,"
                 " build_money, build_tokens, build_reused, eval_seconds, status, error)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (run_id, position, rung, kind, json.dumps(candidate), build_seconds, build_money,
-                 build_tokens, int(build_reused), eval_seconds, status, error),
+                (r.run_id, r.position, r.rung, r.kind, json.dumps(dict(r.candidate)), r.build_seconds,
+                 r.build_money, r.build_tokens, int(r.build_reused), r.eval_seconds, r.status, r.error),
             )
             rung_id = int(cur.lastrowid)  # type: ignore[arg-type]
-            for example, prompt_json, gen, checks in rows:
+            for row in rows:
+                gen = row.generation
                 gcur = db.execute(
                     "INSERT INTO generations (rung_result_id, example_id, input, expected, prompt_json,"
                     " output, prompt_tokens, completion_tokens, latency_s, finish_reason, cached, error)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (rung_id, example.id, example.input, example.expected, prompt_json, gen.text,
+                    (rung_id, row.example.id, row.example.input, row.example.expected, row.prompt_json, gen.text,
                      gen.prompt_tokens, gen.completion_tokens, gen.latency_s, gen.finish_reason,
                      int(gen.cached), gen.error),
                 )
-                db.executemany(
-                    "INSERT INTO scores (generation_id, check_name, tag, passed, detail) VALUES (?, ?, ?, ?, ?)",
-                    [(gcur.lastrowid, c.name, c.tag, int(c.passed), c.detail) for c in checks],
-                )
+                self._insert_assessments(db, int(gcur.lastrowid), row.assessments)  # type: ignore[arg-type]
         return rung_id
+
+    def add_assessments(self, generation_id: int, assessments: Sequence[Assessment]) -> None:
+        """Record more verdicts on a stored generation (a judge's, a person's), appended to its own."""
+        with self.transaction() as db:
+            self._insert_assessments(db, generation_id, assessments)
+
+    @staticmethod
+    def _insert_assessments(db: sqlite3.Connection, generation_id: int, assessments: Sequence[Assessment]) -> None:
+        now = _now()
+        db.executemany(
+            "INSERT INTO assessments (generation_id, name, tag, source_kind, source_name, passed, score, rationale,"
+            " error, prompt_tokens, completion_tokens, money, latency_s, metadata_json, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(generation_id, a.name, a.tag, a.source_kind, a.source_name,
+              None if a.passed is None else int(a.passed), a.score, a.rationale, a.error,
+              a.cost.prompt_tokens, a.cost.completion_tokens, a.cost.money, a.cost.latency_s,
+              json.dumps(dict(a.metadata), ensure_ascii=False), now) for a in assessments],
+        )
 
     def rung_results(self, run_id: str) -> list[RungRow]:
         rows = self.db.execute(
@@ -186,22 +205,26 @@ class Store:
         gens = self.db.execute(
             "SELECT * FROM generations WHERE rung_result_id = ? ORDER BY id", (rung_result_id,)
         ).fetchall()
-        checks: dict[int, list[CheckResult]] = {}
-        for s in self.db.execute(
-            "SELECT s.* FROM scores s JOIN generations g ON g.id = s.generation_id"
-            " WHERE g.rung_result_id = ? ORDER BY s.rowid",
+        assessments: dict[int, list[Assessment]] = {}
+        for a in self.db.execute(
+            "SELECT a.* FROM assessments a JOIN generations g ON g.id = a.generation_id"
+            " WHERE g.rung_result_id = ? ORDER BY a.id",
             (rung_result_id,),
         ):
-            checks.setdefault(s["generation_id"], []).append(
-                CheckResult(s["check_name"], s["tag"], bool(s["passed"]), s["detail"])
-            )
+            assessments.setdefault(a["generation_id"], []).append(Assessment(
+                name=a["name"], tag=a["tag"], source_kind=a["source_kind"], source_name=a["source_name"],
+                passed=None if a["passed"] is None else bool(a["passed"]), score=a["score"],
+                rationale=a["rationale"], error=a["error"],
+                cost=AssessmentCost(a["prompt_tokens"], a["completion_tokens"], a["money"], a["latency_s"]),
+                metadata=json.loads(a["metadata_json"]),
+            ))
         return [
             GenerationRow(
                 id=g["id"], example_id=g["example_id"], input=g["input"], expected=g["expected"],
                 prompt=json.loads(g["prompt_json"]), output=g["output"], prompt_tokens=g["prompt_tokens"],
                 completion_tokens=g["completion_tokens"], latency_s=g["latency_s"],
                 finish_reason=g["finish_reason"], cached=bool(g["cached"]), error=g["error"],
-                checks=tuple(checks.get(g["id"], ())),
+                assessments=tuple(assessments.get(g["id"], ())),
             )
             for g in gens
         ]

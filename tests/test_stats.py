@@ -8,7 +8,7 @@ from statistics import NormalDist
 
 import pytest
 
-from ladder.diagnosis.stats import (ALPHA, POWER, clopper_pearson_interval, compare_paired, holm_adjust,
+from ladder.stats import (ALPHA, POWER, clopper_pearson_interval, compare_paired, holm_adjust,
                                     mcnemar_exact_p, paired_difference_interval, paired_sample_size,
                                     wilson_interval)
 

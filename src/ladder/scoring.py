@@ -1,0 +1,143 @@
+"""Scoring: from stored assessments to outcomes, accuracies, intervals and comparisons.
+
+Shared by the climb's early stop, the diagnosis and the report; reads only what was recorded
+(anything with `.error`, the model call's, and `.assessments`: store rows and eval results).
+
+Per example and tag (`overall`: every tag) the outcome is one of:
+- `error`: the model call failed; neither a pass nor a failure, left out of the accuracies;
+- `unscored`: no assessment of that tag gave a verdict (none exist, or every one errored, e.g.
+  its check could not read the reference);
+- `fail`: an assessment of that tag that gave a verdict failed;
+- `pass`: every assessment of that tag that gave a verdict passed.
+An accuracy is the share of `pass` among the `pass` and `fail` outcomes; None when there are none.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable, Literal, Sequence
+
+import numpy as np
+
+METRICS = ("form", "knowledge", "overall")
+BOOTSTRAP_RESAMPLES = 1000
+
+Outcome = Literal["pass", "fail", "unscored", "error"]
+
+
+def _tagged(gen: Any, tag: str) -> list[Any]:
+    return [a for a in gen.assessments if tag == "overall" or a.tag == tag]
+
+
+def outcome(gen: Any, tag: str) -> Outcome:
+    """The outcome of one answered (or failed) example on `tag`; see the module's rules."""
+    if gen.error is not None:
+        return "error"
+    verdicts = [a.verdict for a in _tagged(gen, tag) if a.verdict is not None]
+    if not verdicts:
+        return "unscored"
+    return "pass" if all(verdicts) else "fail"
+
+
+def tag_result(gen: Any, tag: str) -> bool | None:
+    """True (pass), False (fail), or None (unscored, or the call failed)."""
+    return {"pass": True, "fail": False}.get(outcome(gen, tag))
+
+
+def passes(gen: Any, tag: str) -> bool:
+    return outcome(gen, tag) == "pass"
+
+
+def verdicts(gens: Iterable[Any], tag: str) -> list[bool]:
+    """Pass (True) or fail (False) of every example scored on `tag`, in order."""
+    return [o == "pass" for o in (outcome(g, tag) for g in gens) if o in ("pass", "fail")]
+
+
+def bootstrap_ci(passed: np.ndarray, seed: int, resamples: int = BOOTSTRAP_RESAMPLES) -> list[float]:
+    """95% percentile interval of the mean of a 0/1 vector, from seeded resamples."""
+    rng = np.random.default_rng(seed)
+    n = len(passed)
+    means = np.empty(resamples)
+    block = max(1, 2_000_000 // n)  # bound the index matrix's memory for large eval sets
+    for start in range(0, resamples, block):
+        stop = min(start + block, resamples)
+        means[start:stop] = passed[rng.integers(0, n, size=(stop - start, n))].mean(axis=1)
+    lo, hi = np.percentile(means, [2.5, 97.5])
+    return [float(lo), float(hi)]
+
+
+def proportion_interval(passed: Sequence[bool], seed: int) -> list[float]:
+    """The 95% interval of a pass rate: the one place its method is chosen."""
+    return bootstrap_ci(np.array(passed, dtype=float), seed)
+
+
+def accuracy(gens: Iterable[Any], metric: str) -> float | None:
+    """Share of scored examples passing `metric`; None when no example is scored on it."""
+    scored = verdicts(gens, metric)
+    return float(np.mean(scored)) if scored else None
+
+
+def accuracies(gens: Sequence[Any], seed: int) -> dict[str, Any]:
+    """`{metric}_accuracy` and `{metric}_ci` (95%) for form, knowledge and overall."""
+    out: dict[str, Any] = {}
+    for metric in METRICS:
+        scored = verdicts(gens, metric)
+        out[f"{metric}_accuracy"] = float(np.mean(scored)) if scored else None
+        out[f"{metric}_ci"] = proportion_interval(scored, seed) if scored else None
+    return out
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """How many of a rung's examples count towards an accuracy on one tag."""
+
+    n: int  # examples
+    n_answered: int  # the model call succeeded
+    n_errors: int  # the model call failed
+    n_unscored: int  # answered, but no assessment of the tag gave a verdict
+    n_scored: int  # answered and passed or failed
+
+    def to_dict(self) -> dict[str, int]:
+        return {"n": self.n, "n_answered": self.n_answered, "n_errors": self.n_errors,
+                "n_unscored": self.n_unscored, "n_scored": self.n_scored}
+
+
+def coverage(gens: Sequence[Any], tag: str = "overall") -> Coverage:
+    outcomes = [outcome(g, tag) for g in gens]
+    errors = outcomes.count("error")
+    unscored = outcomes.count("unscored")
+    return Coverage(len(outcomes), len(outcomes) - errors, errors, unscored, len(outcomes) - errors - unscored)
+
+
+def assessment_rates(gens: Sequence[Any]) -> dict[str, dict[str, Any]]:
+    """Per assessment name (a check, a judge): its tag, the share of answered examples with a
+    verdict that pass it (None when it never gave one), and how many times it errored."""
+    seen: dict[str, tuple[str, list[bool], list[str]]] = {}
+    for g in gens:
+        if g.error is None:
+            for a in g.assessments:
+                tag, results, errors = seen.setdefault(a.name, (a.tag, [], []))
+                if a.error is not None:
+                    errors.append(a.error)
+                elif a.passed is not None:
+                    results.append(a.passed)
+    return {name: {"tag": tag, "pass_rate": float(np.mean(results)) if results else None, "n_errors": len(errors)}
+            for name, (tag, results, errors) in seen.items()}
+
+
+def pass_table(gens: Sequence[Any]) -> dict[str, dict[str, bool]]:
+    """metric -> example id -> passed, for the examples scored on that metric."""
+    return {m: {g.example_id: o == "pass" for g in gens if (o := outcome(g, m)) in ("pass", "fail")}
+            for m in METRICS}
+
+
+def paired_difference(a: dict[str, bool], b: dict[str, bool], seed: int) -> dict[str, Any] | None:
+    """Mean of a - b over the examples both rungs were scored on, with a paired bootstrap 95% interval."""
+    shared = sorted(set(a) & set(b))
+    if not shared:
+        return None
+    diff = np.array([float(a[i]) - float(b[i]) for i in shared])
+    rng = np.random.default_rng(seed)
+    means = diff[rng.integers(0, len(diff), size=(BOOTSTRAP_RESAMPLES, len(diff)))].mean(axis=1)
+    lo, hi = np.percentile(means, [2.5, 97.5])
+    return {"difference": float(diff.mean()), "ci": [float(lo), float(hi)], "n": len(shared)}

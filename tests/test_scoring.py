@@ -1,0 +1,83 @@
+"""Scoring rules: pass, fail, unscored and call errors; accuracies and coverage read only the
+assessments, whoever gave them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from ladder.scoring import (accuracies, accuracy, assessment_rates, coverage, outcome, pass_table,
+                            proportion_interval, tag_result)
+from ladder.types import Assessment
+
+
+@dataclass(frozen=True)
+class Answer:
+    example_id: str
+    assessments: tuple[Assessment, ...]
+    error: str | None = None
+
+
+def ok(name: str, tag: str) -> Assessment:
+    return Assessment(name, tag, passed=True)
+
+
+def bad(name: str, tag: str) -> Assessment:
+    return Assessment(name, tag, passed=False, rationale="why")
+
+
+def broken(name: str, tag: str) -> Assessment:
+    return Assessment(name, tag, error="the reference has no match for `extract`")
+
+
+def test_outcome_per_tag() -> None:
+    a = Answer("1", (ok("f1", "form"), bad("f2", "form"), ok("k1", "knowledge")))
+    assert outcome(a, "form") == "fail"  # every verdict of the tag must pass
+    assert outcome(a, "knowledge") == "pass"  # other tags ignored
+    assert outcome(a, "overall") == "fail"
+    assert outcome(Answer("2", (ok("f1", "form"),)), "knowledge") == "unscored"  # no assessment of that tag
+    assert outcome(Answer("3", ()), "overall") == "unscored"
+
+
+def test_an_error_is_neither_pass_nor_fail() -> None:
+    only_errors = Answer("1", (broken("k1", "knowledge"), broken("k2", "knowledge")))
+    assert outcome(only_errors, "knowledge") == "unscored" and tag_result(only_errors, "knowledge") is None
+    # the verdicts that were given decide; the errored one is left out
+    mixed = Answer("2", (broken("k1", "knowledge"), ok("k2", "knowledge")))
+    assert outcome(mixed, "knowledge") == "pass"
+    assert outcome(Answer("3", (broken("k1", "knowledge"), bad("k2", "knowledge"))), "knowledge") == "fail"
+    failed_call = Answer("4", (), error="timeout")
+    assert outcome(failed_call, "overall") == "error" and tag_result(failed_call, "overall") is None
+
+
+def test_judge_and_human_verdicts_count_like_checks() -> None:
+    judged = Answer("1", (ok("shape", "form"),
+                          Assessment("helpful", "helpfulness", source_kind="llm_judge", source_name="judge-model",
+                                     passed=False, score=2.0, rationale="too thin")))
+    assert outcome(judged, "helpfulness") == "fail" and outcome(judged, "overall") == "fail"
+    rated = Answer("2", (Assessment("stars", "helpfulness", source_kind="human", source_name="ana", score=4.0),))
+    assert outcome(rated, "helpfulness") == "unscored"  # a score without pass/fail is no verdict
+
+
+def test_accuracy_counts_only_scored_answers() -> None:
+    gens = [Answer("1", (ok("k", "knowledge"),)), Answer("2", (bad("k", "knowledge"),)),
+            Answer("3", (broken("k", "knowledge"),)), Answer("4", (), error="boom"),
+            Answer("5", (ok("f", "form"),))]
+    assert accuracy(gens, "knowledge") == 0.5
+    assert accuracy(gens, "form") == 1.0
+    assert accuracy(gens, "overall") == pytest.approx(2 / 3)
+    assert accuracy(gens[2:4], "knowledge") is None
+    assert coverage(gens, "knowledge").to_dict() == {"n": 5, "n_answered": 4, "n_errors": 1, "n_unscored": 2,
+                                                     "n_scored": 2}
+    figures = accuracies(gens, seed=0)
+    assert figures["knowledge_accuracy"] == 0.5
+    assert figures["knowledge_ci"] == proportion_interval([True, False], seed=0)
+    assert pass_table(gens)["knowledge"] == {"1": True, "2": False}
+
+
+def test_assessment_rates_count_errors_apart() -> None:
+    gens = [Answer("1", (ok("k", "knowledge"),)), Answer("2", (broken("k", "knowledge"),)),
+            Answer("3", (broken("j", "knowledge"),))]
+    assert assessment_rates(gens) == {"k": {"tag": "knowledge", "pass_rate": 1.0, "n_errors": 1},
+                                      "j": {"tag": "knowledge", "pass_rate": None, "n_errors": 1}}
