@@ -205,11 +205,16 @@ def _json_checks(values: list[Any]) -> CheckProposal:
         "the answers there can be")]
     notes: list[str] = []
     if schema["type"] == "object":
-        keys = sorted(schema["properties"], key=lambda k: k not in schema["required"])
-        proposed = [c for c in (_key_check(k, schema["properties"][k]) for k in keys) if c is not None]
+        # only keys every reference has: where the reference lacks a key there is nothing to compare
+        required = schema["required"]
+        proposed = [c for c in (_key_check(k, schema["properties"][k]) for k in required) if c is not None]
         checks += proposed[:MAX_KEY_CHECKS]
         if len(proposed) > MAX_KEY_CHECKS:
             notes.append(f"{len(proposed) - MAX_KEY_CHECKS} more key(s) could get a knowledge check like the ones above")
+        optional = [k for k in schema["properties"] if k not in required]
+        if optional:
+            notes.append(f"no knowledge check for {', '.join(optional)}: not every reference has it; give the rows "
+                         "that do their own `checks:`")
     else:
         notes.append("no knowledge check: compare the parts of this JSON that matter with `exact`/`numeric` "
                      "checks whose `extract` picks them out")
