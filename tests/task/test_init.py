@@ -17,6 +17,11 @@ from ladder.types import Example
 
 CATEGORIES = ("billing", "delivery", "account")
 ANIMALS = ("cat", "dog", "owl", "fox", "yak", "emu")
+# distinct words, so that no two generated inputs are near-duplicates (numbers do not tell them apart)
+NOUNS = ("apple", "bridge", "candle", "desert", "engine", "forest", "garden", "harbor", "island", "jacket",
+         "kettle", "ladder", "meadow", "needle", "orchard", "pepper", "quarry", "river", "saddle", "tunnel",
+         "umbrella", "valley", "wagon", "yard", "zipper", "anchor", "barrel", "canyon", "dolphin", "ember",
+         "falcon", "glacier", "hammer", "igloo", "jungle", "kite", "lantern", "marble", "nest", "oyster")
 
 
 def json_rows(n: int) -> list[dict]:
@@ -36,7 +41,7 @@ def json_rows(n: int) -> list[dict]:
 def label_rows(n: int) -> list[dict]:
     """Alpaca rows with a label answer: positive or negative."""
     return [{"instruction": "Is the review positive or negative?",
-             "input": f"Review {i}: the {ANIMALS[i % 6]} was {'lovely' if i % 2 else 'awful'} on day {i}",
+             "input": f"Review: the {NOUNS[i]} was {'lovely' if i % 2 else 'awful'}",
              "output": "positive" if i % 2 else "negative"} for i in range(n)]
 
 
@@ -53,9 +58,8 @@ def worked_rows(n: int) -> list[dict]:
 
 def short_text_rows(n: int) -> list[dict]:
     """input/expected rows with short free-text answers, all different."""
-    colors = ("red", "blue", "green")
-    return [{"input": f"Which animal is number {i} in the parade?",
-             "expected": f"the {colors[i // 6 % 3]} {ANIMALS[i % 6]}"} for i in range(n)]
+    return [{"input": f"Which animal carries the {NOUNS[i]} in the parade?",
+             "expected": f"the {NOUNS[-1 - i]} {ANIMALS[i % 6]}"} for i in range(n)]
 
 
 def free_text_rows(n: int) -> list[dict]:

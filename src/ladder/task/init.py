@@ -66,11 +66,13 @@ class CheckProposal:
 
 @dataclass(frozen=True)
 class Split:
-    """Indices of the rows in the train and eval split; `moved` went to train as near-duplicates."""
+    """Indices of the rows in the train and eval split; `moved` went to train as near-duplicates;
+    `duplicated` eval rows still near-duplicate a training row (moving them would empty eval)."""
 
     train: tuple[int, ...]
     eval: tuple[int, ...]
     moved: tuple[int, ...] = ()
+    duplicated: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -129,7 +131,7 @@ def split_rows(examples: Sequence[Example], eval_fraction: float, seed: int) -> 
         moved += dups
         evals = [i for i in evals if i not in dups]
         train = sorted(train + dups)
-    return Split(train=tuple(train), eval=tuple(evals), moved=tuple(sorted(moved)))
+    return Split(train=tuple(train), eval=tuple(evals), moved=tuple(sorted(moved)), duplicated=tuple(dups))
 
 
 # -- checks --------------------------------------------------------------------------------
@@ -543,6 +545,9 @@ def init_task(data: Path, out: Path, *, eval_file: Path | None = None, corpus: P
             if split.moved:
                 split_note += (f"; {len(split.moved)} row(s) drawn for eval went to train as near-duplicates of a "
                                "training row (same answer, similar input)")
+            if split.duplicated:
+                split_note += (f"; every eval row near-duplicates a training row (the data repeats itself): "
+                               "`ladder data check` lists them")
     if data.resolve() in {p.resolve() for p in writes}:
         raise InitError([f"{data}: the split would overwrite the data file itself; choose another --out folder"])
     existing = [p for p in [*writes, out] if p.exists()]
