@@ -20,7 +20,7 @@ import os
 import random
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -43,7 +43,7 @@ MAX_ENUM = 10  # a JSON string key with at most this many distinct values gets a
 MAX_KEY_CHECKS = 6  # knowledge checks proposed for the keys of a JSON answer
 SHORT_ANSWER_WORDS = 5  # free-text references this short are looked for whole
 # The last number in a text: the answer of a worked solution ("... so 12 + 30 = 42"), or a bare one.
-LAST_NUMBER = r"(-?\d[\d,]*(?:\.\d+)?)(?![\s\S]*\d)"
+LAST_NUMBER = r"(-?(?:\d[\d,]*)?\.?\d+)(?![\s\S]*\d)"
 _BARE_NUMBER = re.compile(r"-?(?:\d[\d,]*(?:\.\d+)?|\.\d+)%?")
 
 
@@ -92,13 +92,12 @@ class InitPlan:
     system_prompts: int = 0  # eval rows that carry a system message
     row_checks: int = 0  # eval rows that carry their own checks
     split_note: str | None = None
-    extra_notes: tuple[str, ...] = field(default_factory=tuple)
 
 
 # -- the data ------------------------------------------------------------------------------
 def detect_file_format(lines: Sequence[str]) -> str:
     """The format of a JSONL file's rows (the most common one; the readers accept a mix)."""
-    found = Counter()
+    found: Counter[str] = Counter()
     for line in lines:
         if line.strip():
             try:
@@ -431,7 +430,7 @@ def render_task_yaml(plan: InitPlan) -> str:
                 lines += [f"{lead}{key}:", *(f"      {line}" for line in block.splitlines())]
             else:
                 lines.append(f"{lead}{key}: {_yaml_scalar(value)}")
-    for note in p.proposal.notes + p.extra_notes:
+    for note in p.proposal.notes:
         lines += _comment(note, "  ")
     if p.row_checks:
         lines.append(f"  # ({p.row_checks} eval rows also carry their own checks, added to these)")
