@@ -505,7 +505,10 @@ def _rows(path: Path) -> list[str]:
 
 
 def _relative(target: Path, folder: Path) -> str:
-    return Path(os.path.relpath(target.resolve(), folder.resolve())).as_posix()
+    """`target` as task.yaml names it: relative to its folder when near (the pair moves together),
+    else absolute."""
+    relative = Path(os.path.relpath(target.resolve(), folder.resolve()))
+    return (relative if relative.parts[:3].count("..") < 3 else target.resolve()).as_posix()
 
 
 def init_task(data: Path, out: Path, *, eval_file: Path | None = None, corpus: Path | None = None,
