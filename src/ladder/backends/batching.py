@@ -36,7 +36,7 @@ def _prefix_cache(model: Any, prefix: list[int], memo: dict[tuple[int, ...], Any
     if key not in memo:
         cache = DynamicCache(config=model.config)
         with torch.no_grad():  # not inference_mode: its tensors could not be deep-copied
-            model(input_ids=torch.tensor([prefix]), past_key_values=cache, use_cache=True)
+            model(input_ids=torch.tensor([prefix]), cache=cache, use_cache=True)
         memo[key] = cache
     return copy.deepcopy(memo[key])
 
@@ -70,7 +70,7 @@ def generate_rows(
     if shared:
         cache = _prefix_cache(model, rows[0][:shared], memo)
         cache.batch_repeat_interleave(len(rows))
-        kwargs["past_key_values"] = cache
+        kwargs["cache"] = cache  # transformers >= 5.24 name; `past_key_values` is deprecated
     sampling = temperature > 0
     with torch.inference_mode():
         out = model.generate(
