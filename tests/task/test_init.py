@@ -125,9 +125,9 @@ def test_proposed_checks_pass_the_references_and_fail_wrong_answers(tmp_path: Pa
 
 
 def _spec(fields: dict):
-    from ladder.task.spec import CheckModel
+    from ladder.metrics.checks import validate_check
 
-    return CheckModel.model_validate(fields).to_spec()
+    return validate_check(fields)
 
 
 def test_numeric_tolerance_follows_the_references_decimals(tmp_path: Path) -> None:

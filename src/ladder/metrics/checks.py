@@ -195,8 +195,24 @@ def _dump_check(spec: BaseCheck) -> dict[str, Any]:
     return spec.model_dump(mode="json", by_alias=True)
 
 
+class _KindsJsonSchema:
+    """The JSON Schema of a check: `kind` is one of the registered kinds, and each kind's own
+    options model says which fields it takes. Built when asked, so a plugin's kind is in it."""
+
+    def __get_pydantic_json_schema__(self, _core_schema: Any, _handler: Any) -> dict[str, Any]:
+        branches = []
+        for name, kind in KINDS.items():
+            options = kind.options.model_json_schema(by_alias=True, mode="validation")
+            options.pop("title", None)
+            options["properties"] = {**options["properties"], "kind": {"const": name}}
+            branches.append({"if": {"properties": {"kind": {"const": name}}}, "then": options})
+        return {"type": "object", "required": ["kind"],
+                "properties": {"kind": {"enum": list(KINDS), "description": "which check function runs"}},
+                "allOf": branches}
+
+
 # A check as a field of another model (TaskSpec.checks): validated by its kind, dumped by alias.
-AnyCheck = Annotated[BaseCheck, PlainValidator(validate_check), PlainSerializer(_dump_check)]
+AnyCheck = Annotated[BaseCheck, PlainValidator(validate_check), PlainSerializer(_dump_check), _KindsJsonSchema()]
 
 
 # -- helpers shared by the kinds -------------------------------------------------------------------
