@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import xml.etree.ElementTree as ET
 import os
 import subprocess
 import sys
@@ -84,8 +85,11 @@ def test_climb_then_cached_rerun_then_report(tiny_task: Path, tmp_path: Path):
 
     # Early stop: with a target the first rung meets, the later rungs are skipped (answers cached).
     tiny_task.write_text(tiny_task.read_text().replace("value: 0.9", "value: 0.0"))
-    third = ladder("climb", str(tiny_task), "--runs-dir", str(runs), cwd=tmp_path)
+    junit = tmp_path / "climb.xml"
+    third = ladder("climb", str(tiny_task), "--runs-dir", str(runs), "--junit", str(junit), cwd=tmp_path)
     assert third.returncode == 0, third.stderr[-3000:]
+    cases = {c.get("name"): c for c in ET.parse(junit).getroot().iter("testcase")}
+    assert cases["zero_shot"].find("failure") is None and cases["lora_sft"].find("skipped") is not None
     assert "target met by zero_shot" in third.stderr and "model calls: 0 made" in third.stderr
     run3 = Path(third.stdout.split("run: ")[1].split()[0])
     statuses = {r["rung"]: r["status"] for r in json.loads((run3 / "summary.json").read_text())["rungs"]}

@@ -22,6 +22,9 @@ def climb(
     report: Annotated[bool, typer.Option(help="Write the report when the climb ends.")] = True,
     all_rungs: Annotated[bool, typer.Option(
         "--all", help="Climb every rung, even after one meets the target (default: stop there).")] = False,
+    junit: Annotated[Optional[Path], typer.Option(
+        "--junit", help="Also write a JUnit XML report here: one test case per rung, passing when it meets the target.")
+    ] = None,
 ) -> None:
     """Evaluate the task on every rung, cheapest first, and record quality and cost.
     Exit code 0 target met, 1 target not met, 2 error (bad input or a failed rung)."""
@@ -58,6 +61,10 @@ def climb(
         summary = summarize(store, result.run_id)
         _print_summary(summary)
     out.print(f"run: {result.run_dir}")
+    if junit is not None:
+        from ladder.report.junit import write_junit
+
+        out.print(f"junit: {write_junit(summary, junit)}")
     if any(o.status == "failed" for o in result.outcomes):
         failed = ", ".join(o.rung for o in result.outcomes if o.status == "failed")
         raise fail([f"error: rung(s) failed: {failed} (see the log above)"])
