@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ladder.backends.base import ProgressFn
-from ladder.fsutil import publish_dir, staging_dir
 from ladder.backends.batching import generate_rows
+from ladder.fsutil import publish_dir, staging_dir
 from ladder.types import Chat, Generation, GenerationParams, file_sha256
 
 

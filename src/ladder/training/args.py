@@ -22,7 +22,7 @@ Precision = Literal["auto", "float32", "bfloat16"]
 
 
 class LoraArgs(BaseModel):
-    """LoRA supervised training: what every trainer (SFT, continued pre-training, DPO) takes."""
+    """LoRA training: what every trainer (SFT, continued pre-training, DPO) takes."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
