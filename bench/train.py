@@ -49,16 +49,16 @@ def _pairs():
 def _lora():
     from peft import LoraConfig
 
-    from ladder.training.lora_sft import SFTConfig
+    from ladder.training.args import TARGET_MODULES
 
     return LoraConfig(r=RANK, lora_alpha=2 * RANK, lora_dropout=0.0, task_type="CAUSAL_LM",
-                      target_modules=list(SFTConfig().target_modules))
+                      target_modules=list(TARGET_MODULES))
 
 
 def run_one(name: str, steps: int, seed: int = 0) -> dict:
     from ladder.backends.local import load_model_and_tokenizer
     from ladder.training.lora_sft import (
-        SFTConfig,
+        LoraArgs,
         pad_id_of,
         tokenize_for_sft,
         train_on_rows,
@@ -70,8 +70,8 @@ def run_one(name: str, steps: int, seed: int = 0) -> dict:
     rows = [tokenize_for_sft(tok, c, 512) for c in chats]
     n_examples = steps * BATCH
     epochs = max(1, -(-n_examples // len(rows)))
-    config = SFTConfig(rank=RANK, alpha=2 * RANK, epochs=epochs, batch_size=BATCH, learning_rate=1e-3,
-                       bf16="bf16" in name, seed=seed)
+    args = LoraArgs(rank=RANK, alpha=2 * RANK, epochs=epochs, batch_size=BATCH, learning_rate=1e-3,
+                    precision="bfloat16" if "bf16" in name else "float32")
     out = Path(tempfile.mkdtemp()) / "adapter"
     t0 = time.perf_counter()
     padded = None
@@ -79,12 +79,15 @@ def run_one(name: str, steps: int, seed: int = 0) -> dict:
         from ladder.training.dpo import train_lora_dpo
 
         pairs = _pairs()[: steps * BATCH // 2]
-        r = train_lora_dpo(model, tok, pairs, SFTConfig(rank=RANK, alpha=2 * RANK, epochs=1, batch_size=BATCH // 2,
-                                                       learning_rate=5e-4, bf16=True), out, checkpoint_every=0)
+        from ladder.training.args import DpoArgs
+
+        dpo = DpoArgs(rank=RANK, alpha=2 * RANK, epochs=1, batch_size=BATCH // 2, learning_rate=5e-4,
+                      precision="bfloat16", beta=0.1, nll_weight=0.0)
+        r = train_lora_dpo(model, tok, pairs, dpo, out, seed=0, checkpoint_every=0)
         tokens, loss, trained = r.train_tokens, r.final_loss, model
     elif name.startswith("ladder"):
         use = rows[: steps * BATCH // epochs]
-        r = train_on_rows(model, use, pad_id_of(tok), config, out, checkpoint_every=0)
+        r = train_on_rows(model, use, pad_id_of(tok), args, out, seed=seed, checkpoint_every=0)
         tokens, loss, trained = r.train_tokens, r.losses[-1], model
         padded = _padded_tokens(use, BATCH, epochs, seed)
     elif name.startswith("naive"):

@@ -1,9 +1,12 @@
 """A training process for tests/training/test_resume.py to kill and restart (not a test).
 
-usage: resume_worker.py OUT_DIR [--die-before-publish STEP]
-Prints `resumed N` once, `step N` after every step, and `done` at the end (flushed).
+usage: resume_worker.py OUT_DIR [--die-before-publish STEP] [--wait-each-step]
+Trains the tiny model (tiny.py, built from its seed, so every process starts from the same
+weights). Prints `resumed N` once, `step N` after every step, and `done` at the end (flushed).
 With --die-before-publish it SIGKILLs itself after checkpoint STEP is fully written but
-before the rename that publishes it: the worst moment for a crash.
+before the rename that publishes it: the worst moment for a crash. With --wait-each-step it
+reads a line from stdin after printing each step, so the test decides at which step it kills
+(a step takes milliseconds: without the wait the run would end before the kill lands).
 """
 
 from __future__ import annotations
@@ -14,16 +17,18 @@ import signal
 import sys
 from pathlib import Path
 
-from ladder.backends.local import load_model_and_tokenizer
-from ladder.training import checkpoint
-from ladder.training.lora_sft import SFTConfig, train_lora_sft
+from tiny import tiny_llama, tokenizer
+
+from ladder import fsutil
+from ladder.training.args import LoraArgs
+from ladder.training.lora_sft import train_lora_sft
 from ladder.types import Message
 
 CHATS = [
     (Message("user", f"Shift for A = {a} and B = {b}?"), Message("assistant", f"S = {(a - b) / (a + b):.4f}"))
     for a, b in [(60, 40), (10, 30), (7, 3), (200, 100)]
 ]
-CONFIG = SFTConfig(rank=4, alpha=8, epochs=5, batch_size=2, learning_rate=2e-3, seed=0)  # 10 steps
+ARGS = LoraArgs(rank=4, alpha=8, epochs=5, batch_size=2, learning_rate=1e-2, precision="float32")  # 10 steps
 EVERY = 2
 
 
@@ -31,15 +36,16 @@ def main() -> None:
     out = Path(sys.argv[1])
     if "--die-before-publish" in sys.argv:
         die_at = int(sys.argv[sys.argv.index("--die-before-publish") + 1])
-        publish = checkpoint._publish
+        publish = fsutil.publish_dir
 
         def dying_publish(tmp: Path, final: Path) -> None:
             if final.name == f"step-{die_at:06d}":
                 os.kill(os.getpid(), signal.SIGKILL)
             publish(tmp, final)
 
-        checkpoint._publish = dying_publish
-    model, tok = load_model_and_tokenizer("smollm2-135m-instruct")
+        fsutil.publish_dir = dying_publish
+    wait = "--wait-each-step" in sys.argv
+    model, tok = tiny_llama(seed=0), tokenizer()
     started = []
 
     def on_step(step: int, total: int, loss: float) -> None:
@@ -47,8 +53,10 @@ def main() -> None:
             started.append(step - 1)
             print(f"resumed {step - 1}", flush=True)
         print(f"step {step}", flush=True)
+        if wait:
+            sys.stdin.readline()
 
-    result = train_lora_sft(model, tok, CHATS, CONFIG, out, on_step=on_step, checkpoint_every=EVERY)
+    result = train_lora_sft(model, tok, CHATS, ARGS, out, seed=0, on_step=on_step, checkpoint_every=EVERY)
     print("done " + json.dumps({"resumed_from": result.resumed_from, "steps": result.steps}), flush=True)
 
 

@@ -1,18 +1,20 @@
-"""DPO and continued pre-training on the real default model, tiny data."""
+"""DPO and continued pre-training on the tiny model (tiny.py), tiny data."""
 
 from __future__ import annotations
 
 import pytest
 import torch
+from pydantic import ValidationError
 from safetensors.torch import load_file
 
-from ladder.backends.local import load_model_and_tokenizer
+from ladder.training.args import DpoArgs, LoraArgs
 from ladder.training.cpt import chunk_texts, train_lora_cpt
 from ladder.training.dpo import PreferencePair, preference_margins, train_lora_dpo
-from ladder.training.lora_sft import IGNORE, SFTConfig
+from ladder.training.lora_sft import IGNORE
 from ladder.types import Message
 
-pytestmark = pytest.mark.slow
+DPO = DpoArgs(rank=4, alpha=8, epochs=3, batch_size=2, learning_rate=1e-2, precision="float32", beta=0.1,
+              nll_weight=0.0)
 
 
 def _pair(city: str, temp: int) -> PreferencePair:
@@ -31,11 +33,10 @@ def _b_matrices_nonzero(folder) -> bool:
     return bool(b) and all(torch.count_nonzero(t) > 0 for t in b)
 
 
-def test_dpo_raises_held_out_margin_and_lowers_loss(tmp_path):
-    model, tok = load_model_and_tokenizer("smollm2-135m-instruct")
+def test_dpo_raises_held_out_margin_and_lowers_loss(tiny_model, tokenizer, tmp_path):
+    model, tok = tiny_model, tokenizer
     before = preference_margins(model, tok, HELD_OUT)
-    config = SFTConfig(rank=4, alpha=8, epochs=3, batch_size=2, learning_rate=2e-3, seed=0)
-    result = train_lora_dpo(model, tok, TRAIN, config, tmp_path / "dpo", beta=0.1)
+    result = train_lora_dpo(model, tok, TRAIN, DPO, tmp_path / "dpo", seed=0)
     after = preference_margins(model, tok, HELD_OUT)  # `model` now carries the trained adapter
 
     assert _b_matrices_nonzero(tmp_path / "dpo")
@@ -47,34 +48,39 @@ def test_dpo_raises_held_out_margin_and_lowers_loss(tmp_path):
     assert all(a > b for a, b in zip(after, before))
 
 
-def test_nll_weight_keeps_the_chosen_answers_likely(tmp_path):
+def test_nll_weight_keeps_the_chosen_answers_likely(tiny_model, tokenizer, tmp_path):
     from ladder.training.dpo import sequence_logps, tokenize_pair
     from ladder.training.lora_sft import pad_id_of
 
-    model, tok = load_model_and_tokenizer("smollm2-135m-instruct")
+    model, tok = tiny_model, tokenizer
     chosen_rows = [tokenize_pair(tok, p, 512)[0] for p in HELD_OUT]
     with torch.no_grad():
         before = sequence_logps(model, chosen_rows, pad_id_of(tok))
-    config = SFTConfig(rank=4, alpha=8, epochs=3, batch_size=2, learning_rate=2e-3, seed=0)
-    train_lora_dpo(model, tok, TRAIN, config, tmp_path / "rpo", beta=0.1, nll_weight=1.0)
+    train_lora_dpo(model, tok, TRAIN, DPO.model_copy(update={"nll_weight": 1.0}), tmp_path / "rpo", seed=0)
     with torch.no_grad():
         after = sequence_logps(model, chosen_rows, pad_id_of(tok))
     # the held-out preferred JSON answers became more likely, not only relatively more likely
     assert (after > before).all(), (before, after)
-    with pytest.raises(ValueError, match="nll_weight"):
-        train_lora_dpo(model, tok, TRAIN, config, tmp_path / "bad", nll_weight=-1.0)
 
 
-def test_cpt_trains_on_every_token_and_lowers_loss(tmp_path):
-    model, tok = load_model_and_tokenizer("smollm2-135m-instruct")
+def test_dpo_arguments_are_validated_once_where_declared():
+    with pytest.raises(ValidationError, match="nll_weight"):
+        DpoArgs(nll_weight=-1.0)
+    with pytest.raises(ValidationError, match="beta"):
+        DpoArgs(beta=0.0)
+    assert DpoArgs().learning_rate == 5e-4 and LoraArgs().learning_rate == 1e-3
+
+
+def test_cpt_trains_on_every_token_and_lowers_loss(tiny_model, tokenizer, tmp_path):
+    model, tok = tiny_model, tokenizer
     texts = [
         "The Brannock valve regulates flow in the Tessel line. Operators open the Brannock valve at dawn.",
         "A Tessel line carries glycol between the Harwick pumps; the Brannock valve sits after pump two.",
     ] * 3
     rows = chunk_texts(tok, texts, max_length=32)
     assert rows and all(len(ids) <= 32 and ids == labels and IGNORE not in labels for ids, labels in rows)
-    config = SFTConfig(rank=4, alpha=8, epochs=3, batch_size=4, learning_rate=3e-3, max_length=32, seed=0)
-    result = train_lora_cpt(model, tok, texts, config, tmp_path / "cpt")
+    args = LoraArgs(rank=4, alpha=8, epochs=3, batch_size=4, learning_rate=1e-2, max_length=32, precision="float32")
+    result = train_lora_cpt(model, tok, texts, args, tmp_path / "cpt", seed=0)
     assert _b_matrices_nonzero(tmp_path / "cpt")
     assert result.final_loss < result.losses[0]
     assert result.train_tokens == sum(len(r[0]) for r in rows) * 3

@@ -1,52 +1,48 @@
-"""A real LoRA run on the real default model: the adapter's weights must change."""
+"""LoRA SFT on the tiny model (milliseconds a step): the adapter's weights must change and the
+loss fall; one slow test shows the same on the real default model's weights."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
+import torch
 from safetensors.torch import load_file
 
-from ladder.backends.local import load_model_and_tokenizer
-from ladder.training.lora_sft import (IGNORE, SFTConfig, collate, labelled_logits, load_train_result,
-                                     next_token_loss, tokenize_for_sft, train_lora_sft)
+from ladder.training.args import DpoArgs, LoraArgs, run_settings
+from ladder.training.lora_sft import (IGNORE, collate, labelled_logits, load_train_result, next_token_loss,
+                                     tokenize_for_sft, train_lora_sft)
 from ladder.types import Message
-
-pytestmark = pytest.mark.slow
 
 CHATS = [
     (Message("user", f"Run a balance shift analysis for A = {a} and B = {b}."),
      Message("assistant", f"Balance analysis:\n- Shift value: ({a} - {b}) / ({a} + {b}) = {(a - b) / (a + b):.4f}"))
     for a, b in [(60, 40), (10, 30), (7, 3), (200, 100)]
 ]
+TINY = LoraArgs(rank=4, alpha=8, epochs=4, batch_size=2, learning_rate=1e-2, precision="float32")
 
 
-@pytest.fixture(scope="module")
-def model_and_tokenizer():
-    return load_model_and_tokenizer("smollm2-135m-instruct")
+def _lora_b(folder) -> list[torch.Tensor]:
+    return [t for name, t in load_file(folder / "adapter_model.safetensors").items() if "lora_B" in name]
 
 
-def test_labels_cover_only_the_answer(model_and_tokenizer):
-    _, tok = model_and_tokenizer
-    ids, labels = tokenize_for_sft(tok, CHATS[0], max_length=512)
+def test_labels_cover_only_the_answer(tokenizer):
+    ids, labels = tokenize_for_sft(tokenizer, CHATS[0], max_length=512)
     assert len(ids) == len(labels)
     answer = [i for i, l in zip(ids, labels) if l != IGNORE]
-    text = tok.decode(answer)
+    text = tokenizer.decode(answer)
     assert text.startswith("Balance analysis:")
     assert "Run a balance shift" not in text
     assert labels[0] == IGNORE
 
 
-def test_labelled_logits_equal_the_full_forward_at_labelled_positions(model_and_tokenizer):
-    import torch
-
-    model, tok = model_and_tokenizer
-    rows = [tokenize_for_sft(tok, c, 512) for c in CHATS[:3]]
-    batch = collate(rows, tok.eos_token_id)
+def test_labelled_logits_equal_the_full_forward_at_labelled_positions(tiny_model, tokenizer):
+    rows = [tokenize_for_sft(tokenizer, c, 512) for c in CHATS[:3]]
+    batch = collate(rows, tokenizer.eos_token_id)
     with torch.no_grad():
-        full = model(**batch)
-        logits, targets, row = labelled_logits(model, batch)
-        loss = next_token_loss(model, batch)
+        full = tiny_model(**batch)
+        logits, targets, row = labelled_logits(tiny_model, batch)
+        loss = next_token_loss(tiny_model, batch)
     keep = batch["labels"][:, 1:] != IGNORE
     assert torch.allclose(logits, full.logits[:, :-1][keep].float(), atol=1e-4)
     assert torch.equal(targets, batch["labels"][:, 1:][keep])
@@ -54,41 +50,72 @@ def test_labelled_logits_equal_the_full_forward_at_labelled_positions(model_and_
     assert torch.allclose(loss, full.loss, atol=1e-5)
 
 
-def test_bf16_training_keeps_an_fp32_adapter_and_lowers_loss(tmp_path):
-    import torch
-
-    model, tok = load_model_and_tokenizer("smollm2-135m-instruct")
-    config = SFTConfig(rank=4, alpha=8, epochs=4, batch_size=2, learning_rate=2e-3, seed=0, bf16=True)
-    result = train_lora_sft(model, tok, CHATS, config, tmp_path / "adapter")
+def test_bf16_training_keeps_an_fp32_adapter_and_lowers_loss(tiny_model, tokenizer, tmp_path):
+    args = TINY.model_copy(update={"precision": "bfloat16"})
+    result = train_lora_sft(tiny_model, tokenizer, CHATS, args, tmp_path / "adapter", seed=0)
     weights = load_file(tmp_path / "adapter" / "adapter_model.safetensors")
     assert {t.dtype for t in weights.values()} == {torch.float32}
-    assert all(torch.count_nonzero(t) > 0 for name, t in weights.items() if "lora_B" in name)
+    assert all(torch.count_nonzero(t) > 0 for t in _lora_b(tmp_path / "adapter"))
     assert result.losses[-1] < result.losses[0]
+    assert json.loads((tmp_path / "adapter" / "training.json").read_text())["config"]["bf16"] is True
 
 
-def test_lora_step_changes_adapter_weights_and_lowers_loss(tmp_path):
-    import torch
-
-    model, tok = load_model_and_tokenizer("smollm2-135m-instruct")
-    config = SFTConfig(rank=4, alpha=8, epochs=4, batch_size=2, learning_rate=2e-3, seed=0)
+def test_lora_step_changes_adapter_weights_and_lowers_loss(tiny_model, tokenizer, tmp_path):
     out = tmp_path / "adapter"
-    result = train_lora_sft(model, tok, CHATS, config, out)
+    result = train_lora_sft(tiny_model, tokenizer, CHATS, TINY, out, seed=0)
 
     assert (out / "adapter_model.safetensors").exists() and (out / "adapter_config.json").exists()
     assert not list(out.glob("*.bin")) and not list(out.glob("*.pt"))
-    weights = load_file(out / "adapter_model.safetensors")
-    lora_b = [t for name, t in weights.items() if "lora_B" in name]
+    lora_b = _lora_b(out)
     assert lora_b, "no LoRA B matrices saved"
     # peft initialises every B matrix to zero: non-zero B means training moved the weights.
     assert all(torch.count_nonzero(t) > 0 for t in lora_b)
     assert result.steps == 8
     assert result.losses[-1] < result.losses[0]
     assert json.loads((out / "adapter_config.json").read_text())["r"] == 4
+    assert json.loads((out / "training.json").read_text())["config"] == run_settings(TINY, 0)
 
     again = load_train_result(out)
     assert again is not None and again.steps == result.steps and again.train_tokens == result.train_tokens
 
 
+def test_retraining_into_the_same_folder_replaces_the_adapter(tiny_model, tokenizer, tmp_path):
+    from .tiny import tiny_llama
+
+    out = tmp_path / "adapter"
+    train_lora_sft(tiny_model, tokenizer, CHATS, TINY, out, seed=0, checkpoint_every=0)
+    first = _lora_b(out)
+    train_lora_sft(tiny_llama(seed=0), tokenizer, CHATS, TINY.model_copy(update={"rank": 2}), out, seed=0,
+                   checkpoint_every=0)
+    assert json.loads((out / "adapter_config.json").read_text())["r"] == 2
+    assert [t.shape[1] for t in _lora_b(out)] == [2] * len(first)
+    assert [p.name for p in tmp_path.iterdir()] == ["adapter"]  # no staging or old folder left beside it
+
+
 def test_folder_without_manifest_is_not_reused(tmp_path):
     (tmp_path / "adapter_model.safetensors").write_bytes(b"half-written")
     assert load_train_result(tmp_path) is None
+
+
+def test_run_settings_key_every_lora_argument_and_resolve_precision():
+    settings = run_settings(LoraArgs(precision="bfloat16"), seed=3)
+    assert set(LoraArgs.model_fields) - {"precision"} <= set(settings)
+    assert settings["bf16"] is True and settings["seed"] == 3
+    assert run_settings(LoraArgs(precision="float32"), 3)["bf16"] is False
+    for field, value in (("rank", 8), ("alpha", 4), ("learning_rate", 0.5), ("epochs", 9), ("batch_size", 3),
+                         ("max_length", 64)):
+        assert run_settings(LoraArgs(**{field: value}), 3)[field] == value
+    # DPO's own arguments are keyed by its trainer with the pairs, not here
+    assert run_settings(DpoArgs(beta=0.5, nll_weight=0.0), 3) == run_settings(DpoArgs(), 3)
+
+
+@pytest.mark.slow
+def test_real_weights_loss_falls(tmp_path):
+    from ladder.backends.local import load_model_and_tokenizer
+
+    model, tok = load_model_and_tokenizer("smollm2-135m-instruct")
+    args = LoraArgs(rank=4, alpha=8, epochs=4, batch_size=2, learning_rate=2e-3, precision="float32")
+    result = train_lora_sft(model, tok, CHATS, args, tmp_path / "adapter", seed=0)
+    assert all(torch.count_nonzero(t) > 0 for t in _lora_b(tmp_path / "adapter"))
+    assert result.steps == 8
+    assert result.losses[-1] < result.losses[0]

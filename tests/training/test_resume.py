@@ -32,21 +32,24 @@ def _run(out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
 
 
 def _run_and_kill_at(out: Path, kill_step: int) -> list[str]:
-    proc = subprocess.Popen([sys.executable, str(WORKER), str(out)], env=_env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    """Run the worker step by step (it waits for a line after each) and SIGKILL it at `kill_step`."""
+    proc = subprocess.Popen([sys.executable, str(WORKER), str(out), "--wait-each-step"], env=_env(),
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     lines = []
-    assert proc.stdout is not None
+    assert proc.stdout is not None and proc.stdin is not None
     for line in proc.stdout:
         lines.append(line.strip())
         if line.strip() == f"step {kill_step}":
             proc.send_signal(signal.SIGKILL)
             break
+        if line.startswith("step "):
+            proc.stdin.write("\n")
+            proc.stdin.flush()
     proc.wait(timeout=60)
     assert proc.returncode == -signal.SIGKILL, lines
     return lines
 
 
-@pytest.mark.slow
 def test_sigkill_then_resume_matches_uninterrupted_run(tmp_path):
     straight = tmp_path / "straight" / "adapter"
     done = _run(straight)
@@ -58,9 +61,10 @@ def test_sigkill_then_resume_matches_uninterrupted_run(tmp_path):
     crashed = _run(out, "--die-before-publish", "4")
     assert crashed.returncode == -signal.SIGKILL
     assert [p.name for p in root.glob("step-*")] == ["step-000002"]
-    assert list(root.glob(".tmp-step-000004-*")), "the unpublished checkpoint should be left as a temp dir"
+    assert list(root.glob(".step-000004.tmp-*")), "the unpublished checkpoint should be left as a temp dir"
 
-    # 2. Restarted: it must resume from step 2 (the temp dir is never picked up); killed again.
+    # 2. Restarted: it must resume from step 2 (the temp dir is never picked up); killed again
+    #    while it reports step `kill_step`, before that step's checkpoint is written.
     kill_step = random.Random().randint(5, TOTAL_STEPS - 1)
     lines = _run_and_kill_at(out, kill_step)
     assert lines[0] == "resumed 2", lines
@@ -70,9 +74,9 @@ def test_sigkill_then_resume_matches_uninterrupted_run(tmp_path):
     final = _run(out)
     assert final.returncode == 0, final.stderr[-2000:]
     result = json.loads(final.stdout.strip().splitlines()[-1].removeprefix("done "))
-    # the newest checkpoint complete when the kill landed (a kill mid-write loses that one)
-    assert kill_step - 2 <= result["resumed_from"] <= kill_step + 1, (kill_step, result)
-    assert result["resumed_from"] % 2 == 0 and result["steps"] == TOTAL_STEPS
+    # the newest checkpoint complete when the kill landed: the last even step before kill_step
+    assert result["resumed_from"] == (kill_step - 1) // 2 * 2, (kill_step, result)
+    assert result["steps"] == TOTAL_STEPS
     assert not root.exists(), "checkpoints are removed once the adapter is saved"
 
     a = load_file(straight / "adapter_model.safetensors")

@@ -11,8 +11,6 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass
 from functools import lru_cache
@@ -21,6 +19,7 @@ from typing import Any, Sequence
 
 from ladder.backends.base import ProgressFn
 from ladder.backends.batching import generate_rows
+from ladder.fsutil import publish_dir, staging_dir
 from ladder.types import Chat, Generation, GenerationParams, file_sha256
 
 
@@ -109,28 +108,32 @@ def converted_dir(name: str) -> Path:
     model.config.quantization_config = None
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=".convert-"))
+    tmp = staging_dir(target)
     model.save_pretrained(tmp, safe_serialization=True)
     tokenizer.save_pretrained(tmp)
-    if target.exists():
-        shutil.rmtree(target)
-    os.replace(tmp, target)  # atomic: a half-written copy is never picked up
+    publish_dir(tmp, target)  # a half-written copy is never picked up
     return target
+
+
+def load_tokenizer(name: str) -> Any:
+    """The model's tokenizer, from the local safetensors copy (never the hub); pads on the left."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(converted_dir(name)), local_files_only=True)
+    tokenizer.padding_side = "left"
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
 
 
 def load_model_and_tokenizer(name: str, dtype: str = "float32") -> tuple[Any, Any]:
     """A fresh copy of the base model (for inference or training) and its tokenizer."""
     offline()
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM
 
-    folder = converted_dir(name)
-    tokenizer = AutoTokenizer.from_pretrained(str(folder))
-    tokenizer.padding_side = "left"
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    model = AutoModelForCausalLM.from_pretrained(str(folder), dtype=getattr(torch, dtype))
+    tokenizer = load_tokenizer(name)
+    model = AutoModelForCausalLM.from_pretrained(str(converted_dir(name)), dtype=getattr(torch, dtype))
     model.eval()
     return model, tokenizer
 
@@ -186,10 +189,7 @@ class LocalBackend:
     def tokenizer(self) -> Any:
         if self._tokenizer is None:
             offline()
-            from transformers import AutoTokenizer
-
-            self._tokenizer = AutoTokenizer.from_pretrained(str(converted_dir(self.name)))
-            self._tokenizer.padding_side = "left"
+            self._tokenizer = load_tokenizer(self.name)
         return self._tokenizer
 
     def count_tokens(self, chat: Chat) -> int:

@@ -10,9 +10,7 @@ is the bm25 and dense parts of the same chunks, fused.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -20,6 +18,7 @@ from typing import Literal, Sequence
 
 import numpy as np
 
+from ladder.fsutil import publish_dir, staging_dir
 from ladder.retrieval.bm25 import BM25Index
 from ladder.retrieval.chunking import Chunk, ChunkingSpec, Tokenizer, chunk_corpus, word_spans
 from ladder.retrieval.corpus import Corpus
@@ -69,17 +68,12 @@ def _read_chunks(folder: Path) -> list[Chunk]:
 
 
 def _publish(tmp: Path, final: Path, manifest: dict[str, object]) -> None:
-    """Write the manifest last, then rename the folder into place (atomic on one filesystem)."""
-    with open(tmp / "manifest.json", "w", encoding="utf-8") as f:
-        json.dump(manifest, f, indent=1)
-        f.flush()
-        os.fsync(f.fileno())
-    if final.exists():  # a stale or half-made folder (no manifest); another builder's is kept
-        if (final / "manifest.json").exists():
-            shutil.rmtree(tmp)
-            return
-        shutil.rmtree(final)
-    os.replace(tmp, final)
+    """Write the manifest last, then put the folder in place (fsutil.publish_dir)."""
+    (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+    if (final / "manifest.json").exists():  # another builder finished first: keep theirs
+        shutil.rmtree(tmp)
+        return
+    publish_dir(tmp, final)  # replaces a stale or half-made folder (one without a manifest)
 
 
 def _open_part(part: Literal["bm25", "dense"], corpus: Corpus, chunking: ChunkingSpec, root: Path,
@@ -99,8 +93,7 @@ def _open_part(part: Literal["bm25", "dense"], corpus: Corpus, chunking: Chunkin
     if not chunks:
         raise ValueError(f"{corpus.root}: the corpus has no text to index")
     texts = [c.indexed_text for c in chunks]
-    root.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=root, prefix=f".{part}-"))
+    tmp = staging_dir(folder)
     searcher: Searcher
     if part == "bm25":
         bm25 = BM25Index.build(texts)

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from ladder.backends.base import Backend
 from ladder.task import Task
 from ladder.task.spec import format_validation_error
+from ladder.types import Candidate
 
 
 class RungOptions(BaseModel):
@@ -40,7 +41,7 @@ class Rung(Protocol):
     kind: ClassVar[Literal["prompt", "finetune"]]
     Options: ClassVar[type[RungOptions]]
 
-    def prepare(self, ctx: RungContext, options: Any) -> Any:  # -> Candidate
+    def prepare(self, ctx: RungContext, options: Any) -> Candidate:
         ...
 
 
@@ -49,18 +50,18 @@ class Variant:
     """One combination of a rung that sweeps options (rag's retriever x chunk size x top-k),
     climbed and recorded as its own rung row under `name`."""
 
-    rung: Any  # the Rung that prepares it
+    rung: Rung  # the Rung that prepares it
     name: str
 
     @property
     def kind(self) -> Literal["prompt", "finetune"]:
-        return self.rung.kind  # type: ignore[no-any-return]
+        return self.rung.kind
 
     @property
     def Options(self) -> type[RungOptions]:  # noqa: N802 - mirrors Rung.Options
-        return self.rung.Options  # type: ignore[no-any-return]
+        return self.rung.Options
 
-    def prepare(self, ctx: RungContext, options: Any) -> Any:
+    def prepare(self, ctx: RungContext, options: Any) -> Candidate:
         return self.rung.prepare(ctx, options)
 
 

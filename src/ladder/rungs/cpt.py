@@ -9,15 +9,15 @@ paid.
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import ClassVar, Literal
 
 from pydantic import Field
 
 from ladder.retrieval.corpus import CorpusError, read_corpus
-from ladder.rungs.base import RungContext
-from ladder.rungs.lora_sft import LoraSFT, answer_chats, finetune_candidate, sft_config, train_or_reuse
+from ladder.rungs.base import RungContext, RungOptions
+from ladder.rungs.finetune import answer_chats, finetune_candidate, train_or_reuse
 from ladder.rungs.prompt import ChatPrompt
+from ladder.training.args import LoraArgs, run_settings
 from ladder.training.cpt import train_lora_cpt
 from ladder.training.lora_sft import train_lora_sft
 from ladder.types import Candidate, chat_to_json
@@ -27,7 +27,7 @@ class CPT:
     name: ClassVar[str] = "cpt"
     kind: ClassVar[Literal["finetune"]] = "finetune"
 
-    class Options(LoraSFT.Options):
+    class Options(RungOptions, LoraArgs):
         epochs: int = Field(1, gt=0, description="passes over the corpus")
         max_length: int = Field(256, gt=1, description="tokens per corpus chunk")
         then_sft: bool = Field(False, description="continue the adapter with SFT on the training split")
@@ -42,29 +42,29 @@ class CPT:
         except CorpusError as e:
             raise ValueError(f"corpus: {e}") from None
         texts = [d.text for d in corpus.documents]
-        config = sft_config(options, spec.seed)
         cpt_dir, cpt, reused = train_or_reuse(
-            ctx, self.name, ("cpt", corpus.fingerprint(), asdict(config)),
-            lambda model, tok, out: train_lora_cpt(model, tok, texts, config, out, on_step=ctx.on_train_step),
-            f"continued pre-training on {len(texts)} documents x {config.epochs} epochs",
+            ctx, self.name, ("cpt", corpus.fingerprint(), run_settings(options, spec.seed)),
+            lambda model, tok, out: train_lora_cpt(model, tok, texts, options, out, seed=spec.seed,
+                                                   on_step=ctx.on_train_step),
+            f"continued pre-training on {len(texts)} documents x {options.epochs} epochs",
         )
         prompt = ChatPrompt(system=spec.prompts.system)
         if not options.then_sft:
             return finetune_candidate(self.name, ctx, prompt, cpt_dir, cpt, reused,
-                                      f"LoRA r={config.rank} continued pre-training on {len(texts)} documents")
+                                      f"LoRA r={options.rank} continued pre-training on {len(texts)} documents")
         if not ctx.task.train:
             raise ValueError("cpt with then_sft needs training examples: set `data.train` in task.yaml")
         chats = answer_chats(prompt, ctx.task.train)
-        sft = sft_config(options.model_copy(update={"epochs": options.sft_epochs, "max_length": 512}), spec.seed)
+        sft = options.model_copy(update={"epochs": options.sft_epochs, "max_length": 512})
         sft_dir, result, sft_reused = train_or_reuse(
-            ctx, self.name, ("cpt+sft", str(cpt_dir), [chat_to_json(c) for c in chats], asdict(sft)),
-            lambda model, tok, out: train_lora_sft(model, tok, chats, sft, out, on_step=ctx.on_train_step,
-                                                   init_adapter=cpt_dir),
+            ctx, self.name, ("cpt+sft", str(cpt_dir), [chat_to_json(c) for c in chats], run_settings(sft, spec.seed)),
+            lambda model, tok, out: train_lora_sft(model, tok, chats, sft, out, seed=spec.seed,
+                                                   on_step=ctx.on_train_step, init_adapter=cpt_dir),
             f"SFT on {len(chats)} examples on top of the pre-trained adapter",
         )
         return finetune_candidate(
             self.name, ctx, prompt, sft_dir, result, reused and sft_reused,
-            f"LoRA r={config.rank} continued pre-training on {len(texts)} documents, then SFT on {len(chats)} chats",
+            f"LoRA r={options.rank} continued pre-training on {len(texts)} documents, then SFT on {len(chats)} chats",
             extra_seconds=cpt.seconds, extra_money=cpt.seconds / 3600 * spec.prices.train_per_hour,
             notes=f"pre-training {cpt.steps} steps, final loss {cpt.final_loss:.4f}",
         )

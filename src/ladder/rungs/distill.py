@@ -15,7 +15,6 @@ rung a cached backend), and the accepted answers are written as chat JSONL to
 from __future__ import annotations
 
 import json
-import os
 import random
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Sequence
@@ -23,9 +22,11 @@ from typing import Any, ClassVar, Literal, Sequence
 from pydantic import Field
 
 from ladder.backends.base import Backend
+from ladder.fsutil import write_file_atomic
 from ladder.metrics.checks import run_checks
 from ladder.rungs.base import RungContext
-from ladder.rungs.lora_sft import LoraSFT, answer_chats, train_sft_candidate
+from ladder.rungs.finetune import answer_chats, train_sft_candidate
+from ladder.rungs.lora_sft import LoraSFT
 from ladder.rungs.prompt import ChatPrompt
 from ladder.tracking.costs import request_cost
 from ladder.types import Candidate, CheckSpec, Example, Generation, GenerationParams, chat_to_json, content_hash
@@ -51,10 +52,7 @@ def passing(examples: Sequence[Example], generations: Sequence[Generation],
 
 
 def _write_json(path: Path, payload: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False))
-    os.replace(tmp, path)
+    write_file_atomic(path, payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False))
 
 
 class Distill:

@@ -13,17 +13,17 @@ from __future__ import annotations
 
 import json
 import random
-from dataclasses import asdict
 from pathlib import Path
 from typing import ClassVar, Literal
 
 from pydantic import Field
 
 from ladder.metrics.checks import run_checks
-from ladder.rungs.base import RungContext
-from ladder.rungs.lora_sft import LoraSFT, finetune_candidate, local_backend, sft_config, train_or_reuse
+from ladder.rungs.base import RungContext, RungOptions
+from ladder.rungs.finetune import finetune_candidate, local_backend, train_or_reuse
 from ladder.rungs.prompt import ChatPrompt
 from ladder.task.formats import FormatError, Preference, parse
+from ladder.training.args import DpoArgs, run_settings
 from ladder.training.dpo import PreferencePair, train_lora_dpo
 from ladder.types import Candidate, GenerationParams, Message
 
@@ -64,11 +64,7 @@ class DPO:
     name: ClassVar[str] = "dpo"
     kind: ClassVar[Literal["finetune"]] = "finetune"
 
-    class Options(LoraSFT.Options):
-        learning_rate: float = Field(5e-4, gt=0)
-        beta: float = Field(0.1, gt=0, description="DPO temperature: how far the policy may move from the reference")
-        nll_weight: float = Field(
-            1.0, ge=0, description="weight of the chosen answers' next-token loss added to DPO's (RPO); 0 = pure DPO")
+    class Options(RungOptions, DpoArgs):
         pairs: Path | None = Field(None, description="preference JSONL, relative to task.yaml; default: built from outputs")
         sources: list[Source] = Field(
             ["zero_shot", "instructed"], min_length=1,
@@ -115,17 +111,16 @@ class DPO:
             pairs = self._built_pairs(ctx, options)
             if not pairs:
                 raise ValueError("dpo: every answer on the training inputs passed the checks; no rejected answers")
-        config = sft_config(options, ctx.task.spec.seed)
+        seed = ctx.task.spec.seed
         adapter_dir, result, reused = train_or_reuse(
             ctx, self.name,
             ("dpo", options.beta, options.nll_weight, [(json.dumps([m.to_dict() for m in p.prompt]), p.chosen, p.rejected) for p in pairs],
-             asdict(config)),
-            lambda model, tok, out: train_lora_dpo(model, tok, pairs, config, out, beta=options.beta,
-                                                   nll_weight=options.nll_weight, on_step=ctx.on_train_step),
-            f"DPO on {len(pairs)} preference pairs x {config.epochs} epochs",
+             run_settings(options, seed)),
+            lambda model, tok, out: train_lora_dpo(model, tok, pairs, options, out, seed=seed, on_step=ctx.on_train_step),
+            f"DPO on {len(pairs)} preference pairs x {options.epochs} epochs",
         )
         return finetune_candidate(
             self.name, ctx, ChatPrompt(system=ctx.task.spec.prompts.system), adapter_dir, result, reused,
-            f"LoRA r={config.rank} DPO (beta {options.beta}, NLL weight {options.nll_weight}) on {len(pairs)} "
+            f"LoRA r={options.rank} DPO (beta {options.beta}, NLL weight {options.nll_weight}) on {len(pairs)} "
             "preference pairs, zero-shot prompt",
         )

@@ -14,7 +14,8 @@ from typing import ClassVar, Literal
 from pydantic import Field
 
 from ladder.rungs.base import RungContext
-from ladder.rungs.lora_sft import LoraSFT, train_sft_candidate
+from ladder.rungs.finetune import train_sft_candidate
+from ladder.rungs.lora_sft import LoraSFT
 from ladder.rungs.prompt import ChatPrompt
 from ladder.types import Candidate
 

@@ -157,8 +157,7 @@ class FineTuning:
 
     def _run(self, job_id: str) -> None:
         from ladder.backends.local import load_model_and_tokenizer
-        from ladder.hardware import cpu_has_fast_bf16
-        from ladder.training.lora_sft import SFTConfig, train_lora_sft
+        from ladder.training.lora_sft import LoraArgs, train_lora_sft
 
         job = self.jobs[job_id]
         self._check_cancel(job_id)
@@ -175,10 +174,10 @@ class FineTuning:
         self._set(job_id, status="running")
         self._event(job_id, "Fine-tuning job started")
         hyper = job["hyperparameters"]
-        config = SFTConfig(
+        args = LoraArgs(
             rank=self.config.rank, alpha=2 * self.config.rank, epochs=hyper["n_epochs"],
             batch_size=hyper["batch_size"], learning_rate=self.config.learning_rate * hyper["learning_rate_multiplier"],
-            max_length=self.config.max_length, seed=job["seed"], bf16=cpu_has_fast_bf16(),
+            max_length=self.config.max_length, precision="auto",
         )
 
         def on_step(step: int, total: int, loss: float) -> None:
@@ -189,7 +188,7 @@ class FineTuning:
         model, tokenizer = load_model_and_tokenizer(self.config.model)
         self._check_cancel(job_id)  # loading takes seconds: a cancel may have come meanwhile
         out = self.data_dir / "adapters" / job_id
-        result = train_lora_sft(model, tokenizer, chats, config, out, on_step=on_step)
+        result = train_lora_sft(model, tokenizer, chats, args, out, seed=job["seed"], on_step=on_step)
         del model
         suffix = job["user_provided_suffix"] or ""
         model_id = f"ft:{job['model']}:ladder:{suffix}:{job_id.removeprefix('ftjob-')[:8]}"

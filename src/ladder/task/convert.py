@@ -10,11 +10,10 @@ is written.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ladder.fsutil import write_file_atomic
 from ladder.task import formats
 from ladder.task.validate import decode_line
 
@@ -62,14 +61,6 @@ def convert_file(src: str | Path, dst: str | Path, to: str) -> ConvertResult:
         result.problems.append(f"{src}: no records to convert (the file is empty)")
     if result.problems:
         return result
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dst.parent, prefix=f".{dst.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write("".join(r + "\n" for r in rows))
-        os.replace(tmp, dst)  # a reader never sees half a file
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    write_file_atomic(dst, "".join(r + "\n" for r in rows))  # a reader never sees half a file
     result.written = len(rows)
     return result

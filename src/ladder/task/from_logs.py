@@ -18,14 +18,13 @@ Lines that cannot be used are counted with the reason, never dropped silently.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
+from ladder.fsutil import write_file_atomic
 from ladder.task import formats
 from ladder.tracking.store import STORE_FILE, Store
 from ladder.types import content_hash
@@ -73,7 +72,7 @@ def import_logs(
             continue
         seen.add(key)
         rows.append(json.dumps({"messages": messages}, ensure_ascii=False))
-    _write_atomic(Path(out), "".join(r + "\n" for r in rows))
+    write_file_atomic(Path(out), "".join(r + "\n" for r in rows))
     result.written = len(rows)
     return result
 
@@ -200,17 +199,3 @@ def _ratings(db: sqlite3.Connection, path: Path) -> dict[int, float]:
     if not {"generation_id", "rating"} <= columns:
         raise LogError(f"{path}: --min-rating needs a ratings table (generation_id, rating); this store has none")
     return {r[0]: r[1] for r in db.execute("SELECT generation_id, AVG(rating) FROM ratings GROUP BY generation_id")}
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise

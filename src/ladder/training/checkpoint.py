@@ -1,11 +1,11 @@
 """Atomic training checkpoints: safetensors for tensors, JSON for everything else.
 
 A checkpoint is a folder ``step-000012/`` inside a checkpoint root. It is written into a
-temporary folder first; every file is fsynced, then ``manifest.json`` (sha256 of every other
-file, and the key of the run it belongs to) is written and fsynced last, and only then is the
-folder renamed into place. A reader accepts a folder only when its manifest exists, names the
-same run key and every checksum matches, so a process killed at any point (during a write,
-between write and rename) never leaves a checkpoint that is picked up half-written.
+temporary folder first, ``manifest.json`` (sha256 of every other file, and the key of the run
+it belongs to) last, and only then published: fsynced and renamed into place
+(fsutil.publish_dir). A reader accepts a folder only when its manifest exists, names the same
+run key and every checksum matches, so a process killed at any point (during a write, between
+write and rename) never leaves a checkpoint that is picked up half-written.
 
 Nothing here uses pickle: tensors go through safetensors, and no torch.load is needed.
 """
@@ -13,37 +13,17 @@ Nothing here uses pickle: tensors go through safetensors, and no torch.load is n
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from ladder import fsutil
 from ladder.types import file_sha256
 
 MANIFEST = "manifest.json"
 TENSORS = "tensors.safetensors"
 STATE = "state.json"
 KEEP = 2  # complete checkpoints kept; older ones are deleted after a newer one is published
-
-
-def _fsync_file(path: Path) -> None:
-    with open(path, "rb") as f:
-        os.fsync(f.fileno())
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _publish(tmp: Path, final: Path) -> None:
-    """The one step that makes a checkpoint visible: an atomic rename, then a directory fsync."""
-    os.replace(tmp, final)
-    _fsync_dir(final.parent)
 
 
 def step_dir(root: Path, step: int) -> Path:
@@ -54,23 +34,13 @@ def save_checkpoint(root: Path, step: int, key: str, tensors: dict[str, Any], st
     """Write one checkpoint atomically; return its folder."""
     from safetensors.torch import save_file
 
-    root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=root, prefix=f".tmp-step-{step:06d}-"))
+    final = step_dir(root, step)
+    tmp = fsutil.staging_dir(final)
     save_file({k: v.detach().contiguous().clone() for k, v in tensors.items()}, str(tmp / TENSORS))
     (tmp / STATE).write_text(json.dumps(state))
-    for name in (TENSORS, STATE):
-        _fsync_file(tmp / name)
     manifest = {"key": key, "step": step, "files": {n: file_sha256(tmp / n) for n in (TENSORS, STATE)}}
-    with open(tmp / MANIFEST, "w") as f:  # last: its presence says every other file is complete
-        json.dump(manifest, f)
-        f.flush()
-        os.fsync(f.fileno())
-    _fsync_dir(tmp)
-    final = step_dir(root, step)
-    if final.exists():
-        shutil.rmtree(final)
-    _publish(tmp, final)
+    (tmp / MANIFEST).write_text(json.dumps(manifest))  # last: its presence says every other file is complete
+    fsutil.publish_dir(tmp, final)
     for old in complete_steps(root, key)[:-KEEP]:
         shutil.rmtree(step_dir(root, old), ignore_errors=True)
     return final

@@ -10,8 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
+from ladder.training.args import LoraArgs
 from ladder.training.lora_sft import Row, pad_id_of, train_on_rows
-from ladder.training.loop import SFTConfig, StepFn, TrainResult
+from ladder.training.loop import StepFn, TrainResult
 
 
 def chunk_texts(tokenizer: Any, texts: Sequence[str], max_length: int, min_length: int = 8) -> list[Row]:
@@ -35,13 +36,16 @@ def train_lora_cpt(
     model: Any,
     tokenizer: Any,
     texts: Sequence[str],
-    config: SFTConfig,
+    args: LoraArgs,
     out_dir: Path,
+    *,
+    seed: int,
     on_step: StepFn | None = None,
     checkpoint_every: int | None = None,
 ) -> TrainResult:
     """Train a LoRA adapter on raw `texts` (all tokens are targets); save it to `out_dir`."""
-    rows = chunk_texts(tokenizer, texts, config.max_length)
+    rows = chunk_texts(tokenizer, texts, args.max_length)
     if not rows:
         raise ValueError("no text to train on: the corpus is empty")
-    return train_on_rows(model, rows, pad_id_of(tokenizer), config, out_dir, on_step, checkpoint_every, kind="cpt")
+    return train_on_rows(model, rows, pad_id_of(tokenizer), args, out_dir, seed=seed, on_step=on_step,
+                         checkpoint_every=checkpoint_every, kind="cpt")

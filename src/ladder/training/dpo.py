@@ -23,8 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
+from ladder.training.args import DpoArgs
 from ladder.training.lora_sft import IGNORE, Row, collate, labelled_logits, pad_id_of, tokenize_for_sft
-from ladder.training.loop import SFTConfig, StepFn, TrainResult, train_lora
+from ladder.training.loop import StepFn, TrainResult, train_lora
 from ladder.types import Chat, Message, content_hash
 
 
@@ -67,10 +68,10 @@ def train_lora_dpo(
     model: Any,
     tokenizer: Any,
     pairs: Sequence[PreferencePair],
-    config: SFTConfig,
+    args: DpoArgs,
     out_dir: Path,
-    beta: float = 0.1,
-    nll_weight: float = 0.0,
+    *,
+    seed: int,
     on_step: StepFn | None = None,
     checkpoint_every: int | None = None,
     init_adapter: Path | None = None,
@@ -79,11 +80,8 @@ def train_lora_dpo(
     import torch
     import torch.nn.functional as F
 
-    if beta <= 0:
-        raise ValueError(f"beta must be > 0 (got {beta})")
-    if nll_weight < 0:
-        raise ValueError(f"nll_weight must be >= 0 (got {nll_weight})")
-    rows = [tokenize_pair(tokenizer, p, config.max_length) for p in pairs]
+    beta, nll_weight = args.beta, args.nll_weight  # validated by DpoArgs
+    rows = [tokenize_pair(tokenizer, p, args.max_length) for p in pairs]
     if not rows:
         raise ValueError("no preference pairs")
     pad_id = pad_id_of(tokenizer)
@@ -108,7 +106,7 @@ def train_lora_dpo(
         return loss, sum(len(rows[i][0][0]) + len(rows[i][1][0]) for i in idx)
 
     return train_lora(
-        model, config, out_dir, [max(len(c[0]), len(r[0])) for c, r in rows], loss_fn,
-        data_key=content_hash("dpo", beta, nll_weight, rows), on_step=on_step, checkpoint_every=checkpoint_every,
+        model, args, out_dir, [max(len(c[0]), len(r[0])) for c, r in rows], loss_fn,
+        data_key=content_hash("dpo", beta, nll_weight, rows), seed=seed, on_step=on_step, checkpoint_every=checkpoint_every,
         init_adapter=init_adapter, manifest_extra={"kind": "dpo", "beta": beta, "nll_weight": nll_weight, "pairs": len(rows)},
     )

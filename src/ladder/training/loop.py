@@ -16,36 +16,20 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import random
-import shutil
-import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from ladder.fsutil import publish_dir, staging_dir
 from ladder.training import checkpoint
+from ladder.training.args import LORA_DROPOUT, TARGET_MODULES, WARMUP_RATIO, LoraArgs, run_settings
 from ladder.training.throughput import lora_step_flops, lora_weight_counts, matmul_flops, mfu
 from ladder.types import content_hash
 
 IGNORE = -100  # label value the loss skips
 CHECKPOINT_SECONDS = 60.0  # default checkpoint interval, in seconds of training
-
-
-@dataclass(frozen=True)
-class SFTConfig:
-    rank: int = 16
-    alpha: int = 32
-    dropout: float = 0.0
-    learning_rate: float = 1e-3
-    epochs: int = 2
-    batch_size: int = 8
-    max_length: int = 512
-    warmup_ratio: float = 0.1
-    target_modules: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
-    bf16: bool = False  # bf16 frozen weights + autocast, fp32 LoRA weights; see cpu_has_fast_bf16
-    seed: int = 0
 
 
 @dataclass(frozen=True)
@@ -138,11 +122,13 @@ def _restore(tensors: dict[str, Any], state: dict[str, Any], params: dict[str, A
 
 def train_lora(
     model: Any,
-    config: SFTConfig,
+    args: LoraArgs,
     out_dir: Path,
     lengths: Sequence[int],
     loss_fn: LossFn,
     data_key: str,
+    *,
+    seed: int,
     on_step: StepFn | None = None,
     checkpoint_every: int | None = None,
     init_adapter: Path | None = None,
@@ -150,8 +136,8 @@ def train_lora(
 ) -> TrainResult:
     """Train a LoRA adapter on `model` and save it atomically to `out_dir`.
 
-    `data_key` identifies the training data (a hash); with the config it decides which
-    checkpoints belong to this run. `checkpoint_every`: a checkpoint every N steps; None = one
+    `data_key` identifies the training data (a hash); with `run_settings(args, seed)` it decides
+    which checkpoints belong to this run. `checkpoint_every`: a checkpoint every N steps; None = one
     after every CHECKPOINT_SECONDS of training (so a kill loses at most that much); 0 = none. `init_adapter` starts from an earlier adapter's weights (e.g. SFT after CPT).
     """
     import torch
@@ -160,15 +146,17 @@ def train_lora(
 
     if not lengths:
         raise ValueError("no training examples")
-    torch.manual_seed(config.seed)
-    plan = batch_plan(lengths, config.batch_size, config.epochs, config.seed)
-    if config.bf16:
+    settings = run_settings(args, seed)
+    bf16 = settings["bf16"]
+    torch.manual_seed(seed)
+    plan = batch_plan(lengths, args.batch_size, args.epochs, seed)
+    if bf16:
         model.to(torch.bfloat16)
         model.set_attn_implementation("eager")
     peft_model = get_peft_model(
         model,
-        LoraConfig(r=config.rank, lora_alpha=config.alpha, lora_dropout=config.dropout,
-                   target_modules=list(config.target_modules), task_type="CAUSAL_LM"),
+        LoraConfig(r=args.rank, lora_alpha=args.alpha, lora_dropout=LORA_DROPOUT,
+                   target_modules=list(TARGET_MODULES), task_type="CAUSAL_LM"),
     )
     for p in peft_model.parameters():
         if p.requires_grad:
@@ -177,12 +165,12 @@ def train_lora(
         set_peft_model_state_dict(peft_model, load_file(str(Path(init_adapter) / "adapter_model.safetensors")))
     peft_model.train()
     params = {n: p for n, p in peft_model.named_parameters() if p.requires_grad}
-    optimizer = torch.optim.AdamW(list(params.values()), lr=config.learning_rate, weight_decay=0.0)
+    optimizer = torch.optim.AdamW(list(params.values()), lr=args.learning_rate, weight_decay=0.0)
     total = len(plan)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(total, max(1, int(total * config.warmup_ratio))))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(total, max(1, int(total * WARMUP_RATIO))))
 
     init_hash = checkpoint._sha256(Path(init_adapter) / "adapter_model.safetensors") if init_adapter else None
-    key = content_hash(asdict(config), data_key, init_hash)
+    key = content_hash(settings, data_key, init_hash)
     root = checkpoint_root(out_dir)
     losses: list[float] = []
     lrs: list[float] = []
@@ -196,7 +184,7 @@ def train_lora(
     t0 = last_save = time.perf_counter()
     for step in range(start, total):
         lrs.append(scheduler.get_last_lr()[0])
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16):
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             loss, n_tokens = loss_fn(peft_model, plan[step])
         loss.backward()
         torch.nn.utils.clip_grad_norm_(list(params.values()), 1.0)
@@ -217,28 +205,22 @@ def train_lora(
             })
     seconds = before + time.perf_counter() - t0
     peft_model.eval()
-    peak = matmul_flops("bfloat16" if config.bf16 else "float32")
+    peak = matmul_flops("bfloat16" if bf16 else "float32")
     # the loss functions report tokens, not labelled positions: the head's FLOPs are left out (a lower bound)
     step_flops = lora_step_flops(*lora_weight_counts(peft_model), tokens=tokens, labelled_tokens=0)
     utilisation = mfu(step_flops / seconds, peak) if seconds > 0 else 0.0
 
     out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=".train-"))
+    tmp = staging_dir(out_dir)
     peft_model.save_pretrained(tmp, safe_serialization=True)
-    manifest = {"config": asdict(config), "seconds": seconds, "train_tokens": tokens, "steps": total,
+    manifest = {"config": settings, "seconds": seconds, "train_tokens": tokens, "steps": total,
                 "losses": losses, "lrs": lrs, "resumed_from": start, "examples": len(lengths),
                 "tokens_per_s": tokens / seconds if seconds > 0 else 0.0, "mfu": utilisation,
                 "peak_matmul_flops": peak,
                 **(manifest_extra or {})}
     # The manifest is written last: a folder without it is an interrupted save, never reused.
-    with open(tmp / "training.json", "w") as f:
-        json.dump(manifest, f, indent=1)
-        f.flush()
-        os.fsync(f.fileno())
-    if out_dir.exists():
-        shutil.rmtree(out_dir)
-    os.replace(tmp, out_dir)
+    (tmp / "training.json").write_text(json.dumps(manifest, indent=1))
+    publish_dir(tmp, out_dir)
     checkpoint.clear(root)
     return TrainResult(adapter_dir=out_dir, seconds=seconds, train_tokens=tokens, steps=total,
                        losses=tuple(losses), lrs=tuple(lrs), resumed_from=start, mfu=utilisation)

@@ -16,10 +16,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
-from ladder.training.loop import IGNORE, SFTConfig, StepFn, TrainResult, load_train_result, train_lora
+from ladder.training.args import LoraArgs
+from ladder.training.loop import IGNORE, StepFn, TrainResult, load_train_result, train_lora
 from ladder.types import Chat, content_hash
 
-__all__ = ["IGNORE", "SFTConfig", "TrainResult", "load_train_result", "tokenize_for_sft", "train_lora_sft",
+__all__ = ["IGNORE", "LoraArgs", "TrainResult", "load_train_result", "tokenize_for_sft", "train_lora_sft",
            "train_on_rows", "collate", "labelled_logits", "pad_id_of", "Row"]
 
 Row = tuple[list[int], list[int]]  # token ids, labels (IGNORE where no loss is taken)
@@ -84,8 +85,10 @@ def train_on_rows(
     model: Any,
     rows: Sequence[Row],
     pad_id: int,
-    config: SFTConfig,
+    args: LoraArgs,
     out_dir: Path,
+    *,
+    seed: int,
     on_step: StepFn | None = None,
     checkpoint_every: int | None = None,
     init_adapter: Path | None = None,
@@ -99,8 +102,8 @@ def train_on_rows(
         return next_token_loss(peft_model, batch), int(batch["attention_mask"].sum())
 
     return train_lora(
-        model, config, out_dir, [len(r[0]) for r in rows], loss_fn,
-        data_key=content_hash(kind, rows), on_step=on_step, checkpoint_every=checkpoint_every,
+        model, args, out_dir, [len(r[0]) for r in rows], loss_fn,
+        data_key=content_hash(kind, rows), seed=seed, on_step=on_step, checkpoint_every=checkpoint_every,
         init_adapter=init_adapter, manifest_extra={"kind": kind},
     )
 
@@ -109,8 +112,10 @@ def train_lora_sft(
     model: Any,
     tokenizer: Any,
     chats: Sequence[Chat],
-    config: SFTConfig,
+    args: LoraArgs,
     out_dir: Path,
+    *,
+    seed: int,
     on_step: StepFn | None = None,
     checkpoint_every: int | None = None,
     init_adapter: Path | None = None,
@@ -118,10 +123,10 @@ def train_lora_sft(
     """Train a LoRA adapter on `chats` and save it atomically to `out_dir`.
 
     Resumes from the newest complete checkpoint of an interrupted run with the same config,
-    chats and out_dir (see training/loop.py).
+    chats, seed and out_dir (see training/loop.py).
     """
-    rows = [tokenize_for_sft(tokenizer, c, config.max_length) for c in chats]
+    rows = [tokenize_for_sft(tokenizer, c, args.max_length) for c in chats]
     if not rows:
         raise ValueError("no training examples")
-    return train_on_rows(model, rows, pad_id_of(tokenizer), config, out_dir, on_step, checkpoint_every,
-                         init_adapter, kind="sft")
+    return train_on_rows(model, rows, pad_id_of(tokenizer), args, out_dir, seed=seed, on_step=on_step,
+                         checkpoint_every=checkpoint_every, init_adapter=init_adapter, kind="sft")

@@ -1,0 +1,114 @@
+"""What every fine-tuning rung builds on: the local backend it trains, train-or-reuse of a
+content-addressed adapter, the training chats, and the Candidate that answers with the adapter.
+
+Adapters are content-addressed by (trainer version, base weights, the rung's `key_parts`): an
+identical climb finds the finished adapter and does not train again, and an interrupted one
+(Ctrl+C, kill -9) resumes from the newest complete checkpoint, which lives beside that same
+folder (training/loop.py).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+from ladder.backends.base import unwrap
+from ladder.backends.local import LocalBackend, load_model_and_tokenizer
+from ladder.rungs.base import RungContext
+from ladder.tracking.costs import training_cost
+from ladder.training.args import LoraArgs, run_settings
+from ladder.training.lora_sft import TrainResult, load_train_result, train_lora_sft
+from ladder.types import (BuildCost, Candidate, Chat, Example, Message, Prompt, Retrieval, chat_to_json,
+                          content_hash)
+
+TRAINER_VERSION = 2  # bump when a change to training would change the adapter it produces
+
+Trainer = Callable[[Any, Any, Path], TrainResult]  # (model, tokenizer, out_dir) -> result
+
+
+def local_backend(ctx: RungContext, rung: str) -> LocalBackend:
+    """The task's model, which must be local: a fine-tuning rung trains its weights."""
+    local = unwrap(ctx.backend)
+    if not isinstance(local, LocalBackend):
+        raise ValueError(f"{rung} trains local weights: set `model.backend: local` in task.yaml")
+    return local
+
+
+def train_or_reuse(ctx: RungContext, rung: str, key_parts: tuple[Any, ...], trainer: Trainer,
+                   status: str) -> tuple[Path, TrainResult, bool]:
+    """The adapter for these inputs: reused when finished, resumed when interrupted, else trained.
+
+    `key_parts` must capture everything that changes the adapter (data, `run_settings`, kind).
+    Returns (adapter folder, result, reused)."""
+    local = local_backend(ctx, rung)
+    key = content_hash(TRAINER_VERSION, ctx.backend.fingerprint(), *key_parts)
+    adapter_dir = ctx.artifacts / "adapters" / f"{rung}-{key[:16]}"
+    result = load_train_result(adapter_dir)
+    if result is not None:
+        return adapter_dir, result, True
+    ctx.on_status(status)
+    model, tokenizer = load_model_and_tokenizer(local.name, local.dtype)
+    result = trainer(model, tokenizer, adapter_dir)
+    if result.resumed_from:
+        ctx.on_status(f"resumed from the checkpoint at step {result.resumed_from}")
+    return adapter_dir, result, False
+
+
+def answer_chats(prompt: Prompt, examples: Sequence[Example], answers: Sequence[str] | None = None) -> list[Chat]:
+    """Training chats: each example under `prompt`, answered by its reference (or `answers`)."""
+    answers = answers if answers is not None else [ex.expected for ex in examples]
+    return [prompt.render(ex) + (Message("assistant", a),) for ex, a in zip(examples, answers)]
+
+
+def finetune_candidate(rung: str, ctx: RungContext, prompt: Prompt, adapter_dir: Path, result: TrainResult,
+                       reused: bool, description: str, extra_money: float = 0.0, extra_seconds: float = 0.0,
+                       notes: str = "", retrievals: Mapping[str, Retrieval] | None = None) -> Candidate:
+    """The Candidate answering under `prompt` with the adapter; its build cost is the training's
+    (plus `extra_*`: a teacher's calls, an index build, an earlier training stage)."""
+    return Candidate(
+        rung=rung,
+        kind="finetune",
+        prompt=prompt,
+        adapter=str(adapter_dir),
+        build=BuildCost(
+            seconds=result.seconds + extra_seconds,
+            money=training_cost(result.seconds, ctx.task.spec.prices.train_per_hour) + extra_money,
+            train_tokens=result.train_tokens,
+            reused=reused,
+            notes=f"{result.steps} steps, final loss {result.final_loss:.4f}, {result.tokens_per_s:.0f} train tok/s"
+                  + (f", MFU {100 * result.mfu:.1f}%" if result.mfu is not None else "")
+                  + (f"; {notes}" if notes else ""),
+        ),
+        description=description,
+        retrievals=retrievals or {},
+    )
+
+
+def train_sft(ctx: RungContext, rung: str, args: LoraArgs, chats: Sequence[Chat],
+              status: str) -> tuple[Path, TrainResult, bool]:
+    """LoRA SFT on `chats` (train_or_reuse): (adapter folder, result, reused)."""
+    seed = ctx.task.spec.seed
+    return train_or_reuse(
+        ctx, rung, ([chat_to_json(c) for c in chats], run_settings(args, seed)),
+        lambda model, tok, out: train_lora_sft(model, tok, chats, args, out, seed=seed, on_step=ctx.on_train_step),
+        status,
+    )
+
+
+def train_sft_candidate(rung: str, ctx: RungContext, args: LoraArgs, prompt: Prompt,
+                        answers: Sequence[str] | None = None, description: str = "zero-shot prompt",
+                        extra_money: float = 0.0, extra_seconds: float = 0.0, notes: str = "",
+                        examples: Sequence[Example] | None = None) -> Candidate:
+    """LoRA SFT on the training split (or `examples`) under `prompt`; the Candidate answers under it too."""
+    local_backend(ctx, rung)
+    examples = ctx.task.train if examples is None else examples
+    if not examples:
+        raise ValueError(f"{rung} needs training examples: set `data.train` in task.yaml")
+    chats = answer_chats(prompt, examples, answers)
+    adapter_dir, result, reused = train_sft(
+        ctx, rung, args, chats, f"training LoRA on {len(chats)} examples x {args.epochs} epochs")
+    return finetune_candidate(
+        rung, ctx, prompt, adapter_dir, result, reused,
+        f"LoRA r={args.rank} on {len(chats)} training chats, {description}",
+        extra_money=extra_money, extra_seconds=extra_seconds, notes=notes,
+    )

@@ -1,0 +1,63 @@
+"""The LoRA training arguments, declared once: the trainers take them and the fine-tuning rungs'
+options (`rungs.<name>:` in task.yaml) extend them, so each description is also the help text.
+
+What is not a task option (dropout, warmup, the adapted modules) is a constant here; with the
+arguments, the seed and the resolved precision it makes `run_settings`, which keys a run's
+checkpoints and adapter and is recorded in its manifest.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ladder.hardware import cpu_has_fast_bf16
+
+LORA_DROPOUT = 0.0  # its RNG was ~20% of each step on CPU (DESIGN.md)
+WARMUP_RATIO = 0.1  # share of the steps with a linear learning-rate warmup
+TARGET_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+
+Precision = Literal["auto", "float32", "bfloat16"]
+
+
+class LoraArgs(BaseModel):
+    """LoRA training: what every trainer (SFT, continued pre-training, DPO) takes."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    epochs: int = Field(2, gt=0, description="passes over the training data")
+    learning_rate: float = Field(1e-3, gt=0, description="peak AdamW learning rate (warmup, then cosine decay to 10%)")
+    rank: int = Field(16, gt=0, description="LoRA rank")
+    alpha: int = Field(32, gt=0, description="LoRA alpha (scale = alpha / rank)")
+    batch_size: int = Field(8, gt=0, description="examples per optimizer step")
+    max_length: int = Field(512, gt=0, description="tokens per training example, longer ones are cut")
+    precision: Precision = Field(
+        "auto", description="training matmul precision; auto = bfloat16 autocast where the CPU has AMX/AVX512-BF16"
+    )
+
+    @property
+    def bf16(self) -> bool:
+        """Train with bf16 frozen weights and autocast (the LoRA weights stay float32)."""
+        return self.precision == "bfloat16" or (self.precision == "auto" and cpu_has_fast_bf16())
+
+
+class DpoArgs(LoraArgs):
+    """DPO's arguments: LoRA training plus the preference loss's own."""
+
+    learning_rate: float = Field(5e-4, gt=0, description="peak AdamW learning rate (warmup, then cosine decay to 10%)")
+    beta: float = Field(0.1, gt=0, description="DPO temperature: how far the policy may move from the reference")
+    nll_weight: float = Field(
+        1.0, ge=0, description="weight of the chosen answers' next-token loss added to DPO's (RPO); 0 = pure DPO")
+
+
+def run_settings(args: LoraArgs, seed: int) -> dict[str, Any]:
+    """Everything besides the data that decides the trained weights, with precision resolved.
+
+    Every LoraArgs field (so one added later is keyed too), but not a subclass's extras such as
+    DPO's beta, which its trainer keys with the data: the same dict, and so the same hash, as
+    the adapters and checkpoints saved before LoraArgs existed, so an identical climb still
+    finds them."""
+    lora = args.model_dump(include=set(LoraArgs.model_fields) - {"precision"})
+    return {**lora, "dropout": LORA_DROPOUT, "warmup_ratio": WARMUP_RATIO, "target_modules": list(TARGET_MODULES),
+            "bf16": args.bf16, "seed": seed}
