@@ -15,7 +15,7 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Collection, Sequence
 
 from ladder.backends import backend_for
 from ladder.backends.base import Backend
@@ -23,7 +23,7 @@ from ladder.eval.runner import evaluate
 from ladder.events import (
     EvalProgress, OnEvent, RungFinished, RungOutcome, RungSkipped, RungStarted, Status, TrainStep, ignore,
 )
-from ladder.rungs import BY_NAME, REGISTRY, Rung, RungContext, expand, parse_options
+from ladder.rungs import BY_NAME, REGISTRY, Rung, RungContext, Variant, expand, parse_options
 from ladder.rungs.prompt import ChatPrompt
 from ladder.diagnosis.teacher import ask_teacher
 from ladder.scoring import accuracy
@@ -111,6 +111,8 @@ def climb(
     rungs: Sequence[tuple[Rung, Any]] | None = None,
     teacher: Backend | None = None,
     all_rungs: bool = False,
+    use_cache: bool = True,
+    refresh: Collection[str] = (),
     on_event: OnEvent = ignore,
 ) -> ClimbResult:
     """Climb `rungs` (default: select_rungs(task)) and record every result in `store`; return
@@ -120,18 +122,28 @@ def climb(
     `teacher:` of task.yaml (default: built by teacher_backend). Both go through the call cache.
     Once a rung meets the task's target, the later prompt rungs (longer prompts) are skipped, and
     so is each fine-tune whose estimated cost at the task's `volume` (tracking/estimate.py) is not
-    below the cheapest rung that met it; `all_rungs` climbs every rung. With a teacher, distill learns from it and it then answers the knowledge
+    below the cheapest rung that met it; `all_rungs` climbs every rung.
+
+    `use_cache=False` neither reads nor writes the call cache; the rungs named in `refresh` (a
+    rung's name, or a sweeping rung's for all its variants) re-ask every call and overwrite
+    their cache entries. Raises ValueError for a `refresh` name that is not climbed. With a teacher, distill learns from it and it then answers the knowledge
     failures, for the diagnosis."""
     rungs = select_rungs(task) if rungs is None else rungs
+    check_refresh(rungs, refresh)
 
     def status(message: str) -> None:
         on_event(Status(message))
 
     model = backend or model_backend(task, on_status=status)
-    backend = CachedBackend(model, store)
+    backend = CachedBackend(model, store, read=use_cache, write=use_cache)
     if teacher is None:
         teacher = teacher_backend(task, model, on_status=status)
-    taught = None if teacher is None else backend if teacher is model else CachedBackend(teacher, store)
+    taught = None if teacher is None else backend if teacher is model else CachedBackend(
+        teacher, store, read=use_cache, write=use_cache)
+    # the rungs named in `refresh` ask through caches that re-ask and overwrite
+    fresh = CachedBackend(model, store, read=False, write=use_cache)
+    fresh_taught = None if taught is None else fresh if taught is backend else CachedBackend(
+        teacher, store, read=False, write=use_cache)
     run_id = new_run_id(task)
     run_dir = store.runs_dir / run_id
     run_dir.mkdir(parents=True)
@@ -162,8 +174,9 @@ def climb(
                 on_event(RungSkipped(rung.name, skip))
                 continue
             on_event(RungStarted(rung.name, rung.kind, position))
+            asks = (fresh, fresh_taught) if refresh and set(_names(rung)) & set(refresh) else (backend, taught)
             outcomes.append(_climb_one(
-                task, store, backend, taught, run_id, position, rung, options, params, artifacts, on_event
+                task, store, *asks, run_id, position, rung, options, params, artifacts, on_event
             ))
             spent += _rung_money(store, run_id, rung.name)
             if not all_rungs and _meets_target(task, store, run_id, rung.name):
@@ -177,13 +190,26 @@ def climb(
         run_status = "finished"
     finally:
         store.finish_run(run_id, run_status)
-    caches = [backend] if taught in (None, backend) else [backend, taught]
+    caches = {id(c): c for c in (backend, taught, fresh, fresh_taught) if c is not None}.values()
     return ClimbResult(
         run_id=run_id, run_dir=run_dir, outcomes=tuple(outcomes),
         cache_hits=sum(c.hits for c in caches), cache_misses=sum(c.misses for c in caches),
         seconds=time.perf_counter() - t_climb,
         details={"target_met_by": met_by, "cheapest_meeting_target": cheapest.rung if cheapest else None},
     )
+
+
+def check_refresh(rungs: Sequence[tuple[Rung, Any]], refresh: Collection[str]) -> None:
+    """ValueError naming each rung in `refresh` that is not among `rungs`."""
+    unknown = set(refresh) - {n for rung, _ in rungs for n in _names(rung)}
+    if unknown:
+        raise ValueError(f"--refresh: {', '.join(sorted(unknown))} not among the rungs climbed "
+                         f"({', '.join(r.name for r, _ in rungs)})")
+
+
+def _names(rung: Rung) -> tuple[str, ...]:
+    """The names `refresh` knows a rung by: its own, and a variant's sweeping rung's."""
+    return (rung.name, rung.rung.name) if isinstance(rung, Variant) else (rung.name,)
 
 
 def _meets_target(task: Task, store: Store, run_id: str, rung: str) -> bool:
