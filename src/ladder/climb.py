@@ -23,6 +23,7 @@ from ladder.eval.runner import evaluate
 from ladder.events import (
     EvalProgress, OnEvent, RungFinished, RungOutcome, RungSkipped, RungStarted, Status, TrainStep, ignore,
 )
+from ladder.provenance import run_environment
 from ladder.rungs import BY_NAME, REGISTRY, Rung, RungContext, Variant, expand, parse_options
 from ladder.rungs.prompt import ChatPrompt
 from ladder.diagnosis.teacher import ask_teacher
@@ -149,7 +150,7 @@ def climb(
     run_dir.mkdir(parents=True)
     store.start_run(
         run_id, task.name, str(task.path), task.fingerprint(), task.spec.model_dump(mode="json"),
-        model=backend.fingerprint(),
+        model=backend.fingerprint(), environment=run_environment(task.spec.seed),
     )
     params = generation_params(task)
     artifacts = store.runs_dir / "artifacts"

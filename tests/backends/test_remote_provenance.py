@@ -117,6 +117,8 @@ def test_no_cache_asks_without_touching_the_cache_and_refresh_overwrites_a_rungs
     store = Store(tmp_path / "runs")
     first = climb(task, store, rungs=rungs, all_rungs=True)
     assert (first.cache_misses, first.cache_hits) == (8, 0) and api.requests == 8
+    environment = store.run(first.run_id)["environment"]  # what ran, where: recorded with the run
+    assert environment["seed"] == task.spec.seed and environment["libraries"]["openai"]
     before = _cached_answers(store)
 
     unused = climb(task, store, rungs=rungs, all_rungs=True, use_cache=False)

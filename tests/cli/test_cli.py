@@ -51,6 +51,8 @@ def test_climb_then_cached_rerun_then_report(tiny_task: Path, tmp_path: Path):
     assert rungs["lora_sft"]["build_seconds"] > 0 and rungs["zero_shot"]["build_seconds"] == 0
     assert rungs["instructed"]["prompt_tokens"] > 3 * rungs["zero_shot"]["prompt_tokens"]
     assert "break-even" in first.stdout
+    assert summary["environment"]["seed"] == 0 and summary["environment"]["ladder_version"]
+    assert "## Environment" in (run_dir / "report.md").read_text()
 
     # The same climb again: every answer from the cache, the adapter reused, nothing trained.
     second = ladder("climb", str(tiny_task), "--runs-dir", str(runs), "--all", cwd=tmp_path)

@@ -189,6 +189,13 @@ def m004_generation_provenance(db: sqlite3.Connection) -> None:
     )
 
 
+@migration
+def m005_run_environment(db: sqlite3.Connection) -> None:
+    """What ran, where (ladder.provenance.run_environment: versions, commit, CPU, threads, seed),
+    as JSON on each run. NULL for runs recorded before: the report says "not recorded"."""
+    db.execute("ALTER TABLE runs ADD COLUMN environment_json TEXT")
+
+
 def _run_script(db: sqlite3.Connection, script: str) -> None:
     """Run `;`-separated statements one by one, inside the caller's transaction.
 

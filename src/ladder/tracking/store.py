@@ -120,11 +120,13 @@ class Store:
 
     # -- runs -----------------------------------------------------------------------------
     def start_run(self, run_id: str, task_name: str, task_path: str, task_hash: str,
-                  spec: dict[str, Any], model: str) -> None:
+                  spec: dict[str, Any], model: str, environment: Mapping[str, Any] | None = None) -> None:
+        """Record a run as running. `environment` is what ran, where (ladder.provenance.run_environment)."""
         self.db.execute(
-            "INSERT INTO runs (id, task_name, task_path, task_hash, spec_json, model, started_at, status)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, 'running')",
-            (run_id, task_name, task_path, task_hash, json.dumps(spec), model, _now()),
+            "INSERT INTO runs (id, task_name, task_path, task_hash, spec_json, model, started_at, status,"
+            " environment_json) VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?)",
+            (run_id, task_name, task_path, task_hash, json.dumps(spec), model, _now(),
+             None if environment is None else json.dumps(dict(environment))),
         )
 
     def finish_run(self, run_id: str, status: str) -> None:
@@ -136,6 +138,8 @@ class Store:
             raise KeyError(f"no run {run_id!r} in {self.path}")
         out = dict(row)
         out["spec"] = json.loads(out.pop("spec_json"))
+        environment = out.pop("environment_json")
+        out["environment"] = None if environment is None else json.loads(environment)  # None: not recorded
         return out
 
     def runs(self) -> list[dict[str, Any]]:
