@@ -125,10 +125,12 @@ def climb(
     so is each fine-tune whose estimated cost at the task's `volume` (tracking/estimate.py) is not
     below the cheapest rung that met it; `all_rungs` climbs every rung.
 
+    With a teacher, distill learns from it and it then answers the knowledge failures, for the
+    diagnosis.
+
     `use_cache=False` neither reads nor writes the call cache; the rungs named in `refresh` (a
     rung's name, or a sweeping rung's for all its variants) re-ask every call and overwrite
-    their cache entries. Raises ValueError for a `refresh` name that is not climbed. With a teacher, distill learns from it and it then answers the knowledge
-    failures, for the diagnosis."""
+    their cache entries. Raises ValueError for a `refresh` name that is not climbed."""
     rungs = select_rungs(task) if rungs is None else rungs
     check_refresh(rungs, refresh)
 
