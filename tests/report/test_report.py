@@ -272,7 +272,7 @@ def test_the_report_shows_what_ran_where(store, tmp_path):
     assert "## Environment" in md and "<h2>Environment</h2>" in html
     torch_version = environment["libraries"]["torch"]
     assert f"| torch | {torch_version} |" in md and f"<td>{torch_version}</td>" in html
-    assert f"| seed | 11 |" in md and f"| CPU | {environment['cpu_model']} |" in md
+    assert "| seed | 11 |" in md and f"| CPU | {environment['cpu_model']} |" in md
     assert f"| torch threads | {environment['torch_threads']} |" in md
     assert "not recorded" not in md
 
