@@ -15,7 +15,7 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Collection, Sequence
 
 from ladder.backends import backend_for
 from ladder.backends.base import Backend
@@ -23,15 +23,18 @@ from ladder.eval.runner import evaluate
 from ladder.events import (
     EvalProgress, OnEvent, RungFinished, RungOutcome, RungSkipped, RungStarted, Status, TrainStep, ignore,
 )
-from ladder.rungs import BY_NAME, REGISTRY, Rung, RungContext, expand, parse_options
+from ladder.provenance import run_environment
+from ladder.rungs import BY_NAME, REGISTRY, Rung, RungContext, Variant, expand, parse_options
 from ladder.rungs.prompt import ChatPrompt
 from ladder.diagnosis.teacher import ask_teacher
 from ladder.scoring import accuracy
 from ladder.task import Task
 from ladder.task.spec import ModelSpec
 from ladder.tracking.cache import CachedBackend
+from ladder.tracking.costs import rung_request_cost
+from ladder.tracking.estimate import CostEstimate, FinetuneEstimate, estimate_finetune, measured_train_throughput
 from ladder.tracking.store import RungRecord, Store
-from ladder.types import Chat, GenerationParams
+from ladder.types import Chat, GenerationParams, Message
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,8 @@ def climb(
     rungs: Sequence[tuple[Rung, Any]] | None = None,
     teacher: Backend | None = None,
     all_rungs: bool = False,
+    use_cache: bool = True,
+    refresh: Collection[str] = (),
     on_event: OnEvent = ignore,
 ) -> ClimbResult:
     """Climb `rungs` (default: select_rungs(task)) and record every result in `store`; return
@@ -116,31 +121,46 @@ def climb(
 
     `backend` answers as the task's model (default: built by model_backend); `teacher` is the
     `teacher:` of task.yaml (default: built by teacher_backend). Both go through the call cache.
-    Once a rung meets the task's target the later (costlier) rungs are skipped, unless
-    `all_rungs`. With a teacher, distill learns from it and it then answers the knowledge
-    failures, for the diagnosis."""
+    Once a rung meets the task's target, the later prompt rungs (longer prompts) are skipped, and
+    so is each fine-tune whose estimated cost at the task's `volume` (tracking/estimate.py) is not
+    below the cheapest rung that met it; `all_rungs` climbs every rung.
+
+    With a teacher, distill learns from it and it then answers the knowledge failures, for the
+    diagnosis.
+
+    `use_cache=False` neither reads nor writes the call cache; the rungs named in `refresh` (a
+    rung's name, or a sweeping rung's for all its variants) re-ask every call and overwrite
+    their cache entries. Raises ValueError for a `refresh` name that is not climbed."""
     rungs = select_rungs(task) if rungs is None else rungs
+    check_refresh(rungs, refresh)
 
     def status(message: str) -> None:
         on_event(Status(message))
 
     model = backend or model_backend(task, on_status=status)
-    backend = CachedBackend(model, store)
+    backend = CachedBackend(model, store, read=use_cache, write=use_cache)
     if teacher is None:
         teacher = teacher_backend(task, model, on_status=status)
-    taught = None if teacher is None else backend if teacher is model else CachedBackend(teacher, store)
+    taught = None if teacher is None else backend if teacher is model else CachedBackend(
+        teacher, store, read=use_cache, write=use_cache)
+    # the rungs named in `refresh` ask through caches that re-ask and overwrite
+    fresh = CachedBackend(model, store, read=False, write=use_cache)
+    fresh_taught = None if taught is None else fresh if taught is backend else CachedBackend(
+        teacher, store, read=False, write=use_cache)
     run_id = new_run_id(task)
     run_dir = store.runs_dir / run_id
     run_dir.mkdir(parents=True)
     store.start_run(
         run_id, task.name, str(task.path), task.fingerprint(), task.spec.model_dump(mode="json"),
-        model=backend.fingerprint(),
+        model=backend.fingerprint(), environment=run_environment(task.spec.seed),
     )
     params = generation_params(task)
     artifacts = store.runs_dir / "artifacts"
     outcomes: list[RungOutcome] = []
     spent = 0.0
     met_by: str | None = None
+    cheapest: _Met | None = None  # of the rungs that met the target, the one costing least at volume
+    estimator = _FinetuneEstimator(task, backend, artifacts / "adapters")
     t_climb = time.perf_counter()
     run_status = "interrupted"
     try:
@@ -149,31 +169,50 @@ def climb(
             skip = None
             if rung.kind == "finetune" and budget is not None and spent >= budget:
                 skip = f"budget of {budget} spent"
-            elif met_by is not None:
-                skip = f"target met by {met_by} (--all climbs every rung)"
+            elif cheapest is not None and not all_rungs:
+                skip = _early_stop(rung, options, met_by or cheapest.rung, cheapest, estimator, task)
             if skip is not None:
                 _record_skip(store, run_id, position, rung, skip)
                 outcomes.append(RungOutcome(rung.name, "skipped", 0.0, skip))
                 on_event(RungSkipped(rung.name, skip))
                 continue
             on_event(RungStarted(rung.name, rung.kind, position))
+            asks = (fresh, fresh_taught) if refresh and set(_names(rung)) & set(refresh) else (backend, taught)
             outcomes.append(_climb_one(
-                task, store, backend, taught, run_id, position, rung, options, params, artifacts, on_event
+                task, store, *asks, run_id, position, rung, options, params, artifacts, on_event
             ))
             spent += _rung_money(store, run_id, rung.name)
-            if not all_rungs and met_by is None and _meets_target(task, store, run_id, rung.name):
-                met_by = rung.name
+            if not all_rungs and _meets_target(task, store, run_id, rung.name):
+                met_by = met_by or rung.name
+                measured = _measured(task, store, run_id, rung.name)
+                if measured is not None and (
+                        cheapest is None or measured.cost.cost_at_volume < cheapest.cost.cost_at_volume):
+                    cheapest = measured
         if taught is not None:
             _ask_teacher(task, store, run_id, taught, params, on_event)
         run_status = "finished"
     finally:
         store.finish_run(run_id, run_status)
-    caches = [backend] if taught in (None, backend) else [backend, taught]
+    caches = {id(c): c for c in (backend, taught, fresh, fresh_taught) if c is not None}.values()
     return ClimbResult(
         run_id=run_id, run_dir=run_dir, outcomes=tuple(outcomes),
         cache_hits=sum(c.hits for c in caches), cache_misses=sum(c.misses for c in caches),
-        seconds=time.perf_counter() - t_climb, details={"target_met_by": met_by},
+        seconds=time.perf_counter() - t_climb,
+        details={"target_met_by": met_by, "cheapest_meeting_target": cheapest.rung if cheapest else None},
     )
+
+
+def check_refresh(rungs: Sequence[tuple[Rung, Any]], refresh: Collection[str]) -> None:
+    """ValueError naming each rung in `refresh` that is not among `rungs`."""
+    unknown = set(refresh) - {n for rung, _ in rungs for n in _names(rung)}
+    if unknown:
+        raise ValueError(f"--refresh: {', '.join(sorted(unknown))} not among the rungs climbed "
+                         f"({', '.join(r.name for r, _ in rungs)})")
+
+
+def _names(rung: Rung) -> tuple[str, ...]:
+    """The names `refresh` knows a rung by: its own, and a variant's sweeping rung's."""
+    return (rung.name, rung.rung.name) if isinstance(rung, Variant) else (rung.name,)
 
 
 def _meets_target(task: Task, store: Store, run_id: str, rung: str) -> bool:
@@ -183,6 +222,78 @@ def _meets_target(task: Task, store: Store, run_id: str, rung: str) -> bool:
         return False
     quality = accuracy(store.generations(row.id), task.spec.target.metric)
     return quality is not None and quality >= task.spec.target.value
+
+
+@dataclass(frozen=True)
+class _Met:
+    """A climbed rung that met the target: what it costs at the task's volume, and its mean
+    completion tokens (a fine-tune answering the same requests is assumed to answer as long)."""
+
+    rung: str
+    cost: CostEstimate
+    completion_tokens: float
+
+
+def _measured(task: Task, store: Store, run_id: str, rung: str) -> _Met | None:
+    """A climbed rung's build plus its mean answered request at its serving prices."""
+    row = next((r for r in store.rung_results(run_id) if r.rung == rung and r.status == "ok"), None)
+    answered = [] if row is None else [g for g in store.generations(row.id) if g.error is None]
+    if row is None or not answered:
+        return None
+    prompt_tokens = sum(g.prompt_tokens for g in answered) / len(answered)
+    completion_tokens = sum(g.completion_tokens for g in answered) / len(answered)
+    per_request = rung_request_cost(prompt_tokens, completion_tokens, task.spec.prices,
+                                    finetuned=row.kind == "finetune")
+    return _Met(rung, CostEstimate(row.build_money, per_request, task.spec.volume), completion_tokens)
+
+
+class _FinetuneEstimator:
+    """FinetuneEstimates for the rungs of one climb. The tokens of the zero-shot chats (train
+    chats with their answers, eval prompts) are counted once, with the model's own tokenizer."""
+
+    def __init__(self, task: Task, backend: Backend, adapters: Path):
+        self.task, self.backend, self.adapters = task, backend, adapters
+        self._counts: tuple[list[int], float] | None = None
+
+    def _token_counts(self) -> tuple[list[int], float]:
+        if self._counts is None:
+            prompt = ChatPrompt(system=self.task.spec.prompts.system)
+            train = [self.backend.count_tokens(prompt.render(ex) + (Message("assistant", ex.expected),))
+                     for ex in self.task.train]
+            evals = [self.backend.count_tokens(prompt.render(ex)) for ex in self.task.eval]
+            self._counts = (train, sum(evals) / len(evals) if evals else 0.0)
+        return self._counts
+
+    def estimate(self, options: Any, completion_tokens: float) -> FinetuneEstimate | None:
+        """None when the task has no training examples to estimate from."""
+        train, prompt_tokens = self._token_counts()
+        if not train:
+            return None
+        max_length = getattr(options, "max_length", None)
+        tokens = sum(n if max_length is None else min(n, max_length) for n in train)
+        return estimate_finetune(tokens, getattr(options, "epochs", 1), measured_train_throughput(self.adapters),
+                                 prompt_tokens, completion_tokens, self.task.spec.prices, self.task.spec.volume)
+
+
+def _early_stop(rung: Rung, options: Any, met_by: str, cheapest: _Met, estimator: _FinetuneEstimator,
+                task: Task) -> str | None:
+    """Why `rung` is skipped once a rung met the target; None when it could still be cheaper at volume."""
+    if rung.kind != "finetune":
+        return f"target met by {met_by} (--all climbs every rung)"
+    estimate = estimator.estimate(options, cheapest.completion_tokens)
+    if estimate is None:
+        return f"target met by {met_by}; no training examples to estimate a fine-tune's cost from"
+    if estimate.cost_at_volume < cheapest.cost.cost_at_volume:
+        return None
+    currency = task.spec.prices.currency
+    return (f"target met by {met_by}; estimated {_money(estimate.build_money)} {currency} build + "
+            f"{_money(1000 * estimate.per_request)} per 1K requests = {_money(estimate.cost_at_volume)} at volume "
+            f"{estimate.volume:,}, not less than {cheapest.rung}'s {_money(cheapest.cost.cost_at_volume)} "
+            f"(--all climbs every rung)")
+
+
+def _money(x: float) -> str:
+    return f"{x:.4g}"
 
 
 def _record_skip(store: Store, run_id: str, position: int, rung: Rung, reason: str) -> None:

@@ -78,6 +78,10 @@ class Generation:
     finish_reason: str = "stop"  # stop | length | content_filter | error
     cached: bool = False
     error: str | None = None
+    # what the server says answered (a remote API's `model` and `system_fingerprint`); None when
+    # it does not say, and for local models, whose weights the cache key already names
+    response_model: str | None = None
+    system_fingerprint: str | None = None
 
 
 SourceKind = Literal["code", "llm_judge", "human"]

@@ -51,6 +51,8 @@ def test_climb_then_cached_rerun_then_report(tiny_task: Path, tmp_path: Path):
     assert rungs["lora_sft"]["build_seconds"] > 0 and rungs["zero_shot"]["build_seconds"] == 0
     assert rungs["instructed"]["prompt_tokens"] > 3 * rungs["zero_shot"]["prompt_tokens"]
     assert "break-even" in first.stdout
+    assert summary["environment"]["seed"] == 0 and summary["environment"]["ladder_version"]
+    assert "## Environment" in (run_dir / "report.md").read_text()
 
     # The same climb again: every answer from the cache, the adapter reused, nothing trained.
     second = ladder("climb", str(tiny_task), "--runs-dir", str(runs), "--all", cwd=tmp_path)
@@ -94,6 +96,25 @@ def test_climb_then_cached_rerun_then_report(tiny_task: Path, tmp_path: Path):
     run3 = Path(third.stdout.split("run: ")[1].split()[0])
     statuses = {r["rung"]: r["status"] for r in json.loads((run3 / "summary.json").read_text())["rungs"]}
     assert statuses == {"zero_shot": "ok", "instructed": "skipped", "few_shot": "skipped", "lora_sft": "skipped"}
+    # lora_sft would answer under zero_shot's own prompt, so it cannot cost less at any volume: its
+    # skip names the estimate it was compared on.
+    assert "lora_sft: skipped: target met by zero_shot; estimated" in " ".join(third.stderr.split())
+
+    # Early stop in cost order: instructed meets the target but its long prompt costs more per
+    # request than the fine-tune would. At a large volume the fine-tune is climbed all the same
+    # (adapter reused, answers cached); at volume 0 its build can never pay back, and it is skipped.
+    text = tiny_task.read_text()
+    assert "volume: 100000" in text
+    for volume, lora_climbed in (("1000000000", True), ("0", False)):
+        tiny_task.write_text(text.replace("volume: 100000", f"volume: {volume}"))
+        r = ladder("climb", str(tiny_task), "--runs-dir", str(runs), "--rungs", "instructed,lora_sft", "--no-report",
+                   cwd=tmp_path)
+        assert r.returncode == 0, r.stderr[-3000:]
+        log = " ".join(r.stderr.split())
+        assert "instructed: ok in" in log
+        assert ("lora_sft: ok in" in log) == lora_climbed, log[-2000:]
+        assert ("lora_sft: skipped: target met by instructed; estimated" in log) == (not lora_climbed), log[-2000:]
+        assert "training LoRA" not in log  # the adapter of the first climb is reused
 
 
 def test_malformed_data_fails_with_file_and_line(tiny_task: Path, tmp_path: Path):

@@ -258,3 +258,46 @@ def test_report_of_a_run_without_results(store, tmp_path):
     assert s["rungs"][0]["overall_accuracy"] is None and s["rungs"][0]["cost_per_1k_requests"] is None
     paths = write_report(store, "empty", tmp_path / "empty")
     assert paths["png"].read_bytes().startswith(b"\x89PNG") and "boom" in paths["html"].read_text()
+
+
+def test_the_report_shows_what_ran_where(store, tmp_path):
+    from ladder.provenance import run_environment
+
+    environment = run_environment(seed=11)
+    store.start_run("env", "toy", "t.yaml", "h", _spec(), "m", environment=environment)
+    store.finish_run("env", "done")
+    paths = write_report(store, "env", tmp_path / "env")
+    assert json.loads(paths["json"].read_text())["environment"] == environment
+    md, html = paths["md"].read_text(), paths["html"].read_text()
+    assert "## Environment" in md and "<h2>Environment</h2>" in html
+    torch_version = environment["libraries"]["torch"]
+    assert f"| torch | {torch_version} |" in md and f"<td>{torch_version}</td>" in html
+    assert "| seed | 11 |" in md and f"| CPU | {environment['cpu_model']} |" in md
+    assert f"| torch threads | {environment['torch_threads']} |" in md
+    assert "not recorded" not in md
+
+
+def test_a_run_from_before_environments_reports_them_not_recorded(tmp_path):
+    import sqlite3
+
+    from ladder.tracking.migrations import MIGRATIONS, apply_migrations
+    from ladder.tracking.store import STORE_FILE
+
+    path = tmp_path / "runs" / STORE_FILE
+    path.parent.mkdir()
+    old = sqlite3.connect(path, isolation_level=None)
+    saved = MIGRATIONS[:]
+    MIGRATIONS[:] = MIGRATIONS[: [n for n, _ in MIGRATIONS].index("m005_run_environment")]
+    try:
+        apply_migrations(old)
+    finally:
+        MIGRATIONS[:] = saved
+    old.execute("INSERT INTO runs VALUES ('old', 'toy', 't.yaml', 'h', ?, 'm', '2026-01-02T03:04:05+00:00',"
+                " NULL, 'finished')", (json.dumps(_spec()),))
+    old.close()
+    with Store(tmp_path / "runs") as store:
+        paths = write_report(store, "old", tmp_path / "old")
+    assert json.loads(paths["json"].read_text())["environment"] is None
+    md = paths["md"].read_text()
+    assert "## Environment" in md and "| torch | not recorded |" in md and "| seed | not recorded |" in md
+    assert "<td>not recorded</td>" in paths["html"].read_text()

@@ -343,3 +343,49 @@ def test_for_run_dir_given_the_runs_folder_says_so(tmp_path: Path) -> None:
     Store(runs).close()
     with pytest.raises(FileNotFoundError, match="is a runs folder, pass one of its run folders"):
         Store.for_run_dir(runs)
+
+
+def _store_before(path: Path, migration: str) -> sqlite3.Connection:
+    """A store file with only the migrations before `migration` applied, as older code left it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    old = sqlite3.connect(path, isolation_level=None)
+    saved = MIGRATIONS[:]
+    MIGRATIONS[:] = MIGRATIONS[: [n for n, _ in MIGRATIONS].index(migration)]
+    try:
+        apply_migrations(old)
+    finally:
+        MIGRATIONS[:] = saved
+    return old
+
+
+def test_a_store_from_before_provenance_and_environments_opens_with_them_not_recorded(tmp_path: Path) -> None:
+    old = _store_before(tmp_path / "runs" / STORE_FILE, "m004_generation_provenance")
+    old.execute("INSERT INTO runs VALUES ('old', 't', 'task.yaml', 'h', '{}', 'm', '2026-01-02T03:04:05+00:00',"
+                " NULL, 'finished')")
+    old.execute("INSERT INTO rung_results (id, run_id, position, rung, kind, candidate_json, status)"
+                " VALUES (7, 'old', 0, 'zero_shot', 'prompt', '{}', 'ok')")
+    old.execute("INSERT INTO generations VALUES (1, 7, 'e1', 'q', '4', '[]', 'out', 3, 1, 0.1, 'stop', 0, NULL)")
+    old.execute("INSERT INTO call_cache VALUES ('k', 'm', 'out', 3, 1, 0.1, 'stop', '2026-01-02T03:04:05+00:00')")
+    old.close()
+
+    with Store(tmp_path / "runs") as store:
+        assert {"m004_generation_provenance", "m005_run_environment"} <= set(names(store.db))
+        assert store.run("old")["environment"] is None
+        (g,) = store.generations(7)
+        assert g.output == "out" and (g.response_model, g.system_fingerprint) == (None, None)
+        cached = store.cache_get("k")
+        assert cached is not None and cached.text == "out" and cached.response_model is None
+
+
+def test_environment_and_what_answered_round_trip(store: Store) -> None:
+    environment = {"ladder_version": "9.9", "libraries": {"torch": "2.0"}, "seed": 3}
+    store.start_run("run-env", "demo", "/tmp/task.yaml", "hash", {}, "m", environment=environment)
+    assert store.run("run-env")["environment"] == environment
+    gen = Generation("hi", 3, 1, 0.1, response_model="snap-2026-01-01", system_fingerprint="fp_1")
+    rung = store.add_rung_result(RungRecord("run-env", 0, "zero_shot", "prompt", {}),
+                                 [ExampleResult(Example("e1", "q", "a"), "[]", gen)])
+    (row,) = store.generations(rung)
+    assert (row.response_model, row.system_fingerprint) == ("snap-2026-01-01", "fp_1")
+    store.cache_put([("key", "m", gen)])
+    assert store.cache_get("key") == Generation("hi", 3, 1, 0.1, cached=True, response_model="snap-2026-01-01",
+                                                system_fingerprint="fp_1")

@@ -42,7 +42,7 @@ def backend_for(
         endpoint, key_env = resolve_endpoint(spec.endpoint, spec.base_url, spec.api_key_env,
                                              "api_key_env" in spec.model_fields_set)
         return OpenAICompatBackend(endpoint, spec.name, base_url=spec.base_url, api_key_env=key_env,
-                                   concurrency=spec.concurrency)
+                                   concurrency=spec.concurrency, revision=spec.revision)
     raise ValueError(f"model.backend {spec.backend!r} is not available; use `local` or `openai`")
 
 

@@ -5,7 +5,13 @@ small thread pool. A request that fails (HTTP error, refusal, timeout) becomes a
 `error` set and finish_reason "error"; it never fails the rung. 429 and 5xx answers are retried
 with exponential backoff (honouring Retry-After, capped). The API key is read from the
 environment variable the task names and never appears in a fingerprint, a Generation, a log
-line or an exception message: every text that leaves this module goes through `redact`.
+line or an exception message: every text that leaves this module goes through `redact`, which
+also masks the password of a base_url such as https://user:password@host/v1.
+
+A remote model is identified by its host, its name and the task's `model.revision`: an alias
+(gpt-4o) can move to a new snapshot behind the same name, and only a revision in the cache key
+keeps the old answers from being served for the new snapshot. Each answer records what the
+server said answered it (the response's `model` and `system_fingerprint`).
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from typing import Any, Mapping, Sequence
 from urllib.parse import urlparse
 
 from ladder.backends.base import ProgressFn
-from ladder.backends.endpoints import Endpoint
+from ladder.backends.endpoints import Endpoint, url_without_credentials
 from ladder.types import Chat, Generation, GenerationParams
 
 RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
@@ -40,10 +46,11 @@ def read_key(endpoint: Endpoint, api_key_env: str | None = None) -> str:
     return key or NO_KEY
 
 
-def redact(text: str, secret: str | None) -> str:
-    """`text` with the secret, and anything shaped like a key or bearer token, masked."""
-    if secret and secret != NO_KEY:
-        text = text.replace(secret, "***")
+def redact(text: str, *secrets: str | None) -> str:
+    """`text` with the secrets, and anything shaped like a key or bearer token, masked."""
+    for secret in secrets:
+        if secret and secret != NO_KEY:
+            text = text.replace(secret, "***")
     return _KEY_SHAPES.sub("***", text)
 
 
@@ -83,8 +90,10 @@ class OpenAICompatBackend:
 
     def __init__(self, endpoint: Endpoint, model: str, base_url: str | None = None,
                  api_key_env: str | None = None, concurrency: int = 4, max_retries: int = 4,
-                 backoff_s: float = 0.5, timeout_s: float = 120.0, headers: Mapping[str, str] | None = None):
+                 backoff_s: float = 0.5, timeout_s: float = 120.0, headers: Mapping[str, str] | None = None,
+                 revision: str | None = None):
         self.name = model
+        self.revision = revision
         self.endpoint = endpoint
         self.base_url = base_url or endpoint.resolved_base_url()
         self.concurrency = concurrency
@@ -96,16 +105,17 @@ class OpenAICompatBackend:
     def __repr__(self) -> str:
         return f"OpenAICompatBackend({self.fingerprint()!r})"
 
-    def _secret(self) -> str:
-        return os.environ.get(self._key_env, "")
+    def _secrets(self) -> tuple[str, str | None]:
+        return os.environ.get(self._key_env, ""), urlparse(self.base_url).password
 
     # -- identity -------------------------------------------------------------------------
     def fingerprint(self, adapter: str | None = None) -> str:
-        """Host and model: what answers. Never the key."""
+        """Host, model and revision: what answers. Never the key, nor a user:password of the URL."""
         if adapter is not None:
             raise ValueError("a remote model takes no local adapter; a remote fine-tune is a model id")
-        host = urlparse(self.base_url).netloc or self.base_url
-        return f"openai:{host}:{self.name}"
+        url = url_without_credentials(self.base_url)
+        host = urlparse(url).netloc or url
+        return f"openai:{host}:{self.name}" + (f"@{self.revision}" if self.revision else "")
 
     def count_tokens(self, chat: Chat) -> int:
         """An estimate (~4 characters per token + 4 per message): the remote tokenizer is not
@@ -152,7 +162,7 @@ class OpenAICompatBackend:
                 if retry:
                     detail += f" (after {attempt + 1} attempts)"
                 return Generation("", 0, 0, time.perf_counter() - t0, "error",
-                                  error=redact(detail, self._secret()))
+                                  error=redact(detail, *self._secrets()))
             time.sleep(min(30.0, wait if wait is not None else self.backoff_s * 2**attempt))
             attempt += 1
 
@@ -160,16 +170,19 @@ class OpenAICompatBackend:
         usage = response.usage
         prompt = int(getattr(usage, "prompt_tokens", 0) or 0)
         completion = int(getattr(usage, "completion_tokens", 0) or 0)
+        answered_by = {"response_model": getattr(response, "model", None) or None,
+                       "system_fingerprint": getattr(response, "system_fingerprint", None) or None}
         if not response.choices:
-            return Generation("", prompt, completion, latency, "error", error="the response has no choices")
+            return Generation("", prompt, completion, latency, "error", error="the response has no choices",
+                              **answered_by)
         choice = response.choices[0]
         refusal = getattr(choice.message, "refusal", None)
         if refusal:
             return Generation("", prompt, completion, latency, "error",
-                              error=redact(f"refusal: {refusal}", self._secret()))
+                              error=redact(f"refusal: {refusal}", *self._secrets()), **answered_by)
         reason = choice.finish_reason or "stop"
         return Generation(text=(choice.message.content or "").strip(), prompt_tokens=prompt,
-                          completion_tokens=completion, latency_s=latency, finish_reason=reason)
+                          completion_tokens=completion, latency_s=latency, finish_reason=reason, **answered_by)
 
 
 def _message(e: Any) -> str:

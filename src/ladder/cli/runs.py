@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, List, Optional
 
 import typer
 from rich.table import Table
@@ -25,11 +25,17 @@ def climb(
     junit: Annotated[Optional[Path], typer.Option(
         "--junit", help="Also write a JUnit XML report here: one test case per rung, passing when it meets the target.")
     ] = None,
+    no_cache: Annotated[bool, typer.Option(
+        "--no-cache", help="Ask the model every call: neither read nor write the call cache.")] = False,
+    refresh: Annotated[Optional[List[str]], typer.Option(
+        "--refresh", metavar="RUNG",
+        help="Re-ask this rung's calls and overwrite their cached answers (repeatable), e.g. after a remote "
+             "model's alias moved to a new snapshot; see model.revision in task.yaml.")] = None,
 ) -> None:
     """Evaluate the task on every rung, cheapest first, and record quality and cost.
     Exit code 0 target met, 1 target not met, 2 error (bad input or a failed rung)."""
     from ladder.climb import climb as run_climb
-    from ladder.climb import model_backend, select_rungs, teacher_backend
+    from ladder.climb import check_refresh, model_backend, select_rungs, teacher_backend
     from ladder.cli.progress import ClimbProgress
     from ladder.events import Status
     from ladder.tracking.store import Store
@@ -39,6 +45,7 @@ def climb(
     progress = ClimbProgress(err)
     try:
         chosen = select_rungs(loaded, only)  # fail on bad rung names/options before loading anything
+        check_refresh(chosen, refresh or ())
         # a bad endpoint or a missing key fails here, by name, for the model and the teacher alike
         backend = model_backend(loaded, on_status=lambda msg: progress(Status(msg)))
         teacher = teacher_backend(loaded, backend, on_status=lambda msg: progress(Status(msg)))
@@ -48,7 +55,7 @@ def climb(
     err.print(f"climbing [bold]{loaded.name}[/bold]: {len(loaded.train)} train, {len(loaded.eval)} eval examples")
     with progress:
         result = run_climb(loaded, store, backend, rungs=chosen, teacher=teacher, all_rungs=all_rungs,
-                           on_event=progress)
+                           use_cache=not no_cache, refresh=refresh or (), on_event=progress)
     err.print(
         f"climb finished in {result.seconds:.1f}s; model calls: {result.cache_misses} made, "
         f"{result.cache_hits} answered from cache"

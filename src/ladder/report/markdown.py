@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from ladder.report import fmt
+from ladder.report.environment import environment_rows
 from ladder.report.retrieval import comparison_lines, retrieval_table
 
 
@@ -89,4 +90,5 @@ def render_markdown(summary: dict[str, Any], png_name: str = "frontier.png") -> 
         if b.get("basis"):
             lines.append(f"  (against {b['basis']})")
     lines += ["", "## Diagnosis", "", *_diagnosis(summary)]
+    lines += ["## Environment", "", *_table(["what", "value"], [list(r) for r in environment_rows(summary["environment"])]), ""]
     return "\n".join(lines).rstrip() + "\n"

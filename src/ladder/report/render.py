@@ -13,6 +13,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from ladder.report import fmt
+from ladder.report.environment import environment_rows
 from ladder.report.frontier import plot_frontier
 from ladder.report.markdown import render_markdown
 from ladder.report.retrieval import comparison_lines, retrieval_table
@@ -56,6 +57,7 @@ def render_html(summary: dict[str, Any], png: bytes) -> str:
         check_headers=check_headers,
         check_rows=check_rows,
         check_tags=fmt.check_tags(summary),
+        environment_rows=environment_rows(summary["environment"]),
     )
 
 

@@ -183,4 +183,5 @@ def summarize(store: Store, run_id: str, options: AdviceOptions | None = None,
         "recommendation": advice,
         "diagnosis": diagnoses,
         "failure_classes": {c: d for c, d in CLASSES.items()},
+        "environment": run["environment"],  # what ran, where; None when the run did not record it
     }

@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serializer, field_validator
 
+from ladder.backends.endpoints import url_without_credentials
 from ladder.metrics.checks import AnyCheck
 
 
@@ -38,7 +39,15 @@ class ModelSpec(_Strict):
     endpoint: str | None = Field(
         None, description="a named endpoint from endpoints.yaml (backend: openai), e.g. openai, vllm, ladder-serve"
     )
-    base_url: str | None = Field(None, description="OpenAI-compatible endpoint (backend: openai); overrides the endpoint's")
+    base_url: str | None = Field(
+        None, description="OpenAI-compatible endpoint (backend: openai); overrides the endpoint's. A user:password@ "
+                          "in it is used to connect but never stored (run records, cache keys, reports)")
+    revision: str | None = Field(
+        None, description="the snapshot the API's model name answers with (backend: openai), e.g. gpt-4o-2024-08-06 "
+                          "behind the alias gpt-4o; part of every cache key of this model. ladder cannot see an alias "
+                          "move to a new snapshot by itself: set this (and change it when it moves), or re-ask with "
+                          "`ladder climb --refresh RUNG` / `--no-cache`",
+    )
     api_key_env: str = Field("OPENAI_API_KEY", description="environment variable holding the key (never the key itself)")
     concurrency: int = Field(4, gt=0, description="requests in flight at once (backend: openai)")
     dtype: Literal["float32", "bfloat16", "auto"] = Field(
@@ -48,6 +57,11 @@ class ModelSpec(_Strict):
                     "exactly as float32 does. auto = bfloat16 only on such CPUs and when the 95% lower bound of the "
                     "sample's match rate is >= 90%",
     )
+
+    @field_serializer("base_url")
+    def _without_credentials(self, url: str | None) -> str | None:
+        # every dump (the run's stored spec, the task's hash) leaves user:password out
+        return None if url is None else url_without_credentials(url)
 
 
 class TeacherSpec(ModelSpec):

@@ -4,6 +4,11 @@ The key covers the weights (backend fingerprint, adapter hash), the exact chat a
 generation parameters, so a cached answer is one the model really gave for that input. The
 recorded tokens and latency are those of the original call: a cache hit costs nothing, but the
 report still shows what the call would cost.
+
+`read=False` re-asks every call (a miss), `write=False` leaves the cache as it was: both off is
+`ladder climb --no-cache`; `read=False` alone refreshes the answers (`--refresh RUNG`), overwriting
+their entries. The key cannot see a remote alias move to a new snapshot unless the task gives a
+`model.revision`; re-asking is the way to catch up without one.
 """
 
 from __future__ import annotations
@@ -16,9 +21,11 @@ from ladder.types import Chat, Generation, GenerationParams, chat_to_json, conte
 
 
 class CachedBackend:
-    def __init__(self, inner: Backend, store: Store):
+    def __init__(self, inner: Backend, store: Store, *, read: bool = True, write: bool = True):
         self.inner = inner
         self.store = store
+        self.read = read
+        self.write = write
         self.name = inner.name
         self.hits = 0
         self.misses = 0
@@ -38,7 +45,7 @@ class CachedBackend:
     ) -> list[Generation]:
         model = self.inner.fingerprint(adapter)
         keys = [content_hash(model, chat_to_json(c), params.key()) for c in chats]
-        found = {i: g for i, k in enumerate(keys) if (g := self.store.cache_get(k)) is not None}
+        found = {i: g for i, k in enumerate(keys) if self.read and (g := self.store.cache_get(k)) is not None}
         self.hits += len(found)
         if on_progress and found:
             on_progress(len(found))
@@ -46,6 +53,7 @@ class CachedBackend:
         self.misses += len(missing)
         if missing:
             fresh = self.inner.generate([chats[i] for i in missing], params, adapter, on_progress)
-            self.store.cache_put([(keys[i], model, g) for i, g in zip(missing, fresh)])
+            if self.write:
+                self.store.cache_put([(keys[i], model, g) for i, g in zip(missing, fresh)])
             found.update(zip(missing, fresh))
         return [found[i] for i in range(len(chats))]

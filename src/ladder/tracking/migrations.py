@@ -174,6 +174,28 @@ def m003_assessments(db: sqlite3.Connection) -> None:
     )
 
 
+@migration
+def m004_generation_provenance(db: sqlite3.Connection) -> None:
+    """What answered each call, as the server said (a remote API's `model` and `system_fingerprint`),
+    on every generation and cached call. NULL for calls recorded before, and where none was given."""
+    _run_script(
+        db,
+        """
+        ALTER TABLE generations ADD COLUMN response_model TEXT;
+        ALTER TABLE generations ADD COLUMN system_fingerprint TEXT;
+        ALTER TABLE call_cache ADD COLUMN response_model TEXT;
+        ALTER TABLE call_cache ADD COLUMN system_fingerprint TEXT;
+        """
+    )
+
+
+@migration
+def m005_run_environment(db: sqlite3.Connection) -> None:
+    """What ran, where (ladder.provenance.run_environment: versions, commit, CPU, threads, seed),
+    as JSON on each run. NULL for runs recorded before: the report says "not recorded"."""
+    db.execute("ALTER TABLE runs ADD COLUMN environment_json TEXT")
+
+
 def _run_script(db: sqlite3.Connection, script: str) -> None:
     """Run `;`-separated statements one by one, inside the caller's transaction.
 

@@ -65,6 +65,8 @@ class GenerationRow:
     cached: bool
     error: str | None
     assessments: tuple[Assessment, ...]
+    response_model: str | None = None  # what the server said answered (Generation.response_model)
+    system_fingerprint: str | None = None
 
 
 class Store:
@@ -118,11 +120,13 @@ class Store:
 
     # -- runs -----------------------------------------------------------------------------
     def start_run(self, run_id: str, task_name: str, task_path: str, task_hash: str,
-                  spec: dict[str, Any], model: str) -> None:
+                  spec: dict[str, Any], model: str, environment: Mapping[str, Any] | None = None) -> None:
+        """Record a run as running. `environment` is what ran, where (ladder.provenance.run_environment)."""
         self.db.execute(
-            "INSERT INTO runs (id, task_name, task_path, task_hash, spec_json, model, started_at, status)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, 'running')",
-            (run_id, task_name, task_path, task_hash, json.dumps(spec), model, _now()),
+            "INSERT INTO runs (id, task_name, task_path, task_hash, spec_json, model, started_at, status,"
+            " environment_json) VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?)",
+            (run_id, task_name, task_path, task_hash, json.dumps(spec), model, _now(),
+             None if environment is None else json.dumps(dict(environment))),
         )
 
     def finish_run(self, run_id: str, status: str) -> None:
@@ -134,6 +138,8 @@ class Store:
             raise KeyError(f"no run {run_id!r} in {self.path}")
         out = dict(row)
         out["spec"] = json.loads(out.pop("spec_json"))
+        environment = out.pop("environment_json")
+        out["environment"] = None if environment is None else json.loads(environment)  # None: not recorded
         return out
 
     def runs(self) -> list[dict[str, Any]]:
@@ -159,11 +165,11 @@ class Store:
                 gen = row.generation
                 gcur = db.execute(
                     "INSERT INTO generations (rung_result_id, example_id, input, expected, prompt_json,"
-                    " output, prompt_tokens, completion_tokens, latency_s, finish_reason, cached, error)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " output, prompt_tokens, completion_tokens, latency_s, finish_reason, cached, error,"
+                    " response_model, system_fingerprint) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (rung_id, row.example.id, row.example.input, row.example.expected, row.prompt_json, gen.text,
                      gen.prompt_tokens, gen.completion_tokens, gen.latency_s, gen.finish_reason,
-                     int(gen.cached), gen.error),
+                     int(gen.cached), gen.error, gen.response_model, gen.system_fingerprint),
                 )
                 self._insert_assessments(db, int(gcur.lastrowid), row.assessments)  # type: ignore[arg-type]
         return rung_id
@@ -225,6 +231,7 @@ class Store:
                 completion_tokens=g["completion_tokens"], latency_s=g["latency_s"],
                 finish_reason=g["finish_reason"], cached=bool(g["cached"]), error=g["error"],
                 assessments=tuple(assessments.get(g["id"], ())),
+                response_model=g["response_model"], system_fingerprint=g["system_fingerprint"],
             )
             for g in gens
         ]
@@ -284,6 +291,7 @@ class Store:
         return Generation(
             text=r["text"], prompt_tokens=r["prompt_tokens"], completion_tokens=r["completion_tokens"],
             latency_s=r["latency_s"], finish_reason=r["finish_reason"], cached=True,
+            response_model=r["response_model"], system_fingerprint=r["system_fingerprint"],
         )
 
     def cache_put(self, items: list[tuple[str, str, Generation]]) -> None:
@@ -291,7 +299,8 @@ class Store:
         with self.transaction() as db:
             db.executemany(
                 "INSERT OR REPLACE INTO call_cache (key, model, text, prompt_tokens, completion_tokens,"
-                " latency_s, finish_reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [(k, m, g.text, g.prompt_tokens, g.completion_tokens, g.latency_s, g.finish_reason, _now())
-                 for k, m, g in items if g.error is None],
+                " latency_s, finish_reason, created_at, response_model, system_fingerprint)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(k, m, g.text, g.prompt_tokens, g.completion_tokens, g.latency_s, g.finish_reason, _now(),
+                  g.response_model, g.system_fingerprint) for k, m, g in items if g.error is None],
             )
