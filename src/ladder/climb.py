@@ -354,7 +354,8 @@ def _climb_one(task: Task, store: Store, backend: CachedBackend, teacher: Cached
     rung_id = store.add_rung_result(RungRecord(
         run_id, position, rung.name, rung.kind, candidate.describe(),
         build_seconds=candidate.build.seconds, build_money=candidate.build.money,
-        build_tokens=candidate.build.train_tokens, build_reused=candidate.build.reused,
+        build_tokens=candidate.build.train_tokens,
+        build_call_tokens=candidate.build.call_tokens, build_reused=candidate.build.reused,
         eval_seconds=result.seconds,
     ), result.results)
     if candidate.retrievals:

@@ -131,6 +131,7 @@ class BuildCost:
     seconds: float = 0.0
     money: float = 0.0
     train_tokens: int = 0
+    call_tokens: int = 0  # prompt + completion tokens of model calls made while building
     reused: bool = False  # True when an identical earlier build was found and reused
     notes: str = ""
 

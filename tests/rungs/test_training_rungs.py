@@ -15,11 +15,12 @@ from ladder.rungs.distill import passing
 from ladder.rungs.dpo import read_pairs
 from ladder.rungs.lora_sft_label_noise import noisy_answers
 from ladder.rungs.lora_sft_short_instructions import first_sentence
+from ladder.rungs.prompt import ChatPrompt
 from ladder.task import load_task
 from ladder.tracking.cache import CachedBackend
 from ladder.tracking.store import Store
 from ladder.training.lora_sft import load_train_result
-from ladder.types import Example, Generation
+from ladder.types import Example, Generation, GenerationParams
 
 
 def _examples(answers: list[str]) -> list[Example]:
@@ -128,3 +129,25 @@ def test_distill_with_a_teacher_in_task_yaml_needs_the_teacher_backend(tiny_task
     ctx = RungContext(task=load_task(tiny_task), backend=backend, artifacts=tiny_task.parent / "artifacts")
     with pytest.raises(ValueError, match="no teacher backend"):  # never the task's own model in its place
         BY_NAME["distill"].prepare(ctx, parse_options(BY_NAME["distill"], {}))
+
+
+@pytest.mark.slow
+def test_dpo_prices_the_answers_it_generates_to_build_its_pairs(tiny_task: Path, backend):
+    """Issue 10 item 8: every model call a rung makes while preparing is build cost."""
+    task = load_task(tiny_task)
+    rung = BY_NAME["dpo"]
+    options = parse_options(rung, {"sources": ["zero_shot", "instructed"]})
+    ctx = RungContext(task=task, backend=backend, artifacts=tiny_task.parent / "artifacts")
+    pairs, calls = rung._built_pairs(ctx, options)
+    assert pairs, "the 135M model fails the balance-shift form on the training inputs"
+    prices = task.spec.prices
+    system = task.spec.prompts.system
+    asked = [p.render(ex) for p in (ChatPrompt(system=system),
+                                    ChatPrompt(system=system, instructions=task.spec.prompts.instructions))
+             for ex in task.train]
+    gens = backend.generate(asked, GenerationParams(max_new_tokens=task.spec.generation.max_new_tokens))
+    tokens = sum(g.prompt_tokens + g.completion_tokens for g in gens)
+    assert calls.call_tokens == tokens > 0
+    assert calls.money == pytest.approx(sum(g.prompt_tokens for g in gens) / 1000 * prices.input_per_1k
+                                        + sum(g.completion_tokens for g in gens) / 1000 * prices.output_per_1k)
+    assert calls.seconds > 0

@@ -20,7 +20,8 @@ from ladder.rungs.prompt import ChatPrompt
 from ladder.training.args import LoraArgs, run_settings
 from ladder.training.cpt import train_lora_cpt
 from ladder.training.lora_sft import train_lora_sft
-from ladder.types import Candidate, chat_to_json
+from ladder.tracking.costs import training_cost
+from ladder.types import BuildCost, Candidate, chat_to_json
 
 
 class CPT:
@@ -65,6 +66,6 @@ class CPT:
         return finetune_candidate(
             self.name, ctx, prompt, sft_dir, result, reused and sft_reused,
             f"LoRA r={options.rank} continued pre-training on {len(texts)} documents, then SFT on {len(chats)} chats",
-            extra_seconds=cpt.seconds, extra_money=cpt.seconds / 3600 * spec.prices.train_per_hour,
+            extra=BuildCost(seconds=cpt.seconds, money=training_cost(cpt.seconds, spec.prices.train_per_hour)),
             notes=f"pre-training {cpt.steps} steps, final loss {cpt.final_loss:.4f}",
         )

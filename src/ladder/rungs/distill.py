@@ -25,10 +25,9 @@ from ladder.backends.base import Backend
 from ladder.fsutil import write_file_atomic
 from ladder.metrics.checks import run_checks
 from ladder.rungs.base import RungContext
-from ladder.rungs.finetune import answer_chats, train_sft_candidate
+from ladder.rungs.finetune import answer_chats, calls_cost, train_sft_candidate
 from ladder.rungs.lora_sft import LoraSFT
 from ladder.rungs.prompt import ChatPrompt
-from ladder.tracking.costs import request_cost
 from ladder.types import Candidate, CheckSpec, Example, Generation, GenerationParams, chat_to_json, content_hash
 
 
@@ -89,9 +88,7 @@ class Distill:
         generations = teacher.generate(chats, params)
         teacher_spec = ctx.task.spec.teacher
         prices = (teacher_spec.prices if teacher_spec is not None else None) or ctx.task.spec.prices
-        money = sum(request_cost(g.prompt_tokens, g.completion_tokens, prices.input_per_1k, prices.output_per_1k)
-                    for g in generations)
-        seconds = sum(g.latency_s for g in generations)
+        calls = calls_cost(generations, prices.input_per_1k, prices.output_per_1k)
         keep = passing(train, generations, ctx.task.checks)
         if not keep:
             raise ValueError(f"none of the teacher's {len(train)} answers passed the task's checks: nothing to distil")
@@ -105,6 +102,6 @@ class Distill:
         return train_sft_candidate(
             self.name, ctx, options, student, answers=answers, examples=kept,
             description=f"zero-shot prompt; distilled from {teacher.name} ({options.teacher_rung} prompt)",
-            extra_money=money, extra_seconds=seconds,
-            notes=f"teacher: {len(keep)}/{len(train)} answers passed the checks, teacher cost {money:.6f}",
+            extra=calls,
+            notes=f"teacher: {len(keep)}/{len(train)} answers passed the checks, teacher cost {calls.money:.6f}",
         )

@@ -20,12 +20,12 @@ from pydantic import Field
 
 from ladder.metrics.checks import run_checks
 from ladder.rungs.base import RungContext, RungOptions
-from ladder.rungs.finetune import finetune_candidate, local_backend, train_or_reuse
+from ladder.rungs.finetune import calls_cost, finetune_candidate, local_backend, train_or_reuse
 from ladder.rungs.prompt import ChatPrompt
 from ladder.task.formats import FormatError, Preference, parse
 from ladder.training.args import DpoArgs, run_settings
 from ladder.training.dpo import PreferencePair, train_lora_dpo
-from ladder.types import Candidate, GenerationParams, Message
+from ladder.types import BuildCost, Candidate, GenerationParams, Message
 
 Source = Literal["zero_shot", "instructed", "few_shot"]
 
@@ -72,7 +72,9 @@ class DPO:
         )
         k: int = Field(3, gt=0, description="demonstrations for the few_shot source")
 
-    def _built_pairs(self, ctx: RungContext, options: Options) -> list[PreferencePair]:
+    def _built_pairs(self, ctx: RungContext, options: Options) -> tuple[list[PreferencePair], BuildCost]:
+        """Pairs from the model's own answers on the training inputs, and what those calls cost
+        (build cost of this rung, priced like the model's requests)."""
         spec = ctx.task.spec
         prompts = []
         for source in options.sources:
@@ -86,6 +88,7 @@ class DPO:
         params = GenerationParams(max_new_tokens=spec.generation.max_new_tokens)
         ctx.on_status(f"building preference pairs: {len(prompts)} prompts x {len(ctx.task.train)} training inputs")
         outputs = [ctx.backend.generate([p.render(ex) for ex in ctx.task.train], params) for p in prompts]
+        calls = calls_cost([g for gens in outputs for g in gens], spec.prices.input_per_1k, spec.prices.output_per_1k)
         student = ChatPrompt(system=spec.prompts.system)
         pairs = []
         for i, ex in enumerate(ctx.task.train):
@@ -93,22 +96,28 @@ class DPO:
             for gens in outputs:
                 g = gens[i]
                 if g.error is None and g.text.strip():
-                    ok = all(r.passed for r in run_checks(g.text, ex.expected, ctx.task.checks + ex.checks))
-                    (good if ok else bad).append(g.text)
+                    results = run_checks(g.text, ex.expected, ctx.task.checks + ex.checks)
+                    # chosen: every check passed; rejected: some check failed. A check that could
+                    # not score (an unreadable reference) makes neither.
+                    if all(r.passed is True for r in results):
+                        good.append(g.text)
+                    elif any(r.passed is False for r in results):
+                        bad.append(g.text)
             chosen = good[0] if good else ex.expected
             rejected = next((b for b in bad if b != chosen), None)
             if rejected is not None:
                 pairs.append(PreferencePair(student.render(ex), chosen, rejected))
-        return pairs
+        return pairs, calls
 
     def prepare(self, ctx: RungContext, options: Options) -> Candidate:
         local_backend(ctx, self.name)
+        calls = BuildCost()
         if options.pairs is not None:
             pairs = read_pairs(ctx.task.path.parent / options.pairs)
         else:
             if not ctx.task.train:
                 raise ValueError("dpo needs `rungs.dpo.pairs` or training examples (`data.train`)")
-            pairs = self._built_pairs(ctx, options)
+            pairs, calls = self._built_pairs(ctx, options)
             if not pairs:
                 raise ValueError("dpo: every answer on the training inputs passed the checks; no rejected answers")
         seed = ctx.task.spec.seed
@@ -123,4 +132,7 @@ class DPO:
             self.name, ctx, ChatPrompt(system=ctx.task.spec.prompts.system), adapter_dir, result, reused,
             f"LoRA r={options.rank} DPO (beta {options.beta}, NLL weight {options.nll_weight}) on {len(pairs)} "
             "preference pairs, zero-shot prompt",
+            extra=calls,
+            notes=f"pairs built from {calls.call_tokens} tokens of the model's own answers, cost {calls.money:.6f}"
+            if calls.call_tokens else "",
         )

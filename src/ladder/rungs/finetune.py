@@ -15,11 +15,11 @@ from typing import Any, Callable, Mapping, Sequence
 from ladder.backends.base import unwrap
 from ladder.backends.local import LocalBackend, load_model_and_tokenizer
 from ladder.rungs.base import RungContext
-from ladder.tracking.costs import training_cost
+from ladder.tracking.costs import request_cost, training_cost
 from ladder.training.args import LoraArgs, run_settings
 from ladder.training.lora_sft import TrainResult, load_train_result, train_lora_sft
-from ladder.types import (BuildCost, Candidate, Chat, Example, Message, Prompt, Retrieval, chat_to_json,
-                          content_hash)
+from ladder.types import (BuildCost, Candidate, Chat, Example, Generation, Message, Prompt, Retrieval,
+                          chat_to_json, content_hash)
 
 TRAINER_VERSION = 2  # bump when a change to training would change the adapter it produces
 
@@ -32,6 +32,17 @@ def local_backend(ctx: RungContext, rung: str) -> LocalBackend:
     if not isinstance(local, LocalBackend):
         raise ValueError(f"{rung} trains local weights: set `model.backend: local` in task.yaml")
     return local
+
+
+def calls_cost(generations: Sequence[Generation], input_per_1k: float, output_per_1k: float) -> BuildCost:
+    """What model calls made while building a rung cost (a teacher's answers, DPO's candidate
+    answers): money at these prices, the calls' seconds and tokens. Failed calls cost nothing
+    here: they returned no tokens. Cached answers count what producing them cost."""
+    return BuildCost(
+        seconds=sum(g.latency_s for g in generations),
+        money=sum(request_cost(g.prompt_tokens, g.completion_tokens, input_per_1k, output_per_1k) for g in generations),
+        call_tokens=sum(g.prompt_tokens + g.completion_tokens for g in generations),
+    )
 
 
 def train_or_reuse(ctx: RungContext, rung: str, key_parts: tuple[Any, ...], trainer: Trainer,
@@ -61,19 +72,20 @@ def answer_chats(prompt: Prompt, examples: Sequence[Example], answers: Sequence[
 
 
 def finetune_candidate(rung: str, ctx: RungContext, prompt: Prompt, adapter_dir: Path, result: TrainResult,
-                       reused: bool, description: str, extra_money: float = 0.0, extra_seconds: float = 0.0,
+                       reused: bool, description: str, extra: BuildCost = BuildCost(),
                        notes: str = "", retrievals: Mapping[str, Retrieval] | None = None) -> Candidate:
     """The Candidate answering under `prompt` with the adapter; its build cost is the training's
-    (plus `extra_*`: a teacher's calls, an index build, an earlier training stage)."""
+    plus `extra` (model calls made while building, an index build, an earlier training stage)."""
     return Candidate(
         rung=rung,
         kind="finetune",
         prompt=prompt,
         adapter=str(adapter_dir),
         build=BuildCost(
-            seconds=result.seconds + extra_seconds,
-            money=training_cost(result.seconds, ctx.task.spec.prices.train_per_hour) + extra_money,
-            train_tokens=result.train_tokens,
+            seconds=result.seconds + extra.seconds,
+            money=training_cost(result.seconds, ctx.task.spec.prices.train_per_hour) + extra.money,
+            train_tokens=result.train_tokens + extra.train_tokens,
+            call_tokens=extra.call_tokens,
             reused=reused,
             notes=f"{result.steps} steps, final loss {result.final_loss:.4f}, {result.tokens_per_s:.0f} train tok/s"
                   + (f", MFU {100 * result.mfu:.1f}%" if result.mfu is not None else "")
@@ -97,7 +109,7 @@ def train_sft(ctx: RungContext, rung: str, args: LoraArgs, chats: Sequence[Chat]
 
 def train_sft_candidate(rung: str, ctx: RungContext, args: LoraArgs, prompt: Prompt,
                         answers: Sequence[str] | None = None, description: str = "zero-shot prompt",
-                        extra_money: float = 0.0, extra_seconds: float = 0.0, notes: str = "",
+                        extra: BuildCost = BuildCost(), notes: str = "",
                         examples: Sequence[Example] | None = None) -> Candidate:
     """LoRA SFT on the training split (or `examples`) under `prompt`; the Candidate answers under it too."""
     local_backend(ctx, rung)
@@ -110,5 +122,5 @@ def train_sft_candidate(rung: str, ctx: RungContext, args: LoraArgs, prompt: Pro
     return finetune_candidate(
         rung, ctx, prompt, adapter_dir, result, reused,
         f"LoRA r={args.rank} on {len(chats)} training chats, {description}",
-        extra_money=extra_money, extra_seconds=extra_seconds, notes=notes,
+        extra=extra, notes=notes,
     )

@@ -18,7 +18,7 @@ from ladder.rungs.finetune import answer_chats, finetune_candidate, local_backen
 from ladder.rungs.lora_sft import LoraSFT
 from ladder.rungs.prompt import ChatPrompt
 from ladder.rungs.rag import RagPrompt, RetrieverName, open_for, retrieve
-from ladder.types import Candidate
+from ladder.types import BuildCost, Candidate
 
 
 class LoraSFTRag:
@@ -59,6 +59,6 @@ class LoraSFTRag:
             f"LoRA r={options.rank} on {len(chats)} training chats"
             f"{' with' if options.train_with_context else ' without'} context; "
             f"top {options.top_k} {options.retriever} chunks at answer time",
-            extra_seconds=index.build_seconds, notes=f"{options.retriever} index, {len(index.chunks)} chunks",
+            extra=BuildCost(seconds=index.build_seconds), notes=f"{options.retriever} index, {len(index.chunks)} chunks",
             retrievals=records,
         )

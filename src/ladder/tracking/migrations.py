@@ -196,6 +196,13 @@ def m005_run_environment(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE runs ADD COLUMN environment_json TEXT")
 
 
+@migration
+def m006_build_call_tokens(db: sqlite3.Connection) -> None:
+    """Tokens of the model calls a rung made while it was built (a teacher's answers, DPO's pairs),
+    beside the training tokens: both are build cost. 0 for rungs recorded before."""
+    db.execute("ALTER TABLE rung_results ADD COLUMN build_call_tokens INTEGER NOT NULL DEFAULT 0")
+
+
 def _run_script(db: sqlite3.Connection, script: str) -> None:
     """Run `;`-separated statements one by one, inside the caller's transaction.
 
