@@ -150,7 +150,7 @@ def _selection(spec: dict[str, Any]) -> dict[str, Any]:
                 "text": ("no selection split configured (data.dev or selection.dev_fraction): the recommended rung "
                          "was chosen and reported on the same rows, so its figure is optimistic")}
     how = (f"dev_fraction {chosen['dev_fraction']}, seed {chosen.get('seed', 0)}"
-           if chosen.get("dev_fraction") is not None else "data.dev")
+           if chosen.get("dev_fraction") is not None else "data.dev or selection.dev_ids")
     return {"recorded": True, "dev_ids": dev_ids, "n_dev": len(dev_ids), "optimistic": False,
             "text": (f"rungs are chosen on {len(dev_ids)} dev rows ({how}); every reported figure comes from the "
                      "other (test) rows")}
