@@ -354,3 +354,9 @@ def test_the_retrieval_gain_is_a_paired_comparison_of_the_rag_row_chosen_on_dev(
     lines = comparison_lines({"comparisons": found})
     assert "best of 2 retrieval rung(s)" in lines[0] and "Holm-adjusted" in lines[0]
     assert lines[1].startswith("rag_a - zero_shot: +30.0 points [95% CI ")
+
+
+def test_the_fine_tuned_prices_are_named_in_the_report(store, tmp_path):
+    _climb(store, spec=_spec(prices={**PRICES, "finetuned_input_per_1k": 1.0}))
+    md = write_report(store, "run1", tmp_path / "ft")["md"].read_text()
+    assert "2 per training hour; a fine-tuned model: 1 per 1K prompt tokens (assumptions" in md

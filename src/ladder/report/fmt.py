@@ -129,9 +129,13 @@ def target_text(summary: dict[str, Any]) -> str:
 
 def prices_text(summary: dict[str, Any]) -> str:
     p = summary["run"]["prices"]
-    return (f"{num(p['input_per_1k'])} {p['currency']} per 1K prompt tokens, "
+    text = (f"{num(p['input_per_1k'])} {p['currency']} per 1K prompt tokens, "
             f"{num(p['output_per_1k'])} per 1K completion tokens, "
             f"{num(p['train_per_hour'])} per training hour")
+    finetuned = [f"{num(p[key])} per 1K {what} tokens" for key, what in
+                 (("finetuned_input_per_1k", "prompt"), ("finetuned_output_per_1k", "completion"))
+                 if p.get(key) is not None]
+    return text + (f"; a fine-tuned model: {', '.join(finetuned)}" if finetuned else "")
 
 
 def advice_lines(summary: dict[str, Any]) -> list[str]:

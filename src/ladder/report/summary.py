@@ -169,7 +169,6 @@ def _spec_defaults(spec: dict[str, Any]) -> dict[str, Any]:
         "target": {"metric": target.get("metric", "overall"), "value": float(target.get("value", 0.9))},
         "volume": int(spec.get("volume", 100_000)),
         "budget": (spec.get("budget") or {}).get("money"),
-        "seed": int(spec.get("seed", 0)),
         "selection": _selection(spec),
     }
 
