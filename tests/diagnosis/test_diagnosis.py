@@ -222,3 +222,9 @@ def test_a_judge_plugs_in_and_overrides_the_knowledge_checks(tmp_path):
     judged = summarize(store, "r", judge=AlwaysRight())["diagnosis"][0]
     assert default["counts"] == {"form_and_knowledge": 1, "knowledge": 1}
     assert judged["counts"] == {"form": 1} and judged["judge"] == "stored ratings"
+
+
+def test_the_reason_says_the_choice_was_made_on_the_dev_rows():
+    rungs = [rung("cheap", 0.9, 1.0, dev=0.7), rung("mid", 0.82, 3.0, position=1, dev=0.9)]
+    assert "with 90.0% on the dev rows" in recommend(rungs, TARGET, 1000, "USD", "target")["reason"]
+    assert "on the dev rows" not in recommend(RUNGS, TARGET, 1000, "USD", "target")["reason"]

@@ -63,12 +63,15 @@ def _choose(pts: list[dict[str, Any]], scenario: Scenario, budget: float | None,
     def cost(r: dict[str, Any]) -> str:
         return f"{_fmt(r['cost_at_volume'])} {currency} for {volume:,} requests, build included"
 
+    def q(r: dict[str, Any]) -> str:
+        return f"{selection_quality(r):.1%}" + (" on the dev rows" if r.get("dev_quality") is not None else "")
+
     def best_quality(rs: list[dict[str, Any]]) -> dict[str, Any]:
         return min(rs, key=lambda r: (-selection_quality(r), r["cost_at_volume"], r["position"]))
 
     if scenario == "frontier":
         best = best_quality(pts)
-        return best, f"{best['rung']} has the best quality ({selection_quality(best):.1%}); cost secondary: {cost(best)}"
+        return best, f"{best['rung']} has the best quality ({q(best)}); cost secondary: {cost(best)}"
     if scenario == "budget":
         if budget is None:
             return None, "scenario budget needs a budget (--budget, or budget.money in task.yaml)"
@@ -79,14 +82,14 @@ def _choose(pts: list[dict[str, Any]], scenario: Scenario, budget: float | None,
                           f"build, {cheapest['rung']}, cost {_fmt(cheapest['build_money'])} {currency}")
         best = best_quality(fits)
         return best, (f"{best['rung']} is the best rung whose build cost ({_fmt(best['build_money'])} {currency}) "
-                      f"fits the budget of {_fmt(budget)} {currency} ({selection_quality(best):.1%}; {cost(best)})")
+                      f"fits the budget of {_fmt(budget)} {currency} ({q(best)}; {cost(best)})")
     meeting = [r for r in pts if selection_meets(r)]
     if meeting:
         best = min(meeting, key=lambda r: (r["cost_at_volume"], -selection_quality(r), r["position"]))
         return best, (f"{best['rung']} is the cheapest rung that meets the target ({goal}) with "
-                      f"{selection_quality(best):.1%}: {cost(best)}")
+                      f"{q(best)}: {cost(best)}")
     best = best_quality(pts)
-    return best, f"no rung meets the target ({goal}); {best['rung']} comes closest with {selection_quality(best):.1%}"
+    return best, f"no rung meets the target ({goal}); {best['rung']} comes closest with {q(best)}"
 
 
 def _notes(best: dict[str, Any], pts: list[dict[str, Any]], target: dict[str, Any], optimistic: bool,
