@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from ladder.scoring import (accuracies, accuracy, assessment_rates, coverage, outcome, pass_table,
-                            proportion_interval, tag_result)
+from ladder.scoring import (INTERVAL_METHOD, accuracies, accuracy, answered, assessment_rates, coverage, outcome,
+                            pass_table, proportion_interval, tag_result, target_outcomes, target_quality)
+from ladder.stats import clopper_pearson_interval, wilson_interval
 from ladder.types import Assessment
 
 
@@ -70,9 +71,9 @@ def test_accuracy_counts_only_scored_answers() -> None:
     assert accuracy(gens[2:4], "knowledge") is None
     assert coverage(gens, "knowledge").to_dict() == {"n": 5, "n_answered": 4, "n_errors": 1, "n_unscored": 2,
                                                      "n_scored": 2}
-    figures = accuracies(gens, seed=0)
+    figures = accuracies(gens)
     assert figures["knowledge_accuracy"] == 0.5
-    assert figures["knowledge_ci"] == proportion_interval([True, False], seed=0)
+    assert figures["knowledge_ci"] == proportion_interval([True, False])
     assert pass_table(gens)["knowledge"] == {"1": True, "2": False}
 
 
@@ -81,3 +82,27 @@ def test_assessment_rates_count_errors_apart() -> None:
             Answer("3", (broken("j", "knowledge"),))]
     assert assessment_rates(gens) == {"k": {"tag": "knowledge", "pass_rate": 1.0, "n_errors": 1},
                                       "j": {"tag": "knowledge", "pass_rate": None, "n_errors": 1}}
+
+
+def test_a_perfect_score_keeps_an_honest_interval() -> None:
+    """50 of 50 is not certainty: a percentile bootstrap collapsed it to [100, 100]."""
+    low, high = proportion_interval([True] * 50)
+    assert high == 1.0 and 0.9 < low < 0.95  # Wilson: about 92.9%, like Clopper-Pearson's exact 92.9%
+    assert [low, high] == list(wilson_interval(50, 50)) and INTERVAL_METHOD == "Wilson score"
+    assert low == pytest.approx(clopper_pearson_interval(50, 50)[0], abs=0.01)
+    assert proportion_interval([False] * 10)[1] > 0.25  # 0 of 10 does not collapse to [0, 0] either
+    gens = [Answer(str(i), (ok("f", "form"),)) for i in range(50)]
+    assert accuracies(gens)["form_ci"] == [low, high]
+
+
+def test_a_failed_call_fails_the_target_and_leaves_the_means() -> None:
+    """A rung that answers half the requests does not meet a target: errors count as failures there."""
+    gens = [Answer(str(i), (ok("k", "knowledge"),)) for i in range(5)]
+    gens += [Answer(str(i), (), error="timeout") for i in range(5, 10)]
+    gens.append(Answer("u", (broken("k", "knowledge"),)))  # a check that could not score: left out
+    assert accuracy(gens, "knowledge") == 1.0  # among answered rows
+    assert target_quality(gens, "knowledge") == 0.5  # passes / rows attempted
+    assert target_outcomes(gens, "knowledge") == {**{str(i): True for i in range(5)},
+                                                  **{str(i): False for i in range(5, 10)}}
+    assert target_quality(gens[5:10], "knowledge") == 0.0 and target_quality(gens[10:], "knowledge") is None
+    assert [g.example_id for g in answered(gens)] == [*map(str, range(5)), "u"]

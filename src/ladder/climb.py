@@ -27,7 +27,7 @@ from ladder.provenance import run_environment
 from ladder.rungs import BY_NAME, REGISTRY, Rung, RungContext, Variant, expand, parse_options
 from ladder.rungs.prompt import ChatPrompt
 from ladder.diagnosis.teacher import ask_teacher
-from ladder.scoring import accuracy
+from ladder.scoring import target_quality
 from ladder.task import Task
 from ladder.task.spec import ModelSpec
 from ladder.tracking.cache import CachedBackend
@@ -216,11 +216,15 @@ def _names(rung: Rung) -> tuple[str, ...]:
 
 
 def _meets_target(task: Task, store: Store, run_id: str, rung: str) -> bool:
-    """Whether this rung's accuracy on the target metric reaches the target (same rule as the report)."""
+    """Whether this rung reaches the target on the rows rungs are chosen on (the dev rows with a
+    selection split, else every eval row), a failed call counting as a failure (same rule as the report)."""
     row = next((r for r in store.rung_results(run_id) if r.rung == rung and r.status == "ok"), None)
     if row is None:
         return False
-    quality = accuracy(store.generations(row.id), task.spec.target.metric)
+    gens = store.generations(row.id)
+    if task.dev_ids:
+        gens = [g for g in gens if g.example_id in task.dev_ids]
+    quality = target_quality(gens, task.spec.target.metric)
     return quality is not None and quality >= task.spec.target.value
 
 

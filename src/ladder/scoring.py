@@ -4,12 +4,15 @@ Shared by the climb's early stop, the diagnosis and the report; reads only what 
 (anything with `.error`, the model call's, and `.assessments`: store rows and eval results).
 
 Per example and tag (`overall`: every tag) the outcome is one of:
-- `error`: the model call failed; neither a pass nor a failure, left out of the accuracies;
+- `error`: the model call failed; left out of the per-tag accuracies (and counted apart), but a
+  failure for the target (`target_outcomes`, `target_quality`): a rung that answers half the
+  requests does not meet a target;
 - `unscored`: no assessment of that tag gave a verdict (none exist, or every one errored, e.g.
   its check could not read the reference);
 - `fail`: an assessment of that tag that gave a verdict failed;
 - `pass`: every assessment of that tag that gave a verdict passed.
 An accuracy is the share of `pass` among the `pass` and `fail` outcomes; None when there are none.
+Every single proportion gets a Wilson score interval (`proportion_interval`, INTERVAL_METHOD).
 """
 
 from __future__ import annotations
@@ -19,8 +22,10 @@ from typing import Any, Iterable, Literal, Sequence
 
 import numpy as np
 
+from ladder.stats import wilson_interval
+
 METRICS = ("form", "knowledge", "overall")
-BOOTSTRAP_RESAMPLES = 1000
+INTERVAL_METHOD = "Wilson score"  # what proportion_interval computes, named in the report
 
 Outcome = Literal["pass", "fail", "unscored", "error"]
 
@@ -53,22 +58,11 @@ def verdicts(gens: Iterable[Any], tag: str) -> list[bool]:
     return [o == "pass" for o in (outcome(g, tag) for g in gens) if o in ("pass", "fail")]
 
 
-def bootstrap_ci(passed: np.ndarray, seed: int, resamples: int = BOOTSTRAP_RESAMPLES) -> list[float]:
-    """95% percentile interval of the mean of a 0/1 vector, from seeded resamples."""
-    rng = np.random.default_rng(seed)
-    n = len(passed)
-    means = np.empty(resamples)
-    block = max(1, 2_000_000 // n)  # bound the index matrix's memory for large eval sets
-    for start in range(0, resamples, block):
-        stop = min(start + block, resamples)
-        means[start:stop] = passed[rng.integers(0, n, size=(stop - start, n))].mean(axis=1)
-    lo, hi = np.percentile(means, [2.5, 97.5])
-    return [float(lo), float(hi)]
-
-
-def proportion_interval(passed: Sequence[bool], seed: int) -> list[float]:
-    """The 95% interval of a pass rate: the one place its method is chosen."""
-    return bootstrap_ci(np.array(passed, dtype=float), seed)
+def proportion_interval(passed: Sequence[bool]) -> list[float]:
+    """The 95% interval of a pass rate: the one place its method is chosen (Wilson score: it
+    stays honest at 0/n and n/n, where a percentile bootstrap collapses to a point)."""
+    low, high = wilson_interval(sum(bool(p) for p in passed), len(passed))
+    return [low, high]
 
 
 def accuracy(gens: Iterable[Any], metric: str) -> float | None:
@@ -77,14 +71,33 @@ def accuracy(gens: Iterable[Any], metric: str) -> float | None:
     return float(np.mean(scored)) if scored else None
 
 
-def accuracies(gens: Sequence[Any], seed: int) -> dict[str, Any]:
+def accuracies(gens: Sequence[Any]) -> dict[str, Any]:
     """`{metric}_accuracy` and `{metric}_ci` (95%) for form, knowledge and overall."""
     out: dict[str, Any] = {}
     for metric in METRICS:
         scored = verdicts(gens, metric)
         out[f"{metric}_accuracy"] = float(np.mean(scored)) if scored else None
-        out[f"{metric}_ci"] = proportion_interval(scored, seed) if scored else None
+        out[f"{metric}_ci"] = proportion_interval(scored) if scored else None
     return out
+
+
+def target_outcomes(gens: Iterable[Any], metric: str) -> dict[str, bool]:
+    """Example id -> whether it counts as a pass for the target on `metric`. A failed call is a
+    failure here (what a user of the rung would get); an example no check could score is left out."""
+    return {g.example_id: o == "pass" for g in gens if (o := outcome(g, metric)) != "unscored"}
+
+
+def target_quality(gens: Iterable[Any], metric: str) -> float | None:
+    """The figure a target is compared with: passes / rows attempted (failed calls count as
+    failures); None when no row could be scored. The climb's early stop and the report share it."""
+    counted = list(target_outcomes(gens, metric).values())
+    return float(np.mean(counted)) if counted else None
+
+
+def answered(gens: Iterable[Any]) -> list[Any]:
+    """The rows whose model call succeeded: token, latency and cost means are taken over these
+    (a failed call's zero tokens would lower them)."""
+    return [g for g in gens if g.error is None]
 
 
 @dataclass(frozen=True)
@@ -129,15 +142,3 @@ def pass_table(gens: Sequence[Any]) -> dict[str, dict[str, bool]]:
     """metric -> example id -> passed, for the examples scored on that metric."""
     return {m: {g.example_id: o == "pass" for g in gens if (o := outcome(g, m)) in ("pass", "fail")}
             for m in METRICS}
-
-
-def paired_difference(a: dict[str, bool], b: dict[str, bool], seed: int) -> dict[str, Any] | None:
-    """Mean of a - b over the examples both rungs were scored on, with a paired bootstrap 95% interval."""
-    shared = sorted(set(a) & set(b))
-    if not shared:
-        return None
-    diff = np.array([float(a[i]) - float(b[i]) for i in shared])
-    rng = np.random.default_rng(seed)
-    means = diff[rng.integers(0, len(diff), size=(BOOTSTRAP_RESAMPLES, len(diff)))].mean(axis=1)
-    lo, hi = np.percentile(means, [2.5, 97.5])
-    return {"difference": float(diff.mean()), "ci": [float(lo), float(hi)], "n": len(shared)}

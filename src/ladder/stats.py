@@ -6,68 +6,16 @@ collapses to a point. Two rungs answer the same eval rows, so they are compared 
 (`compare_paired`): the difference with Newcombe's paired interval, an exact McNemar test on the
 rows where they disagree, Connor's paired sample size, and Holm's adjustment when one rung is
 picked among several (`holm_adjust`).
-
-The older unpaired helpers below (`overlap`, `sample_size`, `formula`, `compare`) read two
-bootstrap intervals and use the two-proportion sample size
-
-    n = (z_{1-alpha/2} * sqrt(2 * pbar * (1 - pbar)) + z_{power} * sqrt(p1 (1 - p1) + p2 (1 - p2)))^2 / (p1 - p2)^2
-
-with pbar = (p1 + p2) / 2; they ignore the pairing and go once the report uses the paired ones.
 """
 
 from __future__ import annotations
 
 import math
 from statistics import NormalDist
-from typing import Sequence
+from typing import Mapping, Sequence
 
 ALPHA = 0.05
 POWER = 0.8
-
-
-def overlap(a: list[float] | None, b: list[float] | None) -> bool:
-    """Whether two [low, high] intervals share a point (None: unknown, treated as overlapping)."""
-    if not a or not b:
-        return True
-    return a[0] <= b[1] and b[0] <= a[1]
-
-
-def sample_size(p1: float, p2: float, alpha: float = ALPHA, power: float = POWER) -> int | None:
-    """Examples per rung for a two-proportion test to separate p1 from p2; None if p1 == p2."""
-    if p1 == p2:
-        return None
-    z_a = NormalDist().inv_cdf(1 - alpha / 2)
-    z_b = NormalDist().inv_cdf(power)
-    pbar = (p1 + p2) / 2
-    top = z_a * math.sqrt(2 * pbar * (1 - pbar)) + z_b * math.sqrt(p1 * (1 - p1) + p2 * (1 - p2))
-    return math.ceil(top**2 / (p1 - p2) ** 2)
-
-
-def formula(p1: float, p2: float, alpha: float = ALPHA, power: float = POWER) -> str:
-    """The sample-size formula with the numbers filled in, for the report."""
-    z_a, z_b = NormalDist().inv_cdf(1 - alpha / 2), NormalDist().inv_cdf(power)
-    n = sample_size(p1, p2, alpha, power)
-    pbar = (p1 + p2) / 2
-    head = (f"n = ({z_a:.2f} x sqrt(2 x {pbar:.3f} x {1 - pbar:.3f}) + {z_b:.2f} x sqrt({p1:.3f} x {1 - p1:.3f}"
-            f" + {p2:.3f} x {1 - p2:.3f}))^2 / ({p1:.3f} - {p2:.3f})^2")
-    return f"{head}: equal accuracies, no eval size separates them" if n is None else f"{head} = {n} per rung"
-
-
-def compare(name_a: str, p_a: float, ci_a: list[float] | None, name_b: str, p_b: float,
-            ci_b: list[float] | None, n_eval: int) -> dict[str, object]:
-    """A note on whether rung a and rung b differ, with the eval size that would separate them."""
-    if not overlap(ci_a, ci_b):
-        return {"rungs": [name_a, name_b], "distinguishable": True, "needed": None, "formula": "",
-                "text": f"{name_a} ({p_a:.1%}) and {name_b} ({p_b:.1%}) differ beyond their 95% intervals"}
-    n = sample_size(p_a, p_b)
-    if n is None:
-        more = "equal on this eval set: no eval size would separate them on these figures"
-    else:
-        more = f"about {n} examples per rung would separate them ({max(0, n - n_eval)} more than the {n_eval} now)"
-    return {"rungs": [name_a, name_b], "distinguishable": False, "needed": n,
-            "formula": "" if n is None else formula(p_a, p_b),
-            "text": (f"{name_a} ({p_a:.1%}) and {name_b} ({p_b:.1%}) are not distinguishable at this eval "
-                     f"size (n = {n_eval}, their 95% intervals overlap); {more}")}
 
 
 # --- Exact and score intervals for one proportion, and paired comparisons of two rungs ---
@@ -194,13 +142,14 @@ def holm_adjust(p_values: Sequence[float]) -> list[float]:
 
 
 def compare_paired(name_a: str, a: Sequence[bool], name_b: str, b: Sequence[bool],
-                   alpha: float = ALPHA, power: float = POWER) -> dict[str, object]:
+                   alpha: float = ALPHA, power: float = POWER,
+                   p_adjusted: float | None = None) -> dict[str, object]:
     """Rung a against rung b on the same eval rows (a[i], b[i]: did each pass row i).
 
     Returns the difference p_a - p_b with its Newcombe paired 95% interval, the exact McNemar
     p-value, the discordant counts, n, the paired n that would separate them (Connor 1987) and a
-    one-line text for the report. Apply `holm_adjust` to the p-values when one rung is chosen
-    among several.
+    one-line text for the report. `p_adjusted` (e.g. Holm's, when one rung is chosen among
+    several: see `compare_one_to_many`) then decides "they differ" instead of the raw p-value.
     """
     if len(a) != len(b):
         raise ValueError(f"{name_a} and {name_b} answered different rows ({len(a)} vs {len(b)})")
@@ -215,7 +164,10 @@ def compare_paired(name_a: str, a: Sequence[bool], name_b: str, b: Sequence[bool
     needed = paired_sample_size(only_a / n, only_b / n, alpha, power) if n else None
     head = (f"{name_a} - {name_b}: {100 * diff:+.1f} points [95% CI {100 * low:+.1f} to {100 * high:+.1f}], "
             f"exact McNemar p = {p:.3g} ({only_a} rows only {name_a} passes, {only_b} only {name_b}; n = {n})")
-    if p <= alpha:
+    decisive = p if p_adjusted is None else p_adjusted
+    if p_adjusted is not None:
+        head += f", Holm-adjusted p = {p_adjusted:.3g}"
+    if decisive <= alpha:
         more = "they differ"
     elif needed is None:
         more = "no difference on these rows: no eval size would separate them on these figures"
@@ -223,5 +175,21 @@ def compare_paired(name_a: str, a: Sequence[bool], name_b: str, b: Sequence[bool
         more = (f"not distinguishable; about {needed} paired rows would separate them at {power:.0%} power "
                 f"({max(0, needed - n)} more than the {n} now)")
     return {"rungs": [name_a, name_b], "n": n, "difference": diff, "ci": [low, high], "p_value": p,
-            "only_a": only_a, "only_b": only_b, "distinguishable": p <= alpha, "needed": needed,
-            "text": f"{head}: {more}"}
+            "p_adjusted": p_adjusted, "only_a": only_a, "only_b": only_b, "distinguishable": decisive <= alpha,
+            "needed": needed, "text": f"{head}: {more}"}
+
+
+def compare_one_to_many(name: str, chosen: Mapping[str, bool],
+                        others: Mapping[str, Mapping[str, bool]]) -> list[dict[str, object]]:
+    """The chosen rung against each other rung, on the rows both were scored on (matched by
+    example id: row id -> passed). With more than one comparison, the family's p-values are
+    Holm-adjusted, since the chosen rung was picked among them."""
+    pairs = {}
+    for other, outcomes in others.items():
+        shared = sorted(set(chosen) & set(outcomes))
+        pairs[other] = ([chosen[i] for i in shared], [outcomes[i] for i in shared])
+    raw = [compare_paired(name, a, other, b) for other, (a, b) in pairs.items()]
+    if len(raw) < 2:
+        return raw
+    adjusted = holm_adjust([float(c["p_value"]) for c in raw])  # type: ignore[arg-type]
+    return [compare_paired(name, a, other, b, p_adjusted=q) for (other, (a, b)), q in zip(pairs.items(), adjusted)]

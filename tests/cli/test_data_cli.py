@@ -119,3 +119,22 @@ def test_check_reports_near_duplicates_as_file_line_pairs(tmp_path: Path) -> Non
     assert r.returncode == 1, r.stdout + r.stderr
     assert f"warning: {task / 'data' / 'eval.jsonl'}:{n_eval} ~ {task / 'data' / 'train.jsonl'}:3: near-duplicate" in r.stdout
     assert f"1 of {n_eval} eval row(s) near-duplicate a training row" in r.stdout
+
+
+def test_check_names_the_rows_no_check_of_the_target_can_score(tmp_path: Path) -> None:
+    (tmp_path / "task.yaml").write_text(
+        "name: t\ndata: {eval: eval.jsonl}\ntarget: {metric: knowledge, value: 0.8}\n"
+        "selection: {dev_fraction: 0.5, seed: 1}\n", encoding="utf-8")
+    knows = [{"name": "k", "kind": "exact", "tag": "knowledge"}]
+    shape = [{"name": "f", "kind": "regex", "tag": "form", "pattern": "."}]
+    rows = [{"input": "q1", "expected": "a", "checks": knows}, {"input": "q2", "expected": "b", "checks": shape},
+            {"input": "q3", "expected": "c", "checks": knows}, {"input": "q4", "expected": "d"}]
+    eval_file = _write(tmp_path / "eval.jsonl", rows)
+    r = ladder("data", "check", str(tmp_path / "task.yaml"), cwd=tmp_path)
+    assert r.returncode == 2, r.stdout + r.stderr
+    named = [line.split(": ")[1] for line in r.stderr.splitlines() if "no check of tag 'knowledge'" in line]
+    assert named == [f"{eval_file}:2", f"{eval_file}:4"]
+    _write(eval_file, [dict(row, checks=knows) for row in rows])
+    ok = ladder("data", "check", str(tmp_path / "task.yaml"), cwd=tmp_path)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "selection: rungs are chosen on 2 dev rows and reported on the other 2" in ok.stdout

@@ -1,9 +1,8 @@
 """The diagnosis's rules on recorded rows (no model): classes, the thin heuristic, next steps,
-the power estimate and the recommendation's scenarios."""
+the paired comparisons and the recommendation's scenarios."""
 
 from __future__ import annotations
 
-from statistics import NormalDist
 from types import SimpleNamespace
 
 import pytest
@@ -11,7 +10,7 @@ import pytest
 from ladder.diagnosis import ThinAnswerHeuristic, classify, diagnose, recommend
 from ladder.diagnosis.classify import RetrievalInfo, TeacherAnswer
 from ladder.diagnosis.diagnose import dominant_class, next_step
-from ladder.stats import compare, overlap, sample_size
+from ladder.stats import compare_one_to_many, compare_paired, holm_adjust
 from ladder.report import summarize
 from ladder.tracking.store import RungRecord, Store
 from ladder.types import Assessment, ExampleResult, Generation
@@ -88,36 +87,25 @@ def test_dominant_class_and_next_step():
     assert "improve retrieval" in missed and "missed the gold source for 20" in missed
 
 
-def _power(n, p1, p2, alpha=0.05):
-    """Power of the two-sided two-proportion z-test with n per group (normal approximation)."""
-    nd = NormalDist()
-    pbar = (p1 + p2) / 2
-    se0 = (2 * pbar * (1 - pbar) / n) ** 0.5
-    se1 = ((p1 * (1 - p1) + p2 * (1 - p2)) / n) ** 0.5
-    return nd.cdf((abs(p1 - p2) - nd.inv_cdf(1 - alpha / 2) * se0) / se1)
+def test_one_rung_against_many_is_paired_by_example_id_and_holm_adjusted():
+    chosen = {f"e{i}": i < 18 for i in range(20)}
+    # rows are matched by id, whatever order and extra rows the other rung has
+    weak = {f"e{i}": i < 6 for i in reversed(range(20))} | {"extra": True}
+    close = {f"e{i}": i < 16 for i in range(20)}
+    one, two = compare_one_to_many("ft", chosen, {"weak": weak, "close": close})
+    raw_weak = compare_paired("ft", [chosen[f"e{i}"] for i in range(20)], "weak", [i < 6 for i in range(20)])
+    assert one["n"] == 20 and one["p_value"] == raw_weak["p_value"] and one["rungs"] == ["ft", "weak"]
+    assert [one["p_adjusted"], two["p_adjusted"]] == holm_adjust([one["p_value"], two["p_value"]])
+    assert one["distinguishable"] and not two["distinguishable"] and "Holm-adjusted p" in one["text"]
+    (single,) = compare_one_to_many("ft", chosen, {"weak": weak})  # one comparison: nothing to adjust
+    assert single["p_adjusted"] is None and single["p_value"] == raw_weak["p_value"]
 
 
-@pytest.mark.parametrize("p1,p2", [(0.5, 0.6), (0.7, 0.9), (0.2, 0.25), (0.95, 0.99)])
-def test_sample_size_is_the_smallest_n_with_80_percent_power(p1, p2):
-    n = sample_size(p1, p2)
-    assert _power(n, p1, p2) >= 0.8 > _power(n - 1, p1, p2)
-    assert sample_size(p2, p1) == n and sample_size(p1, p1) is None
-
-
-def test_overlap_and_compare():
-    assert overlap([0.1, 0.5], [0.5, 0.9]) and not overlap([0.1, 0.4], [0.5, 0.9]) and overlap(None, [0, 1])
-    apart = compare("a", 0.2, [0.1, 0.3], "b", 0.8, [0.7, 0.9], 50)
-    assert apart["distinguishable"] and apart["needed"] is None
-    close = compare("a", 0.7, [0.5, 0.85], "b", 0.8, [0.65, 0.95], 40)
-    assert not close["distinguishable"] and close["needed"] == sample_size(0.7, 0.8)
-    assert "not distinguishable at this eval size" in close["text"] and f"{close['needed'] - 40} more" in close["text"]
-    assert close["formula"].endswith(f"= {close['needed']} per rung")
-
-
-def rung(name, quality, cost, build=0.0, ci=None, kind="prompt", position=0, meets=None, n=40):
-    return {"rung": name, "kind": kind, "position": position, "n": n, "n_errors": 0, "error": None,
+def rung(name, quality, cost, build=0.0, ci=None, kind="prompt", position=0, meets=None, n=40, dev=None):
+    return {"rung": name, "kind": kind, "position": position, "n": n, "n_errors": 0, "coverage": 1.0, "error": None,
             "quality": quality, "quality_ci": ci or [max(0, quality - 0.1), min(1, quality + 0.1)],
-            "cost_per_1k_requests": cost, "cost_at_volume": cost * 100 + build,
+            "dev_quality": dev, "dev_meets_target": None if dev is None else dev >= 0.8, "n_dev": 0 if dev is None else 10,
+            "build_money": build, "cost_per_1k_requests": cost, "cost_at_volume": cost * 100 + build,
             "meets_target": quality >= 0.8 if meets is None else meets}
 
 
@@ -126,21 +114,45 @@ RUNGS = [rung("cheap", 0.5, 1.0), rung("mid", 0.85, 3.0, position=1),
 TARGET = {"metric": "overall", "value": 0.8}
 
 
+def _outcomes(*rates, n=40):
+    """Per rung, the first round(rate x n) of n rows pass."""
+    return {r["rung"]: {f"e{i}": i < round(rate * n) for i in range(n)} for r, rate in zip(RUNGS, rates)}
+
+
 def test_scenarios():
-    t = recommend(RUNGS, TARGET, 100_000, "USD", "target", next_steps={"mid": "try it"})
+    t = recommend(RUNGS, TARGET, 100_000, "USD", "target", next_steps={"mid": "try it"},
+                  outcomes=_outcomes(0.5, 0.85, 0.95))
     assert t["rung"] == "mid" and t["meets_target"] and t["next_step"] == "try it"  # 300 < 550
     assert t["target_met_by"] == ["mid", "ft"] and t["quality_ci"] == RUNGS[1]["quality_ci"]
-    # the strongest cheaper rung and the best other rung are compared with the choice
+    # the choice is compared, paired, with every other rung, Holm-adjusted: it was picked among three
     assert [c["rungs"][1] for c in t["comparisons"]] == ["cheap", "ft"]
+    assert all(c["p_adjusted"] is not None for c in t["comparisons"])
+    assert any("picked among 3 rungs" in n and "Holm-adjusted" in n for n in t["notes"])
     assert recommend(RUNGS, TARGET, 100_000, "USD", "frontier")["rung"] == "ft"
-    assert recommend(RUNGS, TARGET, 100_000, "USD", "budget", budget=200.0)["rung"] == "cheap"
-    assert recommend(RUNGS, TARGET, 100_000, "USD", "budget", budget=1000.0)["rung"] == "ft"
-    none = recommend(RUNGS, TARGET, 100_000, "USD", "budget", budget=10.0)
-    assert none["rung"] is None and not none["meets_target"] and "no rung fits" in none["reason"]
-    assert "needs a budget" in recommend(RUNGS, TARGET, 100_000, "USD", "budget")["reason"]
-    low = [dict(r, meets_target=False) for r in RUNGS]
-    missed = recommend(low, {"metric": "overall", "value": 0.99}, 100_000, "USD", "target")
+    missed = recommend([dict(r, meets_target=False) for r in RUNGS], {"metric": "overall", "value": 0.99},
+                       100_000, "USD", "target")
     assert missed["rung"] == "ft" and not missed["meets_target"] and missed["reason"].startswith("no rung meets")
+
+
+def test_budget_scenario_is_build_cost_only():
+    # budget.money means build cost everywhere: ft builds for 500 and serves 100K requests for 50
+    assert recommend(RUNGS, TARGET, 100_000, "USD", "budget", budget=499.0)["rung"] == "mid"
+    fits = recommend(RUNGS, TARGET, 100_000, "USD", "budget", budget=500.0)
+    assert fits["rung"] == "ft" and fits["build_money"] == 500.0 and fits["cost_at_volume"] == 550.0
+    none = recommend([dict(r, build_money=20.0) for r in RUNGS], TARGET, 100_000, "USD", "budget", budget=10.0)
+    assert none["rung"] is None and not none["meets_target"] and "build cost fits" in none["reason"]
+    assert "needs a budget" in recommend(RUNGS, TARGET, 100_000, "USD", "budget")["reason"]
+
+
+def test_the_choice_is_made_on_dev_rows_and_reported_on_test_rows():
+    # on the test rows cheap looks best, but the choice is made on dev, where only mid meets the target
+    rungs = [rung("cheap", 0.9, 1.0, dev=0.7), rung("mid", 0.82, 3.0, position=1, dev=0.9)]
+    rec = recommend(rungs, TARGET, 1000, "USD", "target")
+    assert rec["rung"] == "mid" and rec["quality"] == 0.82 and rec["dev_quality"] == 0.9
+    assert rec["dev_test_gap"] == pytest.approx(0.08) and rec["target_met_by"] == ["mid"]
+    assert any("dev-test gap of +8.0 points" in n for n in rec["notes"])
+    no_split = recommend(RUNGS, TARGET, 1000, "USD", "target", optimistic=True)
+    assert any("optimistic" in n for n in no_split["notes"])
 
 
 def _record(store, run_id, spec, rungs):
@@ -181,9 +193,9 @@ def test_summary_advice_overrides_and_diagnosis(tmp_path):
     assert big["rung"] == "lora_sft" and big["next_step"] == d["lora_sft"]["next_step"]
     strict = summarize(store, "r", AdviceOptions(target=0.95))["recommendation"]
     assert strict["rung"] == "lora_sft" and strict["meets_target"]
-    within = summarize(store, "r", AdviceOptions(scenario="budget"))["recommendation"]  # budget.money = 500
-    assert within["rung"] == "few_shot" and within["cost_at_volume"] <= 500
-    assert summarize(store, "r", AdviceOptions(scenario="budget", budget=100))["recommendation"]["rung"] is None
+    within = summarize(store, "r", AdviceOptions(scenario="budget"))["recommendation"]  # budget.money = 500 (build)
+    assert within["rung"] == "few_shot" and within["build_money"] <= 500
+    assert summarize(store, "r", AdviceOptions(scenario="budget", budget=1000))["recommendation"]["rung"] == "lora_sft"
     assert summarize(store, "r", AdviceOptions(scenario="frontier"))["recommendation"]["rung"] == "lora_sft"
     assert diagnose(store, "r")[0].rung == "zero_shot"
 
@@ -210,3 +222,9 @@ def test_a_judge_plugs_in_and_overrides_the_knowledge_checks(tmp_path):
     judged = summarize(store, "r", judge=AlwaysRight())["diagnosis"][0]
     assert default["counts"] == {"form_and_knowledge": 1, "knowledge": 1}
     assert judged["counts"] == {"form": 1} and judged["judge"] == "stored ratings"
+
+
+def test_the_reason_says_the_choice_was_made_on_the_dev_rows():
+    rungs = [rung("cheap", 0.9, 1.0, dev=0.7), rung("mid", 0.82, 3.0, position=1, dev=0.9)]
+    assert "with 90.0% on the dev rows" in recommend(rungs, TARGET, 1000, "USD", "target")["reason"]
+    assert "on the dev rows" not in recommend(RUNGS, TARGET, 1000, "USD", "target")["reason"]

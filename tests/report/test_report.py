@@ -7,6 +7,7 @@ from ladder.report import summarize, write_report
 from ladder.report.fmt import check_table
 from ladder.report.frontier import plot_frontier
 from ladder.report.summary import break_even
+from ladder.stats import wilson_interval
 from ladder.tracking.costs import break_even_requests, cost_per_1k_requests
 from ladder.tracking.store import RungRecord, Store
 from ladder.types import Assessment, ExampleResult, Generation
@@ -45,7 +46,8 @@ def _add(store, run_id, position, rung, kind, rows, build_money=0.0, build_secon
 def _climb(store, run_id="run1", lora_build_money=0.5, spec=None):
     """Four rungs (cost per 1K requests, overall accuracy):
     zero_shot (80, 0.5) and lora_sft (115, 1.0) on the frontier;
-    few_shot (180, 0.75) dominated by lora_sft; bloated (222.5, 0.5, one failed call) dominated."""
+    few_shot (180, 0.75) dominated by lora_sft; bloated (230 over its 3 answered calls; 2 of 4 for
+    the target: its failed call is a failure there) dominated."""
     store.start_run(run_id, "toy", "examples/toy/task.yaml", "hash", spec or _spec(), "tiny-model")
     T, F = True, False
     _add(store, run_id, 0, "zero_shot", "prompt", _rows([(T, T), (F, T), (T, F), (T, T)], 100, 20))
@@ -77,15 +79,21 @@ def test_accuracies_and_means(store):
     assert (z["n"], z["n_failed"], z["prompt_tokens"], z["completion_tokens"]) == (4, 2, 100, 20)
     assert z["latency_s"] == pytest.approx(0.25) and z["cached_share"] == 0.25
     assert z["description"] == "the zero_shot rung" and z["kind"] == "prompt"
-    # a failed call is not a wrong answer: it is left out of every accuracy and counted apart
+    # a failed call is left out of the per-tag accuracies and counted apart, but fails the target;
+    # its zero tokens are left out of the means
     b = r["bloated"]
     assert (b["form_accuracy"], b["knowledge_accuracy"], b["overall_accuracy"]) == (1.0, pytest.approx(2 / 3), pytest.approx(2 / 3))
-    assert b["n_errors"] == 1 and b["n_failed"] == 1
-    assert r["lora_sft"]["overall_accuracy"] == 1.0 and r["lora_sft"]["overall_ci"] == [1.0, 1.0]
+    assert b["n_errors"] == 1 and b["n_failed"] == 1 and b["coverage"] == 0.75
+    assert b["quality"] == 0.5 and b["quality_ci"] == list(wilson_interval(2, 4)) and not b["meets_target"]
+    assert b["completion_tokens"] == 20 and b["cost_per_1k_requests"] == pytest.approx(230.0)
+    # 4 of 4 is not certainty: the interval stays open below (Wilson), no collapse to [1, 1]
+    assert r["lora_sft"]["overall_accuracy"] == 1.0 and r["lora_sft"]["overall_ci"] == list(wilson_interval(4, 4))
+    assert r["lora_sft"]["overall_ci"][0] < 0.6
     for rung in s["rungs"]:
         lo, hi = rung["overall_ci"]
         assert 0 <= lo <= rung["overall_accuracy"] <= hi <= 1
-        assert rung["quality"] == rung["overall_accuracy"]
+        if rung["n_errors"] == 0:
+            assert rung["quality"] == rung["overall_accuracy"] and rung["coverage"] == 1.0
     assert z["cost_per_1k_requests"] == pytest.approx(cost_per_1k_requests(100, 20, 0.5, 1.5))
     assert z["cost_per_1k_requests"] == pytest.approx(80.0)
     assert [x["rung"] for x in s["rungs"] if x["meets_target"]] == ["few_shot", "lora_sft"]
@@ -114,7 +122,8 @@ def test_target_metric_picks_quality(store):
     _climb(store, spec=_spec(metric="knowledge", value=0.7))
     r = _by_rung(summarize(store, "run1"))
     assert r["zero_shot"]["quality"] == 0.75 and r["zero_shot"]["meets_target"]
-    assert r["bloated"]["quality"] == pytest.approx(2 / 3) and not r["bloated"]["meets_target"]
+    assert r["bloated"]["knowledge_accuracy"] == pytest.approx(2 / 3)
+    assert r["bloated"]["quality"] == 0.5 and not r["bloated"]["meets_target"]  # its failed call fails the target
 
 
 def test_missing_tag_gives_none(store):
@@ -149,45 +158,58 @@ def test_frontier_excludes_dominated_rungs(store):
     assert r["zero_shot"]["on_frontier"] and r["lora_sft"]["on_frontier"]
 
 
-def test_break_even_matches_costs(store):
+def test_break_even_only_against_a_rung_that_meets_the_target(store):
     _climb(store)
     (be,) = summarize(store, "run1")["break_even"]
-    # prompt_rung = the cheapest prompt rung whose interval overlaps lora_sft's [1, 1]: zero_shot
-    # (2 of 4, interval reaching 1.0; 100 prompt tokens) vs lora_sft (50)
-    assert be["finetune_rung"] == "lora_sft" and be["prompt_rung"] == "zero_shot"
-    assert "overlapping quality" in be["basis"]
-    assert be["saved_prompt_tokens"] == 50 and be["price_per_token"] == pytest.approx(0.0005)
-    assert be["build_cost"] == 0.5
-    assert be["requests"] == pytest.approx(break_even_requests(0.0, 50 * 0.5 / 1000, 0.5, 0.0))
-    assert be["requests"] == pytest.approx(20.0)
-    assert be["formula"] == "N = 0.5 / (50 tokens x 0.0005 per token) = 20 requests"
+    # zero_shot (cheapest to serve) misses the target (0.5 < 0.75): replacing it saves nothing that
+    # counts. few_shot meets it: 300 prompt + 20 completion tokens = 0.18 per request; lora_sft
+    # 50 + 60 = 0.115 per request, both input and output priced
+    assert be["finetune_rung"] == "lora_sft" and be["baseline_rung"] == "few_shot" and be["applies"]
+    assert be["cost_per_request"] == pytest.approx(0.115) and be["baseline_cost_per_request"] == pytest.approx(0.18)
+    assert be["requests"] == pytest.approx(break_even_requests(0.0, 0.18, 0.5, 0.115))
+    assert be["requests"] == pytest.approx(0.5 / 0.065)
+    assert be["formula"].startswith("N = (0.5 - 0) / (0.18 - 0.115 per request") and be["formula"].endswith(
+        "= 7.6923 requests")
 
 
-def test_break_even_without_an_overlapping_prompt_rung_uses_the_best():
-    def rung(name, kind, quality, ci, prompt_tokens, cost, build=0.0):
-        return {"rung": name, "kind": kind, "quality": quality, "quality_ci": ci, "cost_per_1k_requests": cost,
-                "n": 40, "error": None, "prompt_tokens": prompt_tokens, "build_money": build}
-
-    rungs = [rung("cheap", "prompt", 0.1, [0.0, 0.2], 50, 1.0), rung("good", "prompt", 0.5, [0.35, 0.65], 300, 6.0),
-             rung("ft", "finetune", 0.95, [0.88, 1.0], 40, 0.8, build=1.0)]
-    (be,) = break_even(rungs, PRICES)
-    assert be["prompt_rung"] == "good" and "none has overlapping quality" in be["basis"]
-    rungs[1]["quality_ci"] = [0.35, 0.9]  # now they overlap, and "good" is the only one that does
-    assert break_even(rungs, PRICES)[0]["prompt_rung"] == "good"
-    rungs[0]["quality_ci"] = [0.0, 0.9]  # the cheaper one overlaps too: it is the one to replace
-    assert break_even(rungs, PRICES)[0]["prompt_rung"] == "cheap"
+def _priced_rung(name, kind, meets, cost, build=0.0, position=0):
+    return {"rung": name, "kind": kind, "quality": 0.9 if meets else 0.1, "meets_target": meets, "n": 40,
+            "error": None, "position": position, "cost_per_1k_requests": cost, "build_money": build,
+            "cost_at_volume": cost + build}
 
 
-def test_break_even_baseline_ties_go_to_the_cheaper_and_infinity_is_none():
-    def rung(name, kind, quality, cost, prompt_tokens, build=0.0):
-        return {"rung": name, "kind": kind, "quality": quality, "cost_per_1k_requests": cost, "n": 4,
-                "error": None, "prompt_tokens": prompt_tokens, "build_money": build}
+def test_break_even_does_not_apply_without_a_cheaper_build_that_meets_the_target():
+    rungs = [_priced_rung("few_shot", "prompt", False, 6.0), _priced_rung("ft", "finetune", True, 1.0, 2.0, 1)]
+    (be,) = break_even(rungs, "USD")
+    assert not be["applies"] and be["requests"] is None and be["baseline_rung"] is None
+    assert be["formula"] == "no cheaper-to-build rung than ft reaches the target: break-even does not apply"
+    missed = break_even([_priced_rung("few_shot", "prompt", True, 6.0),
+                         _priced_rung("ft", "finetune", False, 1.0, 2.0, 1)], "USD")[0]
+    assert missed["formula"] == "ft does not meet the target: break-even does not apply"
+    # a fine-tune that costs as much per request never pays back
+    (never,) = break_even([_priced_rung("few_shot", "prompt", True, 1.0),
+                           _priced_rung("ft", "finetune", True, 1.0, 2.0, 1)], "USD")
+    assert never["applies"] and never["requests"] is None and "never pays back" in never["formula"]
 
-    rungs = [rung("a", "prompt", 0.8, 10.0, 100), rung("b", "prompt", 0.8, 5.0, 40),
-             rung("ft", "finetune", 0.9, 4.0, 60, build=1.0)]
-    (be,) = break_even(rungs, PRICES)
-    assert be["prompt_rung"] == "b" and be["saved_prompt_tokens"] == -20
-    assert be["requests"] is None and "never pays back" in be["formula"]
+
+def test_break_even_reproduces_the_published_worked_example(store):
+    """0.492075 yen to train, 190 input tokens saved per request at 0.0000045 yen per token: 575.5."""
+    yen = {"currency": "JPY", "input_per_1k": 0.0045, "output_per_1k": 0.018, "train_per_hour": 0.0}
+    store.start_run("r", "toy", "t.yaml", "h", _spec(prices=yen), "m")
+    _add(store, "r", 0, "few_shot", "prompt", _rows([(True, True)] * 4, 230, 12))
+    _add(store, "r", 1, "lora_sft", "finetune", _rows([(True, True)] * 4, 40, 12), build_money=0.492075)
+    (be,) = summarize(store, "r")["break_even"]
+    assert be["baseline_rung"] == "few_shot" and be["requests"] == pytest.approx(575.5, abs=0.05)
+    assert be["formula"].startswith("N = (0.492075 - 0) / (0.001251 - 0.000396 per request")
+    assert be["formula"].endswith("= 575.53 requests")  # 575.526..., published rounded to 575.5
+
+
+def test_a_hosted_fine_tune_is_served_at_its_own_prices(store):
+    dear = {**PRICES, "finetuned_input_per_1k": 1.0, "finetuned_output_per_1k": 3.0}
+    _climb(store, spec=_spec(prices=dear))
+    r = _by_rung(summarize(store, "run1"))
+    assert r["lora_sft"]["cost_per_1k_requests"] == pytest.approx(cost_per_1k_requests(50, 60, 1.0, 3.0))
+    assert r["few_shot"]["cost_per_1k_requests"] == pytest.approx(cost_per_1k_requests(300, 20, 0.5, 1.5))
 
 
 def test_recommendation_amortises_build_over_volume(store, tmp_path):
@@ -226,10 +248,15 @@ def test_write_report_files(store, tmp_path):
     for name in ("zero_shot", "few_shot", "bloated", "lora_sft"):
         assert name in html
     assert "data:image/png;base64,iVBOR" in html
-    assert "<details>" in html and "N = 0.5 / (50 tokens x 0.0005 per token) = 20 requests" in html
+    assert "<details>" in html and "N = (0.5 - 0) / (0.18 - 0.115 per request" in html
     assert "question &lt;1&gt; &amp; more" in html and "question <1>" not in html  # autoescaped
     md = paths["md"].read_text()
-    assert "| zero_shot |" in md and "N = 0.5 / (50 tokens x 0.0005 per token)" in md
+    assert "| zero_shot |" in md and "N = (0.5 - 0) / (0.18 - 0.115 per request" in md
+    # the interval method is named, and errors and coverage are shown per rung
+    assert "Wilson score 95% intervals" in md and "Wilson score 95% intervals" in html
+    assert summary["run"]["interval_method"] == "Wilson score"
+    assert "| rung | kind | status | n | errors | coverage | overall for target (95% CI) |" in md
+    assert "| bloated | prompt | ok | 4 | 1 | 75.0% | 50.0% [" in md
     # the diagnosis: counts per class per rung, and the recommendation with its next step
     assert "## Diagnosis" in md and "| rung | n | form | knowledge | error | dominant |" in md
     assert "| zero_shot | 4 | 1 | 1 | 0 | form |" in md and "| bloated | 4 | 0 | 1 | 1 | knowledge |" in md
@@ -274,7 +301,7 @@ def test_the_report_shows_what_ran_where(store, tmp_path):
     assert f"| torch | {torch_version} |" in md and f"<td>{torch_version}</td>" in html
     assert "| seed | 11 |" in md and f"| CPU | {environment['cpu_model']} |" in md
     assert f"| torch threads | {environment['torch_threads']} |" in md
-    assert "not recorded" not in md
+    assert "| not recorded |" not in md
 
 
 def test_a_run_from_before_environments_reports_them_not_recorded(tmp_path):
@@ -301,3 +328,78 @@ def test_a_run_from_before_environments_reports_them_not_recorded(tmp_path):
     md = paths["md"].read_text()
     assert "## Environment" in md and "| torch | not recorded |" in md and "| seed | not recorded |" in md
     assert "<td>not recorded</td>" in paths["html"].read_text()
+
+
+def test_a_run_recorded_before_selection_splits_reads_not_recorded(store, tmp_path):
+    _climb(store)  # _spec() has no `selection` key, like every run stored before it existed
+    s = summarize(store, "run1")
+    assert not s["run"]["selection"]["recorded"] and "not recorded" in s["run"]["selection"]["text"]
+    md = write_report(store, "run1", tmp_path / "old")["md"].read_text()
+    assert "- selection: selection split not recorded" in md and "optimistic" in md
+
+
+def test_without_a_split_the_winner_is_called_optimistic(store, tmp_path):
+    _climb(store, spec={**_spec(), "selection": None})
+    s = summarize(store, "run1")
+    assert s["run"]["selection"]["recorded"] and s["run"]["selection"]["optimistic"]
+    assert any("optimistic" in n for n in s["recommendation"]["notes"])
+    paths = write_report(store, "run1", tmp_path / "new")
+    assert "no selection split configured" in paths["md"].read_text()
+    assert "no selection split configured" in paths["html"].read_text()
+    assert json.loads(paths["json"].read_text())["run"]["selection"]["optimistic"] is True
+
+
+def test_chosen_on_dev_rows_reported_on_test_rows(store, tmp_path):
+    """The rung is chosen on the dev rows; its reported figures, interval and comparisons come from
+    the test rows only, and the gap between the two is reported."""
+    T, F = True, False
+    dev = [f"ex{i}" for i in range(4)]
+    store.start_run("r", "toy", "t.yaml", "h", {**_spec(value=0.75), "selection": {"dev_ids": dev}}, "m")
+    # lucky: perfect on dev, 2 of 6 on test; steady: 3 of 4 on dev, 5 of 6 on test (and dearer)
+    _add(store, "r", 0, "lucky", "prompt", _rows([(T, T)] * 4 + [(T, T)] * 2 + [(T, F)] * 4, 100, 20))
+    _add(store, "r", 1, "steady", "prompt", _rows([(T, T)] * 3 + [(T, F)] + [(T, T)] * 5 + [(T, F)], 300, 20))
+    s = summarize(store, "r")
+    r = _by_rung(s)
+    assert (r["lucky"]["n"], r["lucky"]["n_dev"]) == (6, 4)
+    assert r["lucky"]["dev_quality"] == 1.0 and r["lucky"]["quality"] == pytest.approx(2 / 6)
+    assert r["lucky"]["quality_ci"] == list(wilson_interval(2, 6))
+    rec = s["recommendation"]
+    assert rec["rung"] == "lucky" and not rec["meets_target"]  # chosen on dev (cheapest meeting), fails on test
+    assert rec["dev_test_gap"] == pytest.approx(1.0 - 2 / 6)
+    assert any("dev-test gap of +66.7 points" in n for n in rec["notes"])
+    (c,) = rec["comparisons"]
+    assert c["n"] == 6 and c["rungs"] == ["lucky", "steady"] and (c["only_a"], c["only_b"]) == (0, 3)
+    md = write_report(store, "r", tmp_path / "split")["md"].read_text()
+    assert "rungs are chosen on 4 dev rows" in md and "dev (chosen on)" in md
+
+
+
+def test_the_retrieval_gain_is_a_paired_comparison_of_the_rag_row_chosen_on_dev():
+    from ladder.report.retrieval import comparison_lines, comparisons
+
+    def entry(name, position, knowledge, dev_knowledge, retrieval):
+        return {"rung": name, "position": position, "status": "ok", "knowledge_accuracy": knowledge,
+                "dev_knowledge_accuracy": dev_knowledge, "retrieval": {"k": 3} if retrieval else None}
+
+    rows = [f"t{i}" for i in range(30)]
+
+    def passing(k):
+        return {"knowledge": {r: i < k for i, r in enumerate(rows)}}
+
+    # rag_b is better on the test rows, but rag_a was better on dev: the choice is rag_a's
+    rungs = [entry("zero_shot", 0, 0.2, 0.2, False), entry("few_shot", 1, 0.3, 0.3, False),
+             entry("rag_a", 2, 0.5, 0.9, True), entry("rag_b", 3, 0.8, 0.6, True)]
+    passes = {"zero_shot": passing(6), "few_shot": passing(9), "rag_a": passing(15), "rag_b": passing(24)}
+    found = comparisons(rungs, passes)
+    assert [(c["rung"], c["baseline"]) for c in found] == [("rag_a", "zero_shot"), ("rag_a", "few_shot")]
+    assert all(c["n"] == 30 and c["p_adjusted"] is not None for c in found)  # two comparisons: Holm
+    assert (found[0]["only_a"], found[0]["only_b"]) == (9, 0)
+    lines = comparison_lines({"comparisons": found})
+    assert "best of 2 retrieval rung(s)" in lines[0] and "Holm-adjusted" in lines[0]
+    assert lines[1].startswith("rag_a - zero_shot: +30.0 points [95% CI ")
+
+
+def test_the_fine_tuned_prices_are_named_in_the_report(store, tmp_path):
+    _climb(store, spec=_spec(prices={**PRICES, "finetuned_input_per_1k": 1.0}))
+    md = write_report(store, "run1", tmp_path / "ft")["md"].read_text()
+    assert "2 per training hour; a fine-tuned model: 1 per 1K prompt tokens (assumptions" in md

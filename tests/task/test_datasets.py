@@ -250,16 +250,66 @@ def test_load_task_reports_problems_in_both_files(tmp_path: Path) -> None:
     ]
 
 
-def test_load_task_needs_some_check(tmp_path: Path) -> None:
+def test_load_task_needs_a_check_on_every_row(tmp_path: Path) -> None:
     (tmp_path / "task.yaml").write_text("name: t\ndata: {eval: eval.jsonl}\n", encoding="utf-8")
-    jsonl(tmp_path / "eval.jsonl", {"input": "q", "expected": "a"})
-    with pytest.raises(TaskError) as info:
+    eval_file = jsonl(tmp_path / "eval.jsonl", {"input": "q", "expected": "a"})
+    with pytest.raises(DataError) as info:
         load_task(tmp_path / "task.yaml")
-    assert info.value.problems == ["checks: no checks defined (in task.yaml or on the eval examples)"]
-    # Per-example checks alone are enough.
-    jsonl(tmp_path / "eval.jsonl",
-          {"input": "q", "expected": "a", "checks": [{"name": "c", "kind": "exact", "tag": "knowledge"}]})
+    assert info.value.problems == [f"{eval_file}:1: no check scores this row on the target metric "
+                                   "(target.metric: overall); add one to task.yaml checks or to the row's own checks"]
+    # Per-example checks are enough, but only on every row: the unchecked row is named by file:line
+    check = {"name": "c", "kind": "exact", "tag": "knowledge"}
+    jsonl(eval_file, {"input": "q", "expected": "a", "checks": [check]}, {"input": "q2", "expected": "b"},
+          {"input": "q3", "expected": "c", "checks": [check]})
+    with pytest.raises(DataError) as info:
+        load_task(tmp_path / "task.yaml")
+    assert [p.split(": ")[0] for p in info.value.problems] == [f"{eval_file}:2"]
+    jsonl(eval_file, {"input": "q", "expected": "a", "checks": [check]})
     assert load_task(tmp_path / "task.yaml").checks == ()
+
+
+def test_target_tag_needs_a_check_of_that_tag(tmp_path: Path) -> None:
+    """A knowledge target with only form checks would pass vacuously (all([]) is True)."""
+    (tmp_path / "task.yaml").write_text(
+        "name: t\ndata: {eval: eval.jsonl}\ntarget: {metric: knowledge, value: 0.5}\n"
+        "checks: [{name: shape, kind: regex, tag: form, pattern: '.'}]\n", encoding="utf-8")
+    knows = {"name": "k", "kind": "exact", "tag": "knowledge"}
+    eval_file = jsonl(tmp_path / "eval.jsonl", {"input": "q", "expected": "a", "checks": [knows]},
+                      {"input": "q2", "expected": "b"})
+    with pytest.raises(DataError) as info:
+        load_task(tmp_path / "task.yaml")
+    (problem,) = info.value.problems
+    assert problem.startswith(f"{eval_file}:2: no check of tag 'knowledge' scores this row")
+
+
+def test_selection_split_from_a_fraction_is_drawn_once_and_recorded(tmp_path: Path) -> None:
+    (tmp_path / "task.yaml").write_text(
+        "name: t\ndata: {eval: eval.jsonl}\nchecks: [{name: c, kind: exact, tag: knowledge}]\n"
+        "selection: {dev_fraction: 0.3, seed: 4}\n", encoding="utf-8")
+    jsonl(tmp_path / "eval.jsonl", *({"id": f"r{i}", "input": f"q{i}", "expected": "a"} for i in range(10)))
+    task = load_task(tmp_path / "task.yaml")
+    assert len(task.eval) == 10 and len(task.dev_ids) == 3 and task.dev_ids <= {e.id for e in task.eval}
+    # the split is in the spec a run records, and the same file and seed give the same split
+    assert set(task.spec.model_dump(mode="json")["selection"]["dev_ids"]) == task.dev_ids
+    assert load_task(tmp_path / "task.yaml").dev_ids == task.dev_ids
+    assert task.fingerprint() == load_task(tmp_path / "task.yaml").fingerprint()
+
+
+def test_selection_split_from_a_dev_file(tmp_path: Path) -> None:
+    (tmp_path / "task.yaml").write_text(
+        "name: t\ndata: {eval: eval.jsonl, dev: dev.jsonl}\nchecks: [{name: c, kind: exact, tag: knowledge}]\n",
+        encoding="utf-8")
+    jsonl(tmp_path / "eval.jsonl", {"id": "e1", "input": "q", "expected": "a"}, {"id": "e2", "input": "q", "expected": "b"})
+    dev_file = jsonl(tmp_path / "dev.jsonl", {"id": "d1", "input": "q", "expected": "a"})
+    task = load_task(tmp_path / "task.yaml")
+    assert [e.id for e in task.eval] == ["d1", "e1", "e2"] and task.dev_ids == {"d1"}
+    jsonl(dev_file, {"id": "e2", "input": "q", "expected": "a"})
+    with pytest.raises(DataError) as info:
+        load_task(tmp_path / "task.yaml")
+    assert info.value.problems == [f"{dev_file}:1: id 'e2' is also an eval row ({tmp_path / 'eval.jsonl'}:2)"]
+    (tmp_path / "task.yaml").write_text(
+        "name: t\ndata: {eval: eval.jsonl}\nchecks: [{name: c, kind: exact, tag: knowledge}]\n", encoding="utf-8")
+    assert load_task(tmp_path / "task.yaml").dev_ids == frozenset()  # no split configured
 
 
 @pytest.mark.skipif(not BALANCE_SHIFT.exists(), reason="examples/balance-shift/task.yaml not written yet")

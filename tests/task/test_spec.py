@@ -44,7 +44,7 @@ checks:
     tag: form
     schema: {type: object, required: [a]}
 target: {metric: form, value: 0.8}
-budget: {money: 10, train_hours: 1}
+budget: {money: 10}
 prices: {currency: EUR, input_per_1k: 0.001, output_per_1k: 0.002, train_per_hour: 1.5}
 volume: 5000
 rungs:
@@ -293,3 +293,11 @@ def test_a_registered_kind_is_valid_in_task_yaml(tmp_path: Path, monkeypatch: py
     problems = problems_of(tmp_path, text.replace("most_words: 3", "most_wrds: 3"))
     assert any(p.startswith("checks.1.most_wrds: ") and "did you mean 'most_words'?" in p for p in problems)
     assert any(p == "checks.1.most_words: kind length needs `most_words`" for p in problems)
+
+
+def test_budget_train_hours_was_removed_with_a_clear_error(tmp_path: Path) -> None:
+    # it was parsed and never enforced: an old file says so instead of silently ignoring it
+    problems = problems_of(tmp_path, "name: t\ndata: {eval: e.jsonl}\nbudget: {money: 5, train_hours: 2}\n")
+    assert len(problems) == 1 and problems[0].startswith("budget: ")
+    assert "train_hours was removed" in problems[0] and "budget.money" in problems[0]
+    assert parse_task_yaml(write(tmp_path, "name: t\ndata: {eval: e.jsonl}\nbudget: {money: 5}\n")).budget.money == 5

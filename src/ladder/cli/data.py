@@ -13,15 +13,19 @@ from ladder.cli.app import TaskArg, fail, load_task_or_exit, data_app, out
 
 @data_app.command("check")
 def data_check(task: TaskArg) -> None:
-    """Load a task and its data files; report every problem as file:line. Eval rows that are
-    near-duplicates of a training row (similar input, same answer) are warned about as
-    `eval file:line ~ train file:line`. Exit code 0 clean, 1 near-duplicates found (the task
-    still runs, but those rows measure recall of the training data), 2 the task does not load."""
+    """Load a task and its data files; report every problem as file:line, including every eval row
+    that no check of the target metric's tag can score. Eval rows that are near-duplicates of a
+    training row (similar input, same answer) are warned about as `eval file:line ~ train file:line`.
+    Exit code 0 clean, 1 near-duplicates found (the task still runs, but those rows measure recall
+    of the training data), 2 the task does not load."""
     from ladder.task.near_duplicates import near_duplicates
 
     loaded = load_task_or_exit(task)
     out.print(f"ok: {loaded.name}: {len(loaded.train)} train, {len(loaded.eval)} eval examples, "
               f"{len(loaded.checks)} task checks")
+    dev = len(loaded.dev_ids)
+    _say([f"selection: rungs are chosen on {dev} dev rows and reported on the other {len(loaded.eval) - dev}" if dev
+          else "selection: no dev split (data.dev or selection.dev_fraction): the winner's figure will be optimistic"])
     pairs = near_duplicates(loaded.train, loaded.eval)
     if pairs:
         _say([f"warning: {p.line()}" for p in pairs])

@@ -91,24 +91,30 @@ def _write_report(store, run_id: str, run_dir: Path) -> dict:
 def _print_summary(summary: dict) -> None:
     run = summary["run"]
     table = Table(title=f"{run['task_name']}: target {run['target_metric']} >= {run['target_value']}")
-    for col in ("rung", "form", "knowledge", "prompt tok", "latency s", "build s", f"per 1K req ({run['currency']})"):
+    for col in ("rung", "target", "errors", "form", "knowledge", "prompt tok", "latency s", "build s",
+                f"per 1K req ({run['currency']})"):
         table.add_column(col, justify="left" if col == "rung" else "right")
 
     def pct(v: float | None) -> str:
         return "-" if v is None else f"{v:.0%}"
 
+    def fixed(v: float | None, spec: str) -> str:
+        return "-" if v is None else format(v, spec)
+
     for r in summary["rungs"]:
         if r["status"] != "ok":
-            table.add_row(r["rung"], r["status"], "", "", "", "", "")
+            table.add_row(r["rung"], r["status"], "", "", "", "", "", "", "")
             continue
         table.add_row(
-            r["rung"], pct(r["form_accuracy"]), pct(r["knowledge_accuracy"]),
-            f"{r['prompt_tokens']:.0f}", f"{r['latency_s']:.2f}", f"{r['build_seconds']:.0f}",
-            f"{r['cost_per_1k_requests']:.4f}",
+            r["rung"], pct(r["quality"]), str(r["n_errors"]), pct(r["form_accuracy"]), pct(r["knowledge_accuracy"]),
+            fixed(r["prompt_tokens"], ".0f"), fixed(r["latency_s"], ".2f"), fixed(r["build_seconds"], ".0f"),
+            fixed(r["cost_per_1k_requests"], ".4f"),
         )
     out.print(table)
+    from ladder.report.fmt import break_even_line
+
     for be in summary.get("break_even", []):
-        out.print(f"break-even {be['finetune_rung']} vs {be['prompt_rung']}: {be['formula']}")
+        out.print(f"break-even {break_even_line(be)}", markup=False, highlight=False, soft_wrap=True)
     _print_advice(summary)
 
 
@@ -117,8 +123,7 @@ def _print_advice(summary: dict) -> None:
     from ladder.report.fmt import advice_lines
 
     for line in advice_lines(summary):
-        if not line.startswith("Power estimate:"):
-            out.print(line, markup=False, highlight=False, soft_wrap=True)
+        out.print(line, markup=False, highlight=False, soft_wrap=True)
     counts = {d["rung"]: d["counts"] for d in summary.get("diagnosis", [])}
     rec = summary["recommendation"]["rung"]
     if counts.get(rec):

@@ -2,20 +2,26 @@
 
 Scenarios (`--scenario`):
 - target: the cheapest rung over the expected volume (build included) that reaches the target;
-- budget: the best rung whose cost over the volume (build included) fits the budget;
+- budget: the best rung whose build cost fits the budget (budget.money is build cost, as in the climb);
 - frontier: the best quality, cost secondary (the "step-function" case).
 
-Works on the report's rung entries: dicts with rung, kind, position, n, n_errors, error, quality,
-quality_ci, cost_per_1k_requests, cost_at_volume and meets_target.
+With a selection split the rung is chosen on its dev-row figures (`dev_quality`) and reported
+on the test rows (`quality`); the gap between the two is reported. The chosen rung is compared
+with every other rung on the rows both were scored on (paired: exact McNemar, Newcombe interval),
+Holm-adjusted since it was picked among them.
+
+Works on the report's rung entries: dicts with rung, kind, position, n, n_errors, coverage, error,
+quality, quality_ci, dev_quality, dev_meets_target, build_money, cost_per_1k_requests,
+cost_at_volume and meets_target.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, Mapping
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ladder.stats import compare
+from ladder.stats import compare_one_to_many
 
 Scenario = Literal["target", "budget", "frontier"]
 
@@ -28,8 +34,18 @@ class AdviceOptions(BaseModel):
                                "budget: best rung within the budget; frontier: best quality, cost secondary")
     target: float | None = Field(None, ge=0, le=1, description="quality target (default: task.yaml target.value)")
     volume: int | None = Field(None, ge=0, description="expected requests (default: task.yaml volume)")
-    budget: float | None = Field(None, ge=0, description="most to spend on the chosen rung, build plus serving "
-                                 "the volume (default: task.yaml budget.money)")
+    budget: float | None = Field(None, ge=0, description="most to spend building the chosen rung (build cost, as "
+                                 "in the climb; serving is not counted) (default: task.yaml budget.money)")
+
+
+def selection_quality(r: dict[str, Any]) -> float:
+    """The figure a rung is chosen on: its dev-row quality with a selection split, else its quality."""
+    return r["quality"] if r.get("dev_quality") is None else r["dev_quality"]
+
+
+def selection_meets(r: dict[str, Any]) -> bool:
+    """Whether a rung meets the target on the rows it is chosen on (dev rows with a split)."""
+    return bool(r["meets_target"] if r.get("dev_meets_target") is None else r["dev_meets_target"])
 
 
 def usable(r: dict[str, Any]) -> bool:
@@ -47,71 +63,89 @@ def _choose(pts: list[dict[str, Any]], scenario: Scenario, budget: float | None,
     def cost(r: dict[str, Any]) -> str:
         return f"{_fmt(r['cost_at_volume'])} {currency} for {volume:,} requests, build included"
 
+    def q(r: dict[str, Any]) -> str:
+        return f"{selection_quality(r):.1%}" + (" on the dev rows" if r.get("dev_quality") is not None else "")
+
+    def best_quality(rs: list[dict[str, Any]]) -> dict[str, Any]:
+        return min(rs, key=lambda r: (-selection_quality(r), r["cost_at_volume"], r["position"]))
+
     if scenario == "frontier":
-        best = min(pts, key=lambda r: (-r["quality"], r["cost_at_volume"], r["position"]))
-        return best, f"{best['rung']} has the best quality ({best['quality']:.1%}); cost secondary: {cost(best)}"
+        best = best_quality(pts)
+        return best, f"{best['rung']} has the best quality ({q(best)}); cost secondary: {cost(best)}"
     if scenario == "budget":
         if budget is None:
             return None, "scenario budget needs a budget (--budget, or budget.money in task.yaml)"
-        fits = [r for r in pts if r["cost_at_volume"] <= budget]
+        fits = [r for r in pts if r["build_money"] <= budget]
         if not fits:
-            cheapest = min(pts, key=lambda r: r["cost_at_volume"])
-            return None, (f"no rung fits the budget of {_fmt(budget)} {currency}; the cheapest, "
-                          f"{cheapest['rung']}, needs {cost(cheapest)}")
-        best = min(fits, key=lambda r: (-r["quality"], r["cost_at_volume"], r["position"]))
-        return best, (f"{best['rung']} is the best rung within the budget of {_fmt(budget)} {currency} "
-                      f"({best['quality']:.1%}; {cost(best)})")
-    meeting = [r for r in pts if r["meets_target"]]
+            cheapest = min(pts, key=lambda r: r["build_money"])
+            return None, (f"no rung's build cost fits the budget of {_fmt(budget)} {currency}; the cheapest to "
+                          f"build, {cheapest['rung']}, cost {_fmt(cheapest['build_money'])} {currency}")
+        best = best_quality(fits)
+        return best, (f"{best['rung']} is the best rung whose build cost ({_fmt(best['build_money'])} {currency}) "
+                      f"fits the budget of {_fmt(budget)} {currency} ({q(best)}; {cost(best)})")
+    meeting = [r for r in pts if selection_meets(r)]
     if meeting:
-        best = min(meeting, key=lambda r: (r["cost_at_volume"], -r["quality"], r["position"]))
+        best = min(meeting, key=lambda r: (r["cost_at_volume"], -selection_quality(r), r["position"]))
         return best, (f"{best['rung']} is the cheapest rung that meets the target ({goal}) with "
-                      f"{best['quality']:.1%}: {cost(best)}")
-    best = min(pts, key=lambda r: (-r["quality"], r["cost_at_volume"], r["position"]))
-    return best, f"no rung meets the target ({goal}); {best['rung']} comes closest with {best['quality']:.1%}"
+                      f"{q(best)}: {cost(best)}")
+    best = best_quality(pts)
+    return best, f"no rung meets the target ({goal}); {best['rung']} comes closest with {q(best)}"
 
 
-def _comparisons(best: dict[str, Any], pts: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The chosen rung against the strongest cheaper rung and the best other rung."""
-    others = [r for r in pts if r["rung"] != best["rung"]]
-    cheaper = [r for r in others if r["cost_at_volume"] < best["cost_at_volume"]]
-    picks = []
-    if cheaper:
-        picks.append(max(cheaper, key=lambda r: (r["quality"], -r["cost_at_volume"])))
-    if others:
-        top = max(others, key=lambda r: (r["quality"], -r["cost_at_volume"]))
-        if top not in picks:
-            picks.append(top)
-    n_eval = min([best["n"] - best.get("n_errors", 0)] + [r["n"] - r.get("n_errors", 0) for r in picks])
-    return [compare(best["rung"], best["quality"], best["quality_ci"], r["rung"], r["quality"],
-                    r["quality_ci"], n_eval) for r in picks]
-
-
-def recommend(rungs: list[dict[str, Any]], target: dict[str, Any], volume: int, currency: str,
-              scenario: Scenario = "target", budget: float | None = None,
-              next_steps: dict[str, str] | None = None) -> dict[str, Any]:
-    """The advice for one scenario. `next_steps` maps a rung to its diagnosis's next step."""
-    goal = f"{target['metric']} >= {_fmt(target['value'])}"
-    pts = [r for r in rungs if usable(r)]
-    empty = {"scenario": scenario, "rung": None, "meets_target": False, "target_met_by": [],
-             "quality": None, "quality_ci": None, "cost_per_1k_requests": None, "cost_at_volume": None,
-             "comparisons": [], "notes": [], "next_step": ""}
-    if not pts:
-        return {**empty, "reason": "no rung produced results to compare"}
-    best, reason = _choose(pts, scenario, budget, goal, currency, volume)
-    met_by = [r["rung"] for r in pts if r["meets_target"]]
-    if best is None:
-        return {**empty, "target_met_by": met_by, "reason": reason}
+def _notes(best: dict[str, Any], pts: list[dict[str, Any]], target: dict[str, Any], optimistic: bool,
+           compared: int) -> list[str]:
     notes = []
     ci = best["quality_ci"]
     if best["meets_target"] and ci and ci[0] < target["value"]:
         notes.append(f"its 95% interval [{ci[0]:.1%}, {ci[1]:.1%}] reaches below the target: a larger eval "
                      "set would make the claim safer")
     if best.get("n_errors"):
-        notes.append(f"{best['n_errors']} failed call(s) are left out of its accuracy")
+        notes.append(f"{best['n_errors']} failed call(s) count as failures of the target (coverage "
+                     f"{best['coverage']:.1%})")
+    if best.get("dev_quality") is not None:
+        gap = best["dev_quality"] - best["quality"]
+        notes.append(f"chosen on the dev rows ({best['dev_quality']:.1%}, n = {best['n_dev']}), reported on the test "
+                     f"rows ({best['quality']:.1%}, n = {best['n']}): a dev-test gap of {100 * gap:+.1f} points")
+    elif optimistic:
+        notes.append("no selection split: the rung was chosen and is reported on the same rows, so its figure is "
+                     "optimistic (set data.dev or selection.dev_fraction in task.yaml)")
+    if compared > 1:
+        notes.append(f"it was picked among {len(pts)} rungs: the {compared} comparisons above are Holm-adjusted "
+                     "for that")
+    return notes
+
+
+def recommend(rungs: list[dict[str, Any]], target: dict[str, Any], volume: int, currency: str,
+              scenario: Scenario = "target", budget: float | None = None,
+              next_steps: dict[str, str] | None = None,
+              outcomes: Mapping[str, Mapping[str, bool]] | None = None,
+              optimistic: bool = False) -> dict[str, Any]:
+    """The advice for one scenario. `next_steps` maps a rung to its diagnosis's next step;
+    `outcomes` maps a rung to its reported (test) rows' target outcomes (example id -> passed),
+    for the paired comparisons; `optimistic`: no selection split, the figures are the chosen ones."""
+    goal = f"{target['metric']} >= {_fmt(target['value'])}"
+    pts = [r for r in rungs if usable(r)]
+    empty = {"scenario": scenario, "rung": None, "meets_target": False, "target_met_by": [],
+             "quality": None, "quality_ci": None, "dev_quality": None, "dev_test_gap": None,
+             "cost_per_1k_requests": None, "cost_at_volume": None, "build_money": None,
+             "comparisons": [], "notes": [], "next_step": ""}
+    if not pts:
+        return {**empty, "reason": "no rung produced results to compare"}
+    best, reason = _choose(pts, scenario, budget, goal, currency, volume)
+    met_by = [r["rung"] for r in pts if selection_meets(r)]
+    if best is None:
+        return {**empty, "target_met_by": met_by, "reason": reason}
+    comparisons: list[dict[str, Any]] = []
+    if outcomes is not None:
+        others = {r["rung"]: outcomes[r["rung"]] for r in pts if r["rung"] != best["rung"]}
+        comparisons = compare_one_to_many(best["rung"], outcomes[best["rung"]], others)
+    gap = None if best.get("dev_quality") is None else best["dev_quality"] - best["quality"]
     return {
         "scenario": scenario, "rung": best["rung"], "meets_target": best["meets_target"],
-        "target_met_by": met_by, "quality": best["quality"], "quality_ci": ci,
+        "target_met_by": met_by, "quality": best["quality"], "quality_ci": best["quality_ci"],
+        "dev_quality": best.get("dev_quality"), "dev_test_gap": gap,
         "cost_per_1k_requests": best["cost_per_1k_requests"], "cost_at_volume": best["cost_at_volume"],
-        "reason": reason, "comparisons": _comparisons(best, pts), "notes": notes,
+        "build_money": best["build_money"], "reason": reason, "comparisons": comparisons,
+        "notes": _notes(best, pts, target, optimistic, len(comparisons)),
         "next_step": (next_steps or {}).get(best["rung"], ""),
     }

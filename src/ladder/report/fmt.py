@@ -14,8 +14,11 @@ def pct(x: float | None) -> str:
 
 
 def acc(r: dict[str, Any], metric: str) -> str:
-    """`92.3% [88.0–95.1]`: the accuracy with its bootstrap 95% interval."""
-    value, ci = r.get(f"{metric}_accuracy"), r.get(f"{metric}_ci")
+    """`92.3% [88.0–95.1]`: the accuracy with its 95% interval (summary run.interval_method)."""
+    return with_interval(r.get(f"{metric}_accuracy"), r.get(f"{metric}_ci"))
+
+
+def with_interval(value: float | None, ci: list[float] | None) -> str:
     if value is None:
         return DASH
     return f"{pct(value)} [{100 * ci[0]:.1f}–{100 * ci[1]:.1f}]" if ci else pct(value)
@@ -38,13 +41,22 @@ def _build_seconds(r: dict[str, Any]) -> str:
     return f"{s} (reused)" if r["build_reused"] else s
 
 
-def rung_columns(currency: str) -> list[tuple[str, Callable[[dict[str, Any]], str]]]:
-    """(header, cell) pairs of the per-rung table, in order."""
-    return [
+def rung_columns(summary: dict[str, Any]) -> list[tuple[str, Callable[[dict[str, Any]], str]]]:
+    """(header, cell) pairs of the per-rung table, in order; a dev column with a selection split."""
+    currency, run = summary["run"]["currency"], summary["run"]
+    split = bool(run["selection"].get("n_dev"))
+    cols: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
         ("rung", lambda r: r["rung"]),
         ("kind", lambda r: r["kind"]),
         ("status", lambda r: r["status"]),
         ("n", lambda r: str(r["n"])),
+        ("errors", lambda r: str(r["n_errors"])),
+        ("coverage", lambda r: pct(r["coverage"])),
+        (f"{run['target_metric']} for target (95% CI)", lambda r: with_interval(r["quality"], r["quality_ci"])),
+    ]
+    if split:
+        cols.append(("dev (chosen on)", lambda r: pct(r["dev_quality"])))
+    return cols + [
         ("form acc (95% CI)", lambda r: acc(r, "form")),
         ("knowledge acc (95% CI)", lambda r: acc(r, "knowledge")),
         ("overall acc (95% CI)", lambda r: acc(r, "overall")),
@@ -62,8 +74,29 @@ def rung_columns(currency: str) -> list[tuple[str, Callable[[dict[str, Any]], st
 
 def rung_table(summary: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     """Headers and rows of the per-rung table, as display strings."""
-    cols = rung_columns(summary["run"]["currency"])
+    cols = rung_columns(summary)
     return [h for h, _ in cols], [[cell(r) for _, cell in cols] for r in summary["rungs"]]
+
+
+def rung_note(summary: dict[str, Any]) -> str:
+    """The footnote under the rung table: what each figure counts and how its interval is made."""
+    run = summary["run"]
+    rows = "test rows (the eval rows that are not dev rows)" if run["selection"].get("n_dev") else "eval rows"
+    return (f"Figures are over the {rows}. `{run['target_metric']} for target` is what the target is compared "
+            "with: passes / rows attempted, a failed call counting as a failure; coverage is the share of rows "
+            "whose call succeeded. The form, knowledge and overall accuracies are shares of examples whose "
+            "checks of that tag all pass (overall: every check), among the examples they could score (a failed "
+            "call, or a check that cannot read the reference, is neither a pass nor a failure there). Brackets "
+            f"are {run['interval_method']} 95% intervals. Tokens, latency and cost are means per answered request.")
+
+
+def selection_text(summary: dict[str, Any]) -> str:
+    return summary["run"]["selection"]["text"]
+
+
+def break_even_line(b: dict[str, Any]) -> str:
+    vs = f" vs {b['baseline_rung']}" if b.get("baseline_rung") else ""
+    return f"{b['finetune_rung']}{vs}: {b['formula']}"
 
 
 def check_table(summary: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
@@ -96,14 +129,18 @@ def target_text(summary: dict[str, Any]) -> str:
 
 def prices_text(summary: dict[str, Any]) -> str:
     p = summary["run"]["prices"]
-    return (f"{num(p['input_per_1k'])} {p['currency']} per 1K prompt tokens, "
+    text = (f"{num(p['input_per_1k'])} {p['currency']} per 1K prompt tokens, "
             f"{num(p['output_per_1k'])} per 1K completion tokens, "
             f"{num(p['train_per_hour'])} per training hour")
+    finetuned = [f"{num(p[key])} per 1K {what} tokens" for key, what in
+                 (("finetuned_input_per_1k", "prompt"), ("finetuned_output_per_1k", "completion"))
+                 if p.get(key) is not None]
+    return text + (f"; a fine-tuned model: {', '.join(finetuned)}" if finetuned else "")
 
 
 def advice_lines(summary: dict[str, Any]) -> list[str]:
     """The recommendation as plain sentences: rung, quality with interval, cost, why, next step,
-    and whether its lead over the alternatives is measurable at this eval size."""
+    the paired comparisons with the alternatives, and how far the figure can be trusted."""
     rec, run = summary["recommendation"], summary["run"]
     lines = []
     if rec["rung"]:
@@ -116,7 +153,6 @@ def advice_lines(summary: dict[str, Any]) -> list[str]:
     if rec.get("next_step"):
         lines.append(f"Next step: {rec['next_step']}.")
     lines += [c["text"] + "." for c in rec.get("comparisons", [])]
-    lines += [f"Power estimate: {c['formula']}." for c in rec.get("comparisons", []) if c.get("formula")]
     lines += [n[0].upper() + n[1:] + "." for n in rec.get("notes", [])]
     return lines
 
@@ -128,3 +164,9 @@ def diagnosis_table(summary: dict[str, Any]) -> tuple[list[str], list[list[str]]
     rows = [[d["rung"], str(d["n"]), *(str(d["counts"].get(c, 0)) for c in seen), d["dominant"] or DASH]
             for d in summary["diagnosis"]]
     return headers, rows
+
+
+BREAK_EVEN_NOTE = ("N = (build cost of the fine-tune - build cost of the other rung) / (cost per request of the "
+                   "other rung - cost per request of the fine-tune), input and output tokens priced at each rung's "
+                   "serving prices (prices.finetuned_* for a fine-tune, where given). Only rungs that meet the "
+                   "target are compared, against the cheaper-to-build one that costs least over the volume.")

@@ -58,7 +58,8 @@ def render_markdown(summary: dict[str, Any], png_name: str = "frontier.png") -> 
         f"- started / finished: {run['started_at']} / {run['finished_at'] or fmt.DASH}",
         f"- target: {fmt.target_text(summary)}",
         f"- prices: {fmt.prices_text(summary)} (assumptions from task.yaml)",
-        f"- volume: {run['volume']:,} requests", "",
+        f"- volume: {run['volume']:,} requests",
+        f"- selection: {fmt.selection_text(summary)}", "",
         "## Recommendation", "",
         *[f"- {line}" for line in fmt.advice_lines(summary)], "",
         "## Quality vs cost", "",
@@ -66,9 +67,7 @@ def render_markdown(summary: dict[str, Any], png_name: str = "frontier.png") -> 
         "Frontier (Pareto-optimal rungs): " + (", ".join(summary["frontier"]) or "none") + ".", "",
         "## Rungs", "",
         *_table(*fmt.rung_table(summary)), "",
-        "Accuracies are shares of eval examples whose checks of that tag all pass (overall: every "
-        "check), among the examples they could score (a failed call, or a check that cannot read the "
-        "reference, is neither a pass nor a failure); brackets are bootstrap 95% intervals. Tokens and latency are means per request.", "",
+        fmt.rung_note(summary), "",
     ]
     lines += [f"- {r['rung']} error: `{r['error']}`" for r in summary["rungs"] if r["error"]]
     check_headers, check_rows = fmt.check_table(summary)
@@ -85,10 +84,10 @@ def render_markdown(summary: dict[str, Any], png_name: str = "frontier.png") -> 
     if not summary["break_even"]:
         lines += ["No fine-tune rung in this run.", ""]
     for b in summary["break_even"]:
-        vs = f" vs {b['prompt_rung']}" if b["prompt_rung"] else ""
+        vs = f" vs {b['baseline_rung']}" if b["baseline_rung"] else ""
         lines.append(f"- **{b['finetune_rung']}**{vs}: `{b['formula']}`")
-        if b.get("basis"):
-            lines.append(f"  (against {b['basis']})")
+    if summary["break_even"]:
+        lines += ["", fmt.BREAK_EVEN_NOTE]
     lines += ["", "## Diagnosis", "", *_diagnosis(summary)]
     lines += ["## Environment", "", *_table(["what", "value"], [list(r) for r in environment_rows(summary["environment"])]), ""]
     return "\n".join(lines).rstrip() + "\n"

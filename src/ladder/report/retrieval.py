@@ -1,6 +1,7 @@
 """Retrieval figures for the report, from the store alone: recall@k and MRR per retrieval rung,
-whether the gold chunk was retrieved for the wrong answers, and paired bootstrap differences of
-the best retrieval rung against every other rung.
+whether the gold chunk was retrieved for the wrong answers, and paired comparisons (exact
+McNemar, Newcombe interval, Holm-adjusted) of the best retrieval rung against every rung without
+retrieval. The best retrieval rung is chosen on the dev rows when the run has a selection split.
 """
 
 from __future__ import annotations
@@ -9,7 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from ladder.scoring import outcome, paired_difference
+from ladder.scoring import outcome
+from ladder.stats import compare_one_to_many
 from ladder.tracking.store import GenerationRow
 from ladder.types import Retrieval
 
@@ -45,27 +47,25 @@ def retrieval_summary(retrievals: dict[int, Retrieval], gens: list[GenerationRow
     }
 
 
-def comparisons(rungs: list[dict[str, Any]], passes: dict[str, dict[str, dict[str, bool]]],
-                seed: int) -> list[dict[str, Any]]:
-    """The best retrieval rung (by knowledge accuracy) against every rung without retrieval.
+def comparisons(rungs: list[dict[str, Any]], passes: dict[str, dict[str, dict[str, bool]]]) -> list[dict[str, Any]]:
+    """The best retrieval rung (by knowledge accuracy on the dev rows, or on every row without a
+    selection split) against every rung without retrieval, on the reported rows.
 
-    `passes[rung][metric][example_id]` says whether that example passed that metric.
+    `passes[rung][metric][example_id]` says whether that reported (test) row passed that metric.
     """
-    rag = [r for r in rungs if r.get("retrieval") and r.get("knowledge_accuracy") is not None]
+    def picked_on(r: dict[str, Any]) -> float | None:
+        dev = r.get("dev_knowledge_accuracy")
+        return r.get("knowledge_accuracy") if dev is None else dev
+
+    rag = [r for r in rungs if r.get("retrieval") and picked_on(r) is not None]
     if not rag:
         return []
-    best = max(rag, key=lambda r: (r["knowledge_accuracy"], -r["position"]))
-    out = []
-    for other in rungs:
-        if other.get("retrieval") or other.get("knowledge_accuracy") is None or other["status"] != "ok":
-            continue
-        d = paired_difference(passes[best["rung"]]["knowledge"], passes[other["rung"]]["knowledge"], seed)
-        if d is not None:
-            ci = d["ci"]
-            verdict = "better" if ci[0] > 0 else "worse" if ci[1] < 0 else "no clear difference"
-            out.append({"rung": best["rung"], "baseline": other["rung"], "metric": "knowledge", **d,
-                        "verdict": verdict})
-    return out
+    best = max(rag, key=lambda r: (picked_on(r), -r["position"]))
+    others = {o["rung"]: passes[o["rung"]]["knowledge"] for o in rungs
+              if not o.get("retrieval") and o.get("knowledge_accuracy") is not None and o["status"] == "ok"}
+    found = compare_one_to_many(best["rung"], passes[best["rung"]]["knowledge"], others)
+    return [{"rung": best["rung"], "baseline": c["rungs"][1], "metric": "knowledge",  # type: ignore[index]
+             "of_retrieval_rungs": len(rag), **c} for c in found]
 
 
 def _pct(x: float | None) -> str:
@@ -87,6 +87,10 @@ def retrieval_table(summary: dict[str, Any]) -> tuple[list[str], list[list[str]]
 
 
 def comparison_lines(summary: dict[str, Any]) -> list[str]:
-    return [f"{c['rung']} vs {c['baseline']}: knowledge accuracy {100 * c['difference']:+.1f} points "
-            f"[95% CI {100 * c['ci'][0]:+.1f} to {100 * c['ci'][1]:+.1f}] over {c['n']} examples "
-            f"(paired bootstrap): {c['verdict']}" for c in summary.get("comparisons", [])]
+    found = summary.get("comparisons", [])
+    if not found:
+        return []
+    head = (f"knowledge accuracy of the best of {found[0]['of_retrieval_rungs']} retrieval rung(s) against each "
+            f"rung without retrieval (paired, on the reported rows; {len(found)} comparison(s)"
+            + (", Holm-adjusted)" if len(found) > 1 else ")"))
+    return [head] + [c["text"] for c in found]

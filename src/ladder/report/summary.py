@@ -1,15 +1,20 @@
 """The run summary: every figure the report shows, computed from the store alone.
 
 `summarize(store, run_id)` returns a plain, JSON-serialisable dict (no NaN, no infinity):
-run info, one entry per rung (accuracies with bootstrap intervals, tokens, latency, cost),
-the Pareto frontier, the fine-tuning break-even points, the diagnosis of the remaining failures
-per rung and the recommendation (both from ladder.diagnosis).
+run info, one entry per rung (accuracies with Wilson 95% intervals, errors and coverage, tokens,
+latency, cost), the Pareto frontier, the fine-tuning break-even points, the diagnosis of the
+remaining failures per rung and the recommendation (both from ladder.diagnosis).
 
 Scoring rules (ladder.scoring): per example and tag the outcome is pass, fail, unscored (no
-assessment of that tag gave a verdict) or error (the model call failed). Accuracies are the share
-of pass among pass and fail; a failed call is counted in `n_errors` and an example the checks
-could not score in `n_unscored`. An accuracy is None when no example is scored on that tag.
-Teacher rows (kind "teacher") are evidence for the diagnosis, not rungs.
+assessment of that tag gave a verdict) or error (the model call failed). The per-tag accuracies
+are the share of pass among pass and fail; `quality`, the figure compared with the target, counts
+a failed call as a failure (passes / rows attempted). Token, latency and cost means are over the
+answered rows. Teacher rows (kind "teacher") are evidence for the diagnosis, not rungs.
+
+With a selection split (task.yaml `data.dev` or `selection.dev_fraction`, recorded in the run's
+spec as `selection.dev_ids`) every figure of a rung comes from the test rows (the eval rows that
+are not dev rows), and `dev_quality` is its quality on the dev rows, on which the recommendation
+and the best retrieval rung are chosen.
 """
 
 from __future__ import annotations
@@ -19,13 +24,17 @@ from typing import Any
 import numpy as np
 
 from ladder.diagnosis import CLASSES, AdviceOptions, Judge, diagnose, recommend
-from ladder.diagnosis.recommend import usable as _usable
-from ladder.stats import overlap
+from ladder.diagnosis.recommend import selection_meets, usable as _usable
 from ladder.diagnosis.teacher import TEACHER_KIND
 from ladder.report.retrieval import comparisons, retrieval_summary
-from ladder.scoring import accuracies, assessment_rates, coverage, outcome, pass_table
-from ladder.tracking.costs import break_even_requests, cost_per_1k_requests
+from ladder.scoring import (INTERVAL_METHOD, accuracies, answered, assessment_rates, coverage, outcome,
+                            pass_table, proportion_interval, target_outcomes, target_quality)
+from ladder.task.spec import PriceSpec
+from ladder.tracking.costs import break_even_requests, rung_request_cost
 from ladder.tracking.store import GenerationRow, RungRow, Store
+
+NOT_RECORDED = "not recorded"
+
 
 def num(x: float, digits: int = 4) -> str:
     """`x` in plain positional notation with up to `digits` significant digits (no 1e-06)."""
@@ -38,32 +47,43 @@ def _mean(values: list[float]) -> float | None:
 
 def _rung_entry(row: RungRow, gens: list[GenerationRow], spec: dict[str, Any]) -> dict[str, Any]:
     prices, target = spec["prices"], spec["target"]
-    prompt_tokens = _mean([g.prompt_tokens for g in gens])
-    completion_tokens = _mean([g.completion_tokens for g in gens])
+    metric, dev_ids = target["metric"], spec["selection"]["dev_ids"]
+    test = [g for g in gens if g.example_id not in dev_ids]
+    dev = [g for g in gens if g.example_id in dev_ids]
+    replied = answered(gens)
+    prompt_tokens = _mean([g.prompt_tokens for g in replied])
+    completion_tokens = _mean([g.completion_tokens for g in replied])
     cost = None
     if prompt_tokens is not None and completion_tokens is not None:
-        cost = cost_per_1k_requests(prompt_tokens, completion_tokens,
-                                    prices["input_per_1k"], prices["output_per_1k"])
+        cost = 1000 * rung_request_cost(prompt_tokens, completion_tokens, PriceSpec.model_validate(prices),
+                                        finetuned=row.kind == "finetune")
+    covered = coverage(test, metric)
+    quality = target_quality(test, metric)
+    dev_quality = target_quality(dev, metric) if dev_ids else None
     entry: dict[str, Any] = {
         "rung": row.rung, "position": row.position, "kind": row.kind, "status": row.status,
-        "error": row.error, "description": row.candidate.get("description", ""), "n": len(gens),
-        "n_errors": sum(g.error is not None for g in gens),
-        "n_unscored": coverage(gens, "overall").n_unscored,
-        "n_failed": sum(outcome(g, "overall") == "fail" for g in gens),
-        **accuracies(gens, spec["seed"]),
-        "check_rates": assessment_rates(gens),
+        "error": row.error, "description": row.candidate.get("description", ""), "n": len(test),
+        "n_dev": len(dev), "n_errors": covered.n_errors, "n_unscored": covered.n_unscored,
+        "coverage": covered.n_answered / covered.n if covered.n else None,
+        "n_failed": sum(outcome(g, "overall") == "fail" for g in test),
+        **accuracies(test),
+        "check_rates": assessment_rates(test),
         "prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-        "latency_s": _mean([g.latency_s for g in gens]),
+        "latency_s": _mean([g.latency_s for g in replied]),
         "cached_share": _mean([float(g.cached) for g in gens]),
         "build_seconds": row.build_seconds, "build_money": row.build_money,
         "build_tokens": row.build_tokens, "build_reused": row.build_reused,
         "eval_seconds": row.eval_seconds, "cost_per_1k_requests": cost,
         # everything spent to serve `volume` requests with this rung, build included
         "cost_at_volume": None if cost is None else cost * spec["volume"] / 1000 + row.build_money,
+        # the target's figure: passes / rows attempted on the test rows (a failed call is a failure)
+        "quality": quality,
+        "quality_ci": proportion_interval(list(target_outcomes(test, metric).values())) if quality is not None else None,
+        "meets_target": quality is not None and quality >= target["value"],
+        "dev_quality": dev_quality,
+        "dev_meets_target": None if dev_quality is None else dev_quality >= target["value"],
+        "dev_knowledge_accuracy": accuracies(dev)["knowledge_accuracy"] if dev_ids else None,
     }
-    entry["quality"] = entry[f"{target['metric']}_accuracy"]
-    entry["quality_ci"] = entry[f"{target['metric']}_ci"]
-    entry["meets_target"] = entry["quality"] is not None and entry["quality"] >= target["value"]
     return entry
 
 
@@ -79,43 +99,61 @@ def pareto_front(rungs: list[dict[str, Any]]) -> list[str]:
     return [r["rung"] for r in pts if not dominated(r)]
 
 
-def _break_even(ft: dict[str, Any], base: dict[str, Any] | None, prices: dict[str, Any]) -> dict[str, Any]:
-    currency = prices["currency"]
-    if base is None or ft["prompt_tokens"] is None:
-        return {"finetune_rung": ft["rung"], "prompt_rung": None, "saved_prompt_tokens": None,
-                "price_per_token": None, "build_cost": ft["build_money"], "currency": currency,
-                "requests": None, "formula": "no prompt rung with results to compare against"}
-    saved = base["prompt_tokens"] - ft["prompt_tokens"]
-    price = prices["input_per_1k"] / 1000
-    build = ft["build_money"]
-    n = break_even_requests(0.0, saved * price, build, 0.0)  # the prompt rung builds for free
-    head = f"N = {num(build)} / ({num(saved)} tokens x {num(price, 6)} per token)"
+def _not_applicable(ft: dict[str, Any], currency: str, why: str) -> dict[str, Any]:
+    return {"finetune_rung": ft["rung"], "baseline_rung": None, "applies": False, "currency": currency,
+            "build_cost": ft["build_money"], "baseline_build_cost": None, "cost_per_request": None,
+            "baseline_cost_per_request": None, "requests": None, "formula": f"{why}: break-even does not apply"}
+
+
+def _break_even(ft: dict[str, Any], rungs: list[dict[str, Any]], currency: str) -> dict[str, Any]:
+    if not _usable(ft):
+        return _not_applicable(ft, currency, f"{ft['rung']} has no results")
+    if not selection_meets(ft):
+        return _not_applicable(ft, currency, f"{ft['rung']} does not meet the target")
+    cheaper = [r for r in rungs if r is not ft and _usable(r) and selection_meets(r)
+               and r["build_money"] <= ft["build_money"]]
+    if not cheaper:
+        return _not_applicable(ft, currency, f"no cheaper-to-build rung than {ft['rung']} reaches the target")
+    # the one it has to beat: the cheaper build that costs least over the task's volume
+    base = min(cheaper, key=lambda r: (r["cost_at_volume"], r["cost_per_1k_requests"], r["position"]))
+    per_a, per_b = base["cost_per_1k_requests"] / 1000, ft["cost_per_1k_requests"] / 1000
+    build_a, build_b = base["build_money"], ft["build_money"]
+    n = break_even_requests(build_a, per_a, build_b, per_b)
+    head = (f"N = ({num(build_b, 6)} - {num(build_a, 6)}) / ({num(per_a, 6)} - {num(per_b, 6)} per request, "
+            f"input and output tokens at each rung's serving prices)")
     if n is None:
-        why = "saves no prompt tokens" if saved <= 0 else "saves nothing at a zero token price"
-        formula = f"{head}: never pays back ({ft['rung']} {why} against {base['rung']})"
+        formula = f"{head}: never pays back ({ft['rung']} costs as much or more per request than {base['rung']})"
     else:
         formula = f"{head} = {num(n, 5)} requests"
-    return {"finetune_rung": ft["rung"], "prompt_rung": base["rung"], "saved_prompt_tokens": saved,
-            "price_per_token": price, "build_cost": build, "currency": currency,
-            "requests": n, "formula": formula}
+    return {"finetune_rung": ft["rung"], "baseline_rung": base["rung"], "applies": True, "currency": currency,
+            "build_cost": build_b, "baseline_build_cost": build_a, "cost_per_request": per_b,
+            "baseline_cost_per_request": per_a, "requests": n, "formula": formula}
 
 
-def break_even(rungs: list[dict[str, Any]], prices: dict[str, Any]) -> list[dict[str, Any]]:
-    """One entry per fine-tune rung, against the cheapest prompt rung whose quality interval
-    overlaps the fine-tune's (the prompt rung it could replace); when none overlaps, against
-    the best prompt rung (ties: the cheaper)."""
-    prompts = [r for r in rungs if r["kind"] == "prompt" and _usable(r)]
-    out = []
-    for ft in (r for r in rungs if r["kind"] == "finetune"):
-        similar = [p for p in prompts if _usable(ft) and overlap(p.get("quality_ci"), ft.get("quality_ci"))]
-        if similar:
-            base = min(similar, key=lambda r: (r["cost_per_1k_requests"], -r["quality"]))
-            basis = "the cheapest prompt rung of overlapping quality"
-        else:
-            base = min(prompts, key=lambda r: (-r["quality"], r["cost_per_1k_requests"]), default=None)
-            basis = "the best prompt rung (none has overlapping quality)"
-        out.append({**_break_even(ft, base, prices), "basis": basis if base else ""})
-    return out
+def break_even(rungs: list[dict[str, Any]], currency: str) -> list[dict[str, Any]]:
+    """One entry per fine-tune rung: the requests after which it has cost less in total than the
+    cheaper-to-build rung that meets the target and costs least over the volume. Only rungs that
+    meet the target are compared: replacing a rung that misses it saves nothing worth counting."""
+    return [_break_even(ft, rungs, currency) for ft in rungs if ft["kind"] == "finetune"]
+
+
+def _selection(spec: dict[str, Any]) -> dict[str, Any]:
+    """The run's recorded selection split, and what it means for the reported figures."""
+    if "selection" not in spec:
+        return {"recorded": False, "dev_ids": frozenset(), "n_dev": None, "optimistic": True,
+                "text": (f"selection split {NOT_RECORDED} (a run from before ladder recorded one): the recommended "
+                         "rung was chosen and reported on the same rows, so its figure is optimistic")}
+    chosen = spec["selection"] or {}
+    dev_ids = frozenset(chosen.get("dev_ids") or ())
+    if not dev_ids:
+        return {"recorded": True, "dev_ids": dev_ids, "n_dev": 0, "optimistic": True,
+                "text": ("no selection split configured (data.dev or selection.dev_fraction): the recommended rung "
+                         "was chosen and reported on the same rows, so its figure is optimistic")}
+    how = (f"dev_fraction {chosen['dev_fraction']}, seed {chosen.get('seed', 0)}"
+           if chosen.get("dev_fraction") is not None else "data.dev or selection.dev_ids")
+    return {"recorded": True, "dev_ids": dev_ids, "n_dev": len(dev_ids), "optimistic": False,
+            "text": (f"rungs are chosen on {len(dev_ids)} dev rows ({how}); every reported figure comes from the "
+                     "other (test) rows")}
 
 
 def _spec_defaults(spec: dict[str, Any]) -> dict[str, Any]:
@@ -125,11 +163,13 @@ def _spec_defaults(spec: dict[str, Any]) -> dict[str, Any]:
         "prices": {"currency": prices.get("currency", "USD"),
                    "input_per_1k": float(prices.get("input_per_1k", 0.0)),
                    "output_per_1k": float(prices.get("output_per_1k", 0.0)),
-                   "train_per_hour": float(prices.get("train_per_hour", 0.0))},
+                   "train_per_hour": float(prices.get("train_per_hour", 0.0)),
+                   "finetuned_input_per_1k": prices.get("finetuned_input_per_1k"),
+                   "finetuned_output_per_1k": prices.get("finetuned_output_per_1k")},
         "target": {"metric": target.get("metric", "overall"), "value": float(target.get("value", 0.9))},
         "volume": int(spec.get("volume", 100_000)),
         "budget": (spec.get("budget") or {}).get("money"),
-        "seed": int(spec.get("seed", 0)),
+        "selection": _selection(spec),
     }
 
 
@@ -156,6 +196,8 @@ def summarize(store: Store, run_id: str, options: AdviceOptions | None = None,
     rows = [row for row in store.rung_results(run_id) if row.kind != TEACHER_KIND]
     gens = {row.id: store.generations(row.id) for row in rows}
     rungs = [_rung_entry(row, gens[row.id], spec) for row in rows]
+    dev_ids, metric = spec["selection"]["dev_ids"], spec["target"]["metric"]
+    test = {r["rung"]: [g for g in gens[row.id] if g.example_id not in dev_ids] for row, r in zip(rows, rungs)}
     for row, r in zip(rows, rungs):
         r["retrieval"] = retrieval_summary(store.retrievals(row.id), gens[row.id])
     front = pareto_front(rungs)
@@ -164,22 +206,23 @@ def summarize(store: Store, run_id: str, options: AdviceOptions | None = None,
     currency = spec["prices"]["currency"]
     diagnoses = [d.to_dict() for d in diagnose(store, run_id, judge)]
     advice = recommend(rungs, spec["target"], spec["volume"], currency, options.scenario, spec["budget"],
-                       {d["rung"]: d["next_step"] for d in diagnoses})
-    by_rung = {b["finetune_rung"]: b for b in break_even(rungs, spec["prices"])}
+                       {d["rung"]: d["next_step"] for d in diagnoses},
+                       outcomes={name: target_outcomes(g, metric) for name, g in test.items()},
+                       optimistic=spec["selection"]["optimistic"])
+    selection = {k: v for k, v in spec["selection"].items() if k != "dev_ids"}
     return {
         "run": {
             "id": run["id"], "task_name": run["task_name"], "task_path": run["task_path"],
             "model": run["model"], "started_at": run["started_at"], "finished_at": run["finished_at"],
-            "status": run["status"], "target_metric": spec["target"]["metric"],
+            "status": run["status"], "target_metric": metric,
             "target_value": spec["target"]["value"], "currency": currency,
             "prices": spec["prices"], "volume": spec["volume"], "budget": spec["budget"],
-            "scenario": options.scenario,
+            "scenario": options.scenario, "interval_method": INTERVAL_METHOD, "selection": selection,
         },
         "rungs": rungs,
         "frontier": front,
-        "break_even": list(by_rung.values()),
-        "comparisons": comparisons(rungs, {r["rung"]: pass_table(gens[row.id]) for row, r in zip(rows, rungs)},
-                                   spec["seed"]),
+        "break_even": break_even(rungs, currency),
+        "comparisons": comparisons(rungs, {name: pass_table(g) for name, g in test.items()}),
         "recommendation": advice,
         "diagnosis": diagnoses,
         "failure_classes": {c: d for c, d in CLASSES.items()},

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serializer, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serializer, field_validator, model_validator
 
 from ladder.backends.endpoints import url_without_credentials
 from ladder.metrics.checks import AnyCheck
@@ -77,6 +77,25 @@ class DataSpec(_Strict):
 
     train: Path | None = None
     eval: Path
+    dev: Path | None = Field(
+        None, description="selection (dev) rows: every rung answers them with the eval rows, the recommendation and "
+        "the best of a sweep are chosen on them, and the reported figures come from the eval rows alone "
+        "(alternative to selection.dev_fraction)"
+    )
+
+
+class SelectionSpec(_Strict):
+    """A selection split of the eval rows: rungs are chosen on the dev rows and reported on the rest,
+    so the winner's figure is not the one it was picked for (which would be optimistic)."""
+
+    dev_fraction: float | None = Field(
+        None, gt=0, lt=1, description="share of the eval rows set aside as dev rows, drawn with `seed`"
+    )
+    seed: int = Field(0, description="seed of the draw of dev rows")
+    dev_ids: tuple[str, ...] | None = Field(
+        None, description="the eval ids that are dev rows; ladder fills it in when it loads the task (from data.dev "
+        "or dev_fraction) so each run records its split; give it by hand to fix the split exactly"
+    )
 
 
 class PromptSpec(_Strict):
@@ -115,8 +134,20 @@ class TargetSpec(_Strict):
 
 
 class BudgetSpec(_Strict):
-    money: float | None = Field(None, ge=0, description="most to spend building candidates")
-    train_hours: float | None = Field(None, ge=0)
+    """Build cost only: what building rungs may spend (training, a teacher's answers), not serving."""
+
+    money: float | None = Field(
+        None, ge=0, description="most to spend building rungs: the climb skips fine-tuning rungs once the build "
+        "cost spent reaches it, and `ladder recommend --scenario budget` picks among rungs whose build cost fits it"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_train_hours(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "train_hours" in data:
+            raise ValueError("train_hours was removed (it was never enforced); a training-time limit is a money "
+                             "limit: set prices.train_per_hour and budget.money")
+        return data
 
 
 class PriceSpec(_Strict):
@@ -155,6 +186,9 @@ class TaskSpec(_Strict):
         [], description="tier-1 checks run on every eval answer; each kind's fields are declared in ladder.metrics.checks"
     )
     target: TargetSpec = TargetSpec()
+    selection: SelectionSpec | None = Field(
+        None, description="choose rungs on a dev share of the eval rows and report them on the rest"
+    )
     budget: BudgetSpec = BudgetSpec()
     prices: PriceSpec = PriceSpec()
     volume: int = Field(100_000, ge=0, description="expected requests, for break-even advice")
