@@ -16,6 +16,7 @@ from ladder.rungs.base import RungContext
 from ladder.rungs.finetune import train_sft_candidate
 from ladder.rungs.lora_sft import LoraSFT
 from ladder.rungs.prompt import ChatPrompt
+from ladder.task.output_space import other_answer
 from ladder.types import Candidate, Example
 
 
@@ -28,10 +29,11 @@ def noisy_answers(examples: Sequence[Example], fraction: float, seed: int) -> tu
     answers = [ex.expected for ex in examples]
     chosen = rng.sample(range(len(examples)), round(fraction * len(examples)))
     replaced = 0
+    references = [ex.expected for ex in examples]
     for i in sorted(chosen):
-        others = [ex.expected for j, ex in enumerate(examples) if ex.expected != examples[i].expected]
-        if others:
-            answers[i] = rng.choice(others)
+        wrong = other_answer(references[i], references, rng)
+        if wrong is not None:
+            answers[i] = wrong
             replaced += 1
     return answers, replaced
 
