@@ -61,8 +61,16 @@ def select_rungs(task: Task, only: list[str] | None = None) -> list[tuple[Rung, 
     if unknown:
         raise ValueError(f"unknown rung(s): {', '.join(unknown)}; known: {', '.join(BY_NAME)}")
     chosen = [r for r in REGISTRY if r.name in wanted]
+    if configured is None:  # the default list leaves out what cannot run here (random_baseline on free-form answers)
+        chosen = [r for r in chosen if r.name in (only or ()) or not _not_applicable(r, task)]
     # A rung that sweeps options (rag) climbs one row per combination, e.g. rag(bm25,c256,k3).
     return [row for r in chosen for row in expand(r, parse_options(r, (configured or {}).get(r.name)))]
+
+
+def _not_applicable(rung: Rung, task: Task) -> str | None:
+    """The rung's reason it cannot run on `task` (a rung may declare `not_applicable(task)`), else None."""
+    check = getattr(rung, "not_applicable", None)
+    return check(task) if check is not None else None
 
 
 def new_run_id(task: Task) -> str:

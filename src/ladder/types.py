@@ -155,6 +155,8 @@ class Candidate:
     build: BuildCost = field(default_factory=BuildCost)
     description: str = ""
     retrievals: Mapping[str, "Retrieval"] = field(default_factory=dict)  # example id -> what was retrieved
+    # example id -> the answer, decided without a model (a baseline): evaluation calls no backend
+    answers: Mapping[str, str] | None = None
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -163,6 +165,7 @@ class Candidate:
             "prompt": self.prompt.describe(),
             "adapter": self.adapter,
             "description": self.description,
+            **({"precomputed_answers": len(self.answers)} if self.answers is not None else {}),
         }
 
 

@@ -14,13 +14,15 @@ from ladder.rungs import BY_NAME, RungContext, parse_options
 from ladder.rungs.distill import passing
 from ladder.rungs.dpo import read_pairs
 from ladder.rungs.lora_sft_label_noise import noisy_answers
-from ladder.rungs.lora_sft_short_instructions import first_sentence
+from ladder.rungs.lora_sft_short_instructions import LoraSFTShortInstructions, format_sentences
 from ladder.rungs.prompt import ChatPrompt
 from ladder.task import load_task
 from ladder.tracking.cache import CachedBackend
 from ladder.tracking.store import Store
 from ladder.training.lora_sft import load_train_result
 from ladder.types import Example, Generation, GenerationParams
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _examples(answers: list[str]) -> list[Example]:
@@ -39,10 +41,27 @@ def test_label_noise_replaces_the_fraction_with_other_examples_answers():
     assert noisy_answers(same, 1.0, seed=0) == (["x"] * 4, 0)  # nothing different to swap in
 
 
-def test_first_sentence_is_the_short_definition():
-    assert first_sentence("Classify the message.\nKeys: a, b. More.") == "Classify the message."
-    assert first_sentence("no full stop here") == "no full stop here"
-    assert first_sentence("Is it v1.2 or not? Then say.") == "Is it v1.2 or not?"
+def test_format_sentences_keep_only_what_says_the_answers_form():
+    text = "You apply the balance method.\nGiven A and B, compute S.\nAnswer with three lines. Output JSON only!"
+    assert format_sentences(text) == "Answer with three lines. Output JSON only!"
+    assert format_sentences("Think hard. Be kind.") == ""
+
+
+def test_short_definition_is_the_output_space_not_the_task():
+    rung = LoraSFTShortInstructions()
+    routing = load_task(ROOT / "examples/ticket-routing/task.yaml")
+    definition, _ = rung.definition(RungContext(task=routing, backend=None, artifacts=Path()),
+                                    parse_options(rung, {}))
+    labels = {ex.expected for ex in routing.train}
+    assert set(definition.splitlines()[1:]) == labels  # every label option, one a line
+    assert "urgent" not in definition and "invoices" not in definition  # none of the instructions' semantics
+    balance = load_task(ROOT / "examples/balance-shift/task.yaml")  # free-form answers: the format sentences
+    ctx = RungContext(task=balance, backend=None, artifacts=Path())
+    definition, source = rung.definition(ctx, parse_options(rung, {}))
+    assert source == "the instructions' output-format sentences" and definition.startswith("Answer with exactly three lines")
+    assert "You apply the balance shift method" not in definition
+    assert rung.definition(ctx, parse_options(rung, {"definition": "Three lines."}))[0] == "Three lines."
+    assert rung.definition(ctx, parse_options(rung, {"output_space": ["a", "b"]}))[0].splitlines()[1:] == ["a", "b"]
 
 
 def test_distill_keeps_only_answers_that_pass_every_check():

@@ -13,12 +13,14 @@ from ladder.rungs.lora_sft import LoraSFT
 from ladder.rungs.lora_sft_label_noise import LoraSFTLabelNoise
 from ladder.rungs.lora_sft_rag import LoraSFTRag
 from ladder.rungs.lora_sft_short_instructions import LoraSFTShortInstructions
+from ladder.rungs.lora_sft_wrong_demos import LoraSFTWrongDemos
 from ladder.rungs.rag import Rag
+from ladder.rungs.random_baseline import RandomBaseline
 from ladder.rungs.zero_shot import ZeroShot
 
 REGISTRY: list[Rung] = [
-    ZeroShot(), Instructed(), FewShot(), FewShotDynamic(), Rag(),
-    LoraSFT(), LoraSFTLabelNoise(), LoraSFTShortInstructions(), LoraSFTRag(), Distill(), DPO(), CPT(),
+    RandomBaseline(), ZeroShot(), Instructed(), FewShot(), FewShotDynamic(), Rag(),
+    LoraSFT(), LoraSFTLabelNoise(), LoraSFTShortInstructions(), LoraSFTWrongDemos(), LoraSFTRag(), Distill(), DPO(), CPT(),
 ]
 BY_NAME: dict[str, Rung] = {r.name: r for r in REGISTRY}
 

@@ -1,8 +1,12 @@
-"""lora_sft_label_noise: lora_sft with a fraction of the training answers replaced by wrong ones.
+"""lora_sft_label_noise: lora_sft trained on noisy targets: a fraction of the training answers
+replaced by wrong ones.
 
-An ablation (Kung & Peng 2023): each replaced answer is the reference of another training
-example with a different answer, so it has the right form and the wrong content. If this rung
-scores about as well as lora_sft, the fine-tune learned the output format, not the task.
+A robustness probe, not Kung & Peng's (2023) experiment: they altered the instructions and kept
+the targets correct (see lora_sft_short_instructions and lora_sft_wrong_demos); this rung keeps
+the prompt and corrupts the targets, so it measures how much a fine-tune learns from wrong
+answers. Each replaced answer is the reference of another training example with a different
+answer, so it has the right form and the wrong content: a drop in knowledge with the form kept
+means the fine-tune learned the content from its targets, not only their format.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from ladder.rungs.base import RungContext
 from ladder.rungs.finetune import train_sft_candidate
 from ladder.rungs.lora_sft import LoraSFT
 from ladder.rungs.prompt import ChatPrompt
+from ladder.task.output_space import other_answer
 from ladder.types import Candidate, Example
 
 
@@ -28,10 +33,11 @@ def noisy_answers(examples: Sequence[Example], fraction: float, seed: int) -> tu
     answers = [ex.expected for ex in examples]
     chosen = rng.sample(range(len(examples)), round(fraction * len(examples)))
     replaced = 0
+    references = [ex.expected for ex in examples]
     for i in sorted(chosen):
-        others = [ex.expected for j, ex in enumerate(examples) if ex.expected != examples[i].expected]
-        if others:
-            answers[i] = rng.choice(others)
+        wrong = other_answer(references[i], references, rng)
+        if wrong is not None:
+            answers[i] = wrong
             replaced += 1
     return answers, replaced
 
@@ -47,6 +53,6 @@ class LoraSFTLabelNoise:
         answers, replaced = noisy_answers(ctx.task.train, options.fraction, ctx.task.spec.seed)
         return train_sft_candidate(
             self.name, ctx, options, ChatPrompt(system=ctx.task.spec.prompts.system), answers=answers,
-            description=f"zero-shot prompt; {replaced} of {len(answers)} training answers wrong (ablation)",
+            description=f"zero-shot prompt; {replaced} of {len(answers)} training answers wrong (noisy targets)",
             notes=f"{replaced} wrong labels",
         )
