@@ -190,7 +190,8 @@ def climb(
                 task, store, *asks, run_id, position, rung, options, params, artifacts, on_event
             ))
             spent += _rung_money(store, run_id, rung.name)
-            if not all_rungs and _meets_target(task, store, run_id, rung.name):
+            # a baseline (random labels) is a reference line: it never ends the climb
+            if not all_rungs and rung.kind != "baseline" and _meets_target(task, store, run_id, rung.name):
                 met_by = met_by or rung.name
                 measured = _measured(task, store, run_id, rung.name)
                 if measured is not None and (

@@ -149,7 +149,7 @@ class Candidate:
     """A configuration to evaluate: how prompts are built, and which weights answer them."""
 
     rung: str
-    kind: Literal["prompt", "finetune"]
+    kind: Literal["prompt", "finetune", "baseline"]  # baseline: a reference row, never a candidate to choose
     prompt: Prompt
     adapter: str | None = None  # directory of a LoRA adapter (safetensors + config)
     build: BuildCost = field(default_factory=BuildCost)

@@ -403,3 +403,16 @@ def test_the_fine_tuned_prices_are_named_in_the_report(store, tmp_path):
     _climb(store, spec=_spec(prices={**PRICES, "finetuned_input_per_1k": 1.0}))
     md = write_report(store, "run1", tmp_path / "ft")["md"].read_text()
     assert "2 per training hour; a fine-tuned model: 1 per 1K prompt tokens (assumptions" in md
+
+
+def test_a_baseline_row_is_shown_but_never_chosen(store):
+    """random_baseline answers for free and may score well on a lopsided label set: it is a
+    reference line in the table, never the recommendation, a frontier point or a break-even partner."""
+    T = True
+    _climb(store)
+    _add(store, "run1", 9, "random_baseline", "baseline", _rows([(T, T)] * 4, 0, 0))
+    s = summarize(store, "run1")
+    assert _by_rung(s)["random_baseline"]["quality"] == 1.0  # measured and shown
+    assert s["recommendation"]["rung"] != "random_baseline"
+    assert "random_baseline" not in s["frontier"]
+    assert all("random_baseline" not in (b.get("baseline_rung"), b.get("finetune_rung")) for b in s["break_even"])

@@ -49,8 +49,9 @@ def selection_meets(r: dict[str, Any]) -> bool:
 
 
 def usable(r: dict[str, Any]) -> bool:
-    """A rung that produced results to compare: examples, a quality figure, no rung error."""
-    return (r.get("n", 0) > 0 and r.get("quality") is not None
+    """A rung that produced results to compare: examples, a quality figure, no rung error. A
+    baseline row (random_baseline) is a reference line for the reader, never a candidate."""
+    return (r.get("kind") != "baseline" and r.get("n", 0) > 0 and r.get("quality") is not None
             and r.get("cost_per_1k_requests") is not None and r.get("error") is None)
 
 

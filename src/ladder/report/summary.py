@@ -72,7 +72,7 @@ def _rung_entry(row: RungRow, gens: list[GenerationRow], spec: dict[str, Any]) -
         "latency_s": _mean([g.latency_s for g in replied]),
         "cached_share": _mean([float(g.cached) for g in gens]),
         "build_seconds": row.build_seconds, "build_money": row.build_money,
-        "build_tokens": row.build_tokens, "build_reused": row.build_reused,
+        "build_tokens": row.build_tokens, "build_call_tokens": row.build_call_tokens, "build_reused": row.build_reused,
         "eval_seconds": row.eval_seconds, "cost_per_1k_requests": cost,
         # everything spent to serve `volume` requests with this rung, build included
         "cost_at_volume": None if cost is None else cost * spec["volume"] / 1000 + row.build_money,

@@ -38,7 +38,7 @@ class RungContext:
 
 class Rung(Protocol):
     name: ClassVar[str]
-    kind: ClassVar[Literal["prompt", "finetune"]]
+    kind: ClassVar[Literal["prompt", "finetune", "baseline"]]
     Options: ClassVar[type[RungOptions]]
 
     def prepare(self, ctx: RungContext, options: Any) -> Candidate:
@@ -54,7 +54,7 @@ class Variant:
     name: str
 
     @property
-    def kind(self) -> Literal["prompt", "finetune"]:
+    def kind(self) -> Literal["prompt", "finetune", "baseline"]:
         return self.rung.kind
 
     @property

@@ -27,7 +27,7 @@ NOT_FINITE = "the task's answers are free-form (no small set of labels in the tr
 
 class RandomBaseline:
     name: ClassVar[str] = "random_baseline"
-    kind: ClassVar[Literal["prompt"]] = "prompt"
+    kind: ClassVar[Literal["baseline"]] = "baseline"
 
     class Options(RungOptions):
         output_space: list[str] | None = Field(
