@@ -23,7 +23,7 @@ from ladder.eval.runner import evaluate
 from ladder.events import (
     EvalProgress, OnEvent, RungFinished, RungOutcome, RungSkipped, RungStarted, Status, TrainStep, ignore,
 )
-from ladder.rungs import BY_NAME, REGISTRY, Rung, RungContext, expand, parse_options
+from ladder.rungs import BY_NAME, MAIN_LADDER, REGISTRY, Rung, RungContext, expand, parse_options, unmet
 from ladder.rungs.prompt import ChatPrompt
 from ladder.diagnosis.teacher import ask_teacher
 from ladder.scoring import accuracy
@@ -46,12 +46,15 @@ class ClimbResult:
 
 
 def select_rungs(task: Task, only: list[str] | None = None) -> list[tuple[Rung, Any]]:
-    """The rungs to climb with their validated options, in registry (cheapest-first) order.
+    """The rungs to climb with their validated options, in registry (cheapest-first) order:
+    those task.yaml's `rungs:` names, else the main ladder (rungs.MAIN_LADDER), and `only`.
+    A rung whose prerequisites the task lacks is still returned: the climb records it as
+    skipped with the reason (rungs.unmet).
 
     Raises ValueError naming unknown rungs or bad options before anything runs.
     """
     configured = task.spec.rungs
-    wanted = list(configured) if configured is not None else [r.name for r in REGISTRY]
+    wanted = list(configured) if configured is not None else list(MAIN_LADDER)
     if only:
         wanted = [n for n in wanted if n in only] + [n for n in only if n not in wanted]
     unknown = [n for n in wanted if n not in BY_NAME]
@@ -151,6 +154,8 @@ def climb(
                 skip = f"budget of {budget} spent"
             elif met_by is not None:
                 skip = f"target met by {met_by} (--all climbs every rung)"
+            else:
+                skip = unmet(rung, task, options)
             if skip is not None:
                 _record_skip(store, run_id, position, rung, skip)
                 outcomes.append(RungOutcome(rung.name, "skipped", 0.0, skip))

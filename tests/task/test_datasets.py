@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ladder.metrics.checks import make_check
-from ladder.task import DataError, TaskError, load_task
+from ladder.task import DEFAULT_CHECK, DataError, TaskError, load_task
 from ladder.task.datasets import read_examples
 from ladder.types import Message
 
@@ -250,13 +250,15 @@ def test_load_task_reports_problems_in_both_files(tmp_path: Path) -> None:
     ]
 
 
-def test_load_task_needs_some_check(tmp_path: Path) -> None:
+def test_a_task_without_checks_or_name_gets_the_defaults(tmp_path: Path) -> None:
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "task.yaml").write_text("data: {eval: eval.jsonl}\n", encoding="utf-8")
+    jsonl(tmp_path / "mine" / "eval.jsonl", {"input": "q", "expected": "a"})
+    task = load_task(tmp_path / "mine" / "task.yaml")
+    assert task.checks == (DEFAULT_CHECK,) and DEFAULT_CHECK.kind == "exact"
+    assert task.name == "mine"
     (tmp_path / "task.yaml").write_text("name: t\ndata: {eval: eval.jsonl}\n", encoding="utf-8")
-    jsonl(tmp_path / "eval.jsonl", {"input": "q", "expected": "a"})
-    with pytest.raises(TaskError) as info:
-        load_task(tmp_path / "task.yaml")
-    assert info.value.problems == ["checks: no checks defined (in task.yaml or on the eval examples)"]
-    # Per-example checks alone are enough.
+    # Per-example checks replace the default.
     jsonl(tmp_path / "eval.jsonl",
           {"input": "q", "expected": "a", "checks": [{"name": "c", "kind": "exact", "tag": "knowledge"}]})
     assert load_task(tmp_path / "task.yaml").checks == ()

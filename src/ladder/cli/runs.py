@@ -17,7 +17,7 @@ def climb(
     task: TaskArg,
     runs_dir: RunsDirOpt = Path("runs"),
     rungs: Annotated[
-        Optional[str], typer.Option(help="Comma-separated rungs to climb (default: all in task.yaml, cheapest first).")
+        Optional[str], typer.Option(help="Comma-separated rungs to climb (default: those in task.yaml, else the main ladder; cheapest first).")
     ] = None,
     report: Annotated[bool, typer.Option(help="Write the report when the climb ends.")] = True,
     all_rungs: Annotated[bool, typer.Option(
@@ -100,6 +100,10 @@ def _print_summary(summary: dict) -> None:
             f"{r['cost_per_1k_requests']:.4f}",
         )
     out.print(table)
+    for r in summary["rungs"]:
+        if r["status"] != "ok":  # why it did not run, or how it broke
+            out.print(f"{r['rung']}: {r['status']}: {r['error'] or r['description']}",
+                      markup=False, highlight=False, soft_wrap=True)
     for be in summary.get("break_even", []):
         out.print(f"break-even {be['finetune_rung']} vs {be['prompt_rung']}: {be['formula']}")
     _print_advice(summary)

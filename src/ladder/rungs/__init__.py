@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ladder.rungs.base import Rung, RungContext, RungOptionsError, Variant, expand, parse_options
+from ladder.rungs.base import Rung, RungContext, RungOptionsError, Variant, expand, parse_options, unmet
 from ladder.rungs.cpt import CPT
 from ladder.rungs.distill import Distill
 from ladder.rungs.dpo import DPO
@@ -22,4 +22,10 @@ REGISTRY: list[Rung] = [
 ]
 BY_NAME: dict[str, Rung] = {r.name: r for r in REGISTRY}
 
-__all__ = ["REGISTRY", "BY_NAME", "Rung", "RungContext", "RungOptionsError", "Variant", "expand", "parse_options"]
+# What a task without `rungs:` climbs: one rung per technique. The others (the fine-tuning
+# ablations, distill, dpo, cpt, dynamic few-shot, ...) answer narrower questions and climb only
+# when task.yaml or --rungs names them. A rung whose prerequisites the task lacks is skipped
+# with its reason (Rung.requires).
+MAIN_LADDER: tuple[str, ...] = ("zero_shot", "instructed", "few_shot", "rag", "lora_sft")
+
+__all__ = ["REGISTRY", "BY_NAME", "MAIN_LADDER", "unmet", "Rung", "RungContext", "RungOptionsError", "Variant", "expand", "parse_options"]

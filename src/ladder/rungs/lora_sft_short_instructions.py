@@ -13,10 +13,11 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from ladder.rungs.base import RungContext
+from ladder.rungs.base import RungContext, first_unmet
 from ladder.rungs.finetune import train_sft_candidate
 from ladder.rungs.lora_sft import LoraSFT
 from ladder.rungs.prompt import ChatPrompt
+from ladder.task import Task
 from ladder.types import Candidate
 
 
@@ -35,6 +36,11 @@ class LoraSFTShortInstructions:
         definition: str | None = Field(
             None, description="the simplified task definition; default: first sentence of prompts.instructions"
         )
+
+    def requires(self, task: Task, options: Options) -> str | None:
+        no_definition = None if options.definition or task.spec.prompts.instructions else (
+            f"{self.name} needs `rungs.{self.name}.definition` or `prompts.instructions`")
+        return first_unmet(LoraSFT.requires(self, task, options), no_definition)  # type: ignore[arg-type]
 
     def prepare(self, ctx: RungContext, options: Options) -> Candidate:
         definition = options.definition

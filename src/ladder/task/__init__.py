@@ -5,11 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ladder.metrics.checks import make_check
 from ladder.task.datasets import DataError, read_examples
 from ladder.task.spec import TaskError, TaskSpec, parse_task_yaml
 from ladder.types import CheckSpec, Example, content_hash
 
-__all__ = ["Task", "TaskError", "DataError", "load_task"]
+__all__ = ["Task", "TaskError", "DataError", "load_task", "DEFAULT_CHECK"]
+
+# The check of a task.yaml that gives none: the answer must equal the reference.
+DEFAULT_CHECK = make_check("exact", name="answer", tag="knowledge")
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,15 @@ def load_task(path: str | Path) -> Task:
             problems += e.problems
     if problems:
         raise DataError(problems)
+    return Task(spec=with_defaults(spec, path, evals), path=path, train=tuple(train), eval=tuple(evals))
+
+
+def with_defaults(spec: TaskSpec, path: Path, evals: list[Example]) -> TaskSpec:
+    """The spec with what a minimal task.yaml leaves out filled in: the name (task.yaml's folder)
+    and, when neither task.yaml nor any eval example gives a check, DEFAULT_CHECK."""
+    update: dict[str, object] = {}
+    if not spec.name:
+        update["name"] = path.resolve().parent.name
     if not spec.checks and not any(e.checks for e in evals):
-        raise TaskError(path, ["checks: no checks defined (in task.yaml or on the eval examples)"])
-    return Task(spec=spec, path=path, train=tuple(train), eval=tuple(evals))
+        update["checks"] = [DEFAULT_CHECK]
+    return spec.model_copy(update=update) if update else spec

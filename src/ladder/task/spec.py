@@ -125,7 +125,7 @@ class PriceSpec(_Strict):
 
 
 class TaskSpec(_Strict):
-    name: str
+    name: str = Field("", description="the task's name in runs and reports; default: the name of task.yaml's folder")
     description: str = ""
     model: ModelSpec = ModelSpec()
     teacher: TeacherSpec | None = Field(
@@ -138,14 +138,17 @@ class TaskSpec(_Strict):
     prompts: PromptSpec = PromptSpec()
     generation: GenerationSpec = GenerationSpec()
     checks: list[AnyCheck] = Field(
-        [], description="tier-1 checks run on every eval answer; each kind's fields are declared in ladder.metrics.checks"
+        [], description="tier-1 checks run on every eval answer; each kind's fields are declared in ladder.metrics.checks. "
+                        "Default (none here nor on the examples): one `exact` check named `answer`, tag knowledge: "
+                        "the answer must equal the reference"
     )
     target: TargetSpec = TargetSpec()
     budget: BudgetSpec = BudgetSpec()
     prices: PriceSpec = PriceSpec()
     volume: int = Field(100_000, ge=0, description="expected requests, for break-even advice")
     rungs: dict[str, dict[str, Any] | None] | None = Field(
-        None, description="rungs to climb and their options; default: every rung, cheapest first"
+        None, description="rungs to climb and their options; default: the main ladder (zero_shot, instructed, "
+                          "few_shot, rag, lora_sft), each skipped with its reason when the task lacks what it needs"
     )
     seed: int = 0
 
