@@ -157,7 +157,7 @@ def test_every_bad_line_is_reported_with_file_and_line(tmp_path: Path) -> None:
         ),
         (
             {"input": "q", "expected": "a", "checks": [{"name": "c", "kind": "fuzzy", "tag": "form"}]},
-            "checks[0].kind: Input should be 'exact', 'contains', 'regex', 'numeric' or 'json' (got 'fuzzy')",
+            "checks[0].kind: Input should be 'exact', 'contains', 'regex', 'numeric', 'json' or 'python' (got 'fuzzy')",
         ),
         (
             {"input": "q", "expected": "a", "checks": [{"name": "c", "kind": "exact", "tag": "form", "extrct": "x"}]},

@@ -47,7 +47,7 @@ def passing(examples: Sequence[Example], generations: Sequence[Generation],
     """Indices of the teacher answers that are not errors and pass every check of their example."""
     keep = []
     for i, (ex, gen) in enumerate(zip(examples, generations)):
-        if gen.error is None and all(r.passed for r in run_checks(gen.text, ex.expected, checks + ex.checks)):
+        if gen.error is None and all(r.passed for r in run_checks(gen.text, ex.expected, checks + ex.checks, ex)):
             keep.append(i)
     return keep
 

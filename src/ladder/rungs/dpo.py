@@ -94,7 +94,7 @@ class DPO:
             for gens in outputs:
                 g = gens[i]
                 if g.error is None and g.text.strip():
-                    ok = all(r.passed for r in run_checks(g.text, ex.expected, ctx.task.checks + ex.checks))
+                    ok = all(r.passed for r in run_checks(g.text, ex.expected, ctx.task.checks + ex.checks, ex))
                     (good if ok else bad).append(g.text)
             chosen = good[0] if good else ex.expected
             rejected = next((b for b in bad if b != chosen), None)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Sequence
 
 from ladder.metrics.checks import make_check
+from ladder.metrics.python_check import CheckLoadError, PythonCheck, load_function
 from ladder.task.datasets import DataError, read_examples
 from ladder.task.spec import TaskError, TaskSpec, parse_task_yaml
 from ladder.types import CheckSpec, Example, content_hash
@@ -59,7 +61,31 @@ def load_task(path: str | Path) -> Task:
             problems += e.problems
     if problems:
         raise DataError(problems)
-    return Task(spec=with_defaults(spec, path, evals), path=path, train=tuple(train), eval=tuple(evals))
+    base = base.resolve()
+    spec = with_defaults(spec, path, evals)
+    checks, problems = _python_checks_in(base, spec.checks, "checks")
+    for i, e in enumerate(evals):
+        own, found = _python_checks_in(base, e.checks, e.source or e.id)
+        evals[i], problems = replace(e, checks=tuple(own)), problems + found
+    if problems:
+        raise TaskError(path, problems)
+    return Task(spec=spec.model_copy(update={"checks": checks}), path=path, train=tuple(train), eval=tuple(evals))
+
+
+def _python_checks_in(base: Path, checks: Sequence[CheckSpec], where: str) -> tuple[list[CheckSpec], list[str]]:
+    """`checks` with each python check's `folder` resolved against task.yaml's folder, and the
+    problems of those whose function cannot be loaded (found now, not on the first answer)."""
+    resolved: list[CheckSpec] = []
+    problems = []
+    for i, c in enumerate(checks):
+        if isinstance(c, PythonCheck):
+            c = c.model_copy(update={"folder": base / c.folder if c.folder is not None else base})
+            try:
+                load_function(c.function, c.folder)
+            except CheckLoadError as e:
+                problems.append(f"{where}.{i}.function: {e}" if where == "checks" else f"{where}: check {c.name}: {e}")
+        resolved.append(c)
+    return resolved, problems
 
 
 def with_defaults(spec: TaskSpec, path: Path, evals: list[Example]) -> TaskSpec:
