@@ -23,7 +23,7 @@ from ladder.eval.runner import evaluate
 from ladder.events import (
     EvalProgress, OnEvent, RungFinished, RungOutcome, RungSkipped, RungStarted, Status, TrainStep, ignore,
 )
-from ladder.rungs import BY_NAME, MAIN_LADDER, REGISTRY, Rung, RungContext, expand, parse_options, unmet
+from ladder.rungs import MAIN_LADDER, Rung, RungContext, by_name, expand, parse_options, registered, unmet
 from ladder.rungs.prompt import ChatPrompt
 from ladder.diagnosis.teacher import ask_teacher
 from ladder.scoring import accuracy
@@ -57,10 +57,11 @@ def select_rungs(task: Task, only: list[str] | None = None) -> list[tuple[Rung, 
     wanted = list(configured) if configured is not None else list(MAIN_LADDER)
     if only:
         wanted = [n for n in wanted if n in only] + [n for n in only if n not in wanted]
-    unknown = [n for n in wanted if n not in BY_NAME]
+    known = by_name()
+    unknown = [n for n in wanted if n not in known]
     if unknown:
-        raise ValueError(f"unknown rung(s): {', '.join(unknown)}; known: {', '.join(BY_NAME)}")
-    chosen = [r for r in REGISTRY if r.name in wanted]
+        raise ValueError(f"unknown rung(s): {', '.join(unknown)}; known: {', '.join(known)}")
+    chosen = [r for r in registered() if r.name in wanted]
     # A rung that sweeps options (rag) climbs one row per combination, e.g. rag(bm25,c256,k3).
     return [row for r in chosen for row in expand(r, parse_options(r, (configured or {}).get(r.name)))]
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Callable, Sequence
 
 from ladder.backends.base import Backend
+from ladder.plugins import load_plugins
 from ladder.types import Chat, GenerationParams
 
 if TYPE_CHECKING:  # only read for its fields: building a backend needs no task machinery
@@ -43,7 +44,10 @@ def backend_for(
                                              "api_key_env" in spec.model_fields_set)
         return OpenAICompatBackend(endpoint, spec.name, base_url=spec.base_url, api_key_env=key_env,
                                    concurrency=spec.concurrency)
-    raise ValueError(f"model.backend {spec.backend!r} is not available; use `local` or `openai`")
+    plugin = load_plugins("ladder.backends").get(spec.backend)
+    if plugin is not None:  # an installed plugin's: it gets the spec and the settings above
+        return plugin(spec, params=params, batch_size=batch_size, on_status=on_status)
+    raise ValueError(f"model.backend {spec.backend!r} is not available; use `local`, `openai` or a plugin's backend")
 
 
 def _local(spec: ModelSpec, params: GenerationParams, batch_size: int | None, sample: Sequence[Chat],

@@ -184,14 +184,15 @@ def list_runs(runs_dir: RunsDirOpt = Path("runs")) -> None:
 
 @app.command("rungs")
 def list_rungs() -> None:
-    """List the rungs ladder can climb, cheapest first, with their options."""
-    from ladder.rungs import REGISTRY
+    """List the rungs ladder can climb (built-ins cheapest first, then plugins') with their options;
+    * marks the main ladder, climbed when task.yaml has no `rungs:`."""
+    from ladder.rungs import MAIN_LADDER, registered
 
     table = Table("rung", "kind", "options", "what it does")
-    for r in REGISTRY:
+    for r in registered():
         opts = ", ".join(f"{k}={f.default}" for k, f in r.Options.model_fields.items()) or "-"
         doc = (sys.modules[type(r).__module__].__doc__ or "").strip().split("\n")[0]
-        table.add_row(r.name, r.kind, opts, doc.removeprefix(f"{r.name}: "))
+        table.add_row(r.name + (" *" if r.name in MAIN_LADDER else ""), r.kind, opts, doc.removeprefix(f"{r.name}: "))
     out.print(table)
 
 

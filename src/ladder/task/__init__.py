@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence
 
-from ladder.metrics.checks import make_check
+from ladder.metrics.checks import CompareCheck
 from ladder.metrics.python_check import CheckLoadError, PythonCheck, load_function
 from ladder.task.datasets import DataError, read_examples
 from ladder.task.spec import TaskError, TaskSpec, parse_task_yaml
@@ -15,7 +15,7 @@ from ladder.types import CheckSpec, Example, content_hash
 __all__ = ["Task", "TaskError", "DataError", "load_task", "DEFAULT_CHECK"]
 
 # The check of a task.yaml that gives none: the answer must equal the reference.
-DEFAULT_CHECK = make_check("exact", name="answer", tag="knowledge")
+DEFAULT_CHECK = CompareCheck(name="answer", kind="exact", tag="knowledge")
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,10 @@ from typing import Any, Literal, Union, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 
 from ladder.metrics.checks import AnyCheck
+from ladder.plugins import load_plugins
 
 
 class TaskError(Exception):
@@ -31,9 +33,10 @@ class _Strict(BaseModel):
 
 
 class ModelSpec(_Strict):
-    """Which model answers. `local` runs in-process on CPU; `openai` is any OpenAI-compatible API."""
+    """Which model answers. `local` runs in-process on CPU; `openai` is any OpenAI-compatible API;
+    an installed plugin may add others (entry point group `ladder.backends`)."""
 
-    backend: Literal["local", "openai"] = "local"
+    backend: str = Field("local", description="local, openai, or the name of a plugin's backend")
     name: str = Field("smollm2-135m-instruct", description="local model id, or the API's model name")
     endpoint: str | None = Field(
         None, description="a named endpoint from endpoints.yaml (backend: openai), e.g. openai, vllm, ladder-serve"
@@ -48,6 +51,21 @@ class ModelSpec(_Strict):
                     "exactly as float32 does. auto = bfloat16 only on such CPUs and when the 95% lower bound of the "
                     "sample's match rate is >= 90%",
     )
+
+
+    @field_validator("backend")
+    @classmethod
+    def _known_backend(cls, v: str) -> str:
+        known = [*BUILT_IN_BACKENDS, *load_plugins("ladder.backends")]
+        if v not in known:
+            close = difflib.get_close_matches(v, known, n=1)
+            message = f"Input should be {' or '.join(repr(k) for k in known)}" + (
+                f" (did you mean {close[0]!r}?)" if close else "")
+            raise PydanticCustomError("literal_error", message.replace("{", "{{").replace("}", "}}"))
+        return v
+
+
+BUILT_IN_BACKENDS = ("local", "openai")
 
 
 class TeacherSpec(ModelSpec):
