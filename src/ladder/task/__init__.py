@@ -62,7 +62,7 @@ def load_task(path: str | Path) -> Task:
     if problems:
         raise DataError(problems)
     base = base.resolve()
-    spec = with_defaults(spec, path, evals)
+    spec = with_model_paths(with_defaults(spec, path, evals), base)
     checks, problems = _python_checks_in(base, spec.checks, "checks")
     for i, e in enumerate(evals):
         own, found = _python_checks_in(base, e.checks, e.source or e.id)
@@ -70,6 +70,16 @@ def load_task(path: str | Path) -> Task:
     if problems:
         raise TaskError(path, problems)
     return Task(spec=spec.model_copy(update={"checks": checks}), path=path, train=tuple(train), eval=tuple(evals))
+
+
+def with_model_paths(spec: TaskSpec, base: Path) -> TaskSpec:
+    """The spec with `model.path` and `teacher.path` made absolute (they are relative to task.yaml)."""
+    update: dict[str, object] = {}
+    for key in ("model", "teacher"):
+        model = getattr(spec, key)
+        if model is not None and model.path is not None and not model.path.is_absolute():
+            update[key] = model.model_copy(update={"path": base / model.path})
+    return spec.model_copy(update=update) if update else spec
 
 
 def _python_checks_in(base: Path, checks: Sequence[CheckSpec], where: str) -> tuple[list[CheckSpec], list[str]]:

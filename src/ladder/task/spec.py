@@ -38,6 +38,12 @@ class ModelSpec(_Strict):
 
     backend: str = Field("local", description="local, openai, or the name of a plugin's backend")
     name: str = Field("smollm2-135m-instruct", description="local model id, or the API's model name")
+    path: Path | None = Field(
+        None, description="one's own local model (backend: local), relative to task.yaml: a folder in Hugging Face "
+                          "format (config.json, tokenizer files, *.safetensors) or a .gguf file; loaded offline; "
+                          "replaces `name`")
+    chat_template: str | None = Field(
+        None, description="Jinja chat template for a local model whose tokenizer has none (or to replace its own)")
     endpoint: str | None = Field(
         None, description="a named endpoint from endpoints.yaml (backend: openai), e.g. openai, vllm, ladder-serve"
     )
