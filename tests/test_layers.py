@@ -1,4 +1,4 @@
-"""Layers import downward only (DESIGN.md). Checked by reading every module's imports."""
+"""Layers import downward only (docs/architecture.md, "Layers"). Checked by reading every module's imports."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 Next-token loss on every token of the `corpus:` folder's documents (.txt/.md, and the `text` of
 .jsonl records), read with the retrieval corpus reader. With `then_sft: true` the same adapter
 goes on to supervised fine-tuning on the training split. The outer loop's expensive step
-(DESIGN.md): its cost is recorded like every other fine-tune, so the report can show whether it
+(docs/architecture.md, "Decisions"): its cost is recorded like every other fine-tune, so the report can show whether it
 paid.
 """
 

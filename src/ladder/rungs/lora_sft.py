@@ -1,6 +1,6 @@
 """lora_sft: a LoRA adapter trained on the training split, answering the zero-shot prompt.
 
-Fine-tuning teaches behaviour and form (DESIGN.md), so the trained model should need none of
+Fine-tuning teaches behaviour and form (docs/architecture.md, "Decisions"), so the trained model should need none of
 the instructed rung's long prompt. Training, adapter reuse and resume are the fine-tuning
 rungs' shared helpers (rungs/finetune.py).
 """
