@@ -77,13 +77,14 @@ def test_plugins_load_when_first_needed_not_on_import(tmp_path: Path):
 
 def test_a_broken_plugin_is_left_out_with_a_warning_naming_it(tmp_path: Path):
     path = install(tmp_path / "site", {"ladder.rungs": {"broken": "ladder_no_such_module:Rung",
-                                                        "zero_shot": "ladder_test_plugin.rungs:Terse"}})
+                                                        "shadow": "ladder.rungs.zero_shot:ZeroShot"}})
     r = run(["-m", "ladder.cli", "rungs"], path, tmp_path)
     assert r.returncode == 0, r.stderr
     assert "terse" in r.stdout
     assert "PluginWarning: ladder plugin 'broken' (ladder.rungs, from ladder-test-plugin: ladder_no_such_module:Rung) " \
            "failed to load and is left out: ModuleNotFoundError" in r.stderr
-    assert "PluginWarning: ladder plugin 'zero_shot' (ladder.rungs) is left out: its name 'terse' is" not in r.stderr
+    assert "PluginWarning: ladder plugin 'shadow' (ladder.rungs) is left out: its name 'zero_shot' is a built-in " \
+           "rung's" in r.stderr
 
 
 def test_without_the_plugin_its_names_are_unknown(tmp_path: Path):

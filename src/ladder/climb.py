@@ -155,7 +155,7 @@ def climb(
                 skip = f"budget of {budget} spent"
             elif met_by is not None:
                 skip = f"target met by {met_by} (--all climbs every rung)"
-            else:
+            if skip is None:  # a missing prerequisite: skipped with its reason, not failed
                 skip = unmet(rung, task, options)
             if skip is not None:
                 _record_skip(store, run_id, position, rung, skip)

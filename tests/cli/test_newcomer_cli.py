@@ -36,7 +36,7 @@ def test_a_task_with_only_data_and_model_climbs_zero_shot_and_skips_the_rest_wit
     (tmp_path / "first" / "task.yaml").write_text("data: {eval: eval.jsonl}\nmodel: {backend: local}\n")
     r = ladder("climb", "first/task.yaml", "--runs-dir", "runs", cwd=tmp_path)
     assert r.returncode in (0, 1), r.stderr[-3000:]
-    summary = json.loads((Path(r.stdout.split("run: ")[1].split()[0]) / "summary.json").read_text())
+    summary = json.loads((tmp_path / r.stdout.split("run: ")[1].split()[0] / "summary.json").read_text())
     status = {row["rung"].split("(")[0]: row["status"] for row in summary["rungs"]}
     assert status == {"zero_shot": "ok", **{n: "skipped" for n in MAIN_LADDER if n != "zero_shot"}}
     assert summary["run"]["task_name"] == "first"

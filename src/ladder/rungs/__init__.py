@@ -51,4 +51,6 @@ def by_name() -> dict[str, Rung]:
     """registered(), by rung name."""
     return {r.name: r for r in registered()}
 
-__all__ = ["REGISTRY", "BY_NAME", "MAIN_LADDER", "registered", "by_name", "unmet", "Rung", "RungContext", "RungOptionsError", "Variant", "expand", "parse_options"]
+
+__all__ = ["REGISTRY", "BY_NAME", "MAIN_LADDER", "registered", "by_name", "unmet", "Rung", "RungContext",
+           "RungOptionsError", "Variant", "expand", "parse_options"]
