@@ -43,7 +43,7 @@ def test_a_task_with_only_data_and_model_climbs_zero_shot_and_skips_the_rest_wit
     # The table's notes say why each rung was skipped.
     assert "instructed: skipped: instructed needs `prompts.instructions` in task.yaml" in r.stdout
     assert "lora_sft: skipped: lora_sft needs training examples: set `data.train` in task.yaml" in r.stdout
-    assert "rag: skipped: rag needs a `corpus:` folder of documents in task.yaml" in r.stdout
+    assert "): skipped: rag needs a `corpus:` folder of documents in task.yaml" in r.stdout  # rag(hybrid,...)
 
 
 CHECKS_PY = '''
