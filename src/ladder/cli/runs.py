@@ -26,7 +26,8 @@ def climb(
         "--junit", help="Also write a JUnit XML report here: one test case per rung, passing when it meets the target.")
     ] = None,
 ) -> None:
-    """Evaluate the task on every rung, cheapest first, and record quality and cost.
+    """Evaluate the task on its rungs (task.yaml's `rungs:`, else the main ladder), cheapest first, and record
+    quality and cost; a rung the task lacks something for is skipped with the reason.
     Exit code 0 target met, 1 target not met, 2 error (bad input or a failed rung)."""
     from ladder.climb import climb as run_climb
     from ladder.climb import model_backend, select_rungs, teacher_backend
