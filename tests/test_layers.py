@@ -1,4 +1,4 @@
-"""Layers import downward only (DESIGN.md). Checked by reading every module's imports."""
+"""Layers import downward only (docs/architecture.md, "Layers"). Checked by reading every module's imports."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[1] / "src" / "ladder"
 
 LAYER = {
-    "types": 0, "hardware": 0, "events": 0, "stats": 0, "fsutil": 0, "provenance": 1,
+    "types": 0, "hardware": 0, "events": 0, "stats": 0, "fsutil": 0, "plugins": 0, "provenance": 1,
     "task": 1, "metrics": 1, "backends": 1, "retrieval": 1, "training": 1, "tracking": 1, "scoring": 1,
     "rungs": 2, "eval": 2, "diagnosis": 2,
     "climb": 3, "serve": 3,

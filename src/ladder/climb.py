@@ -24,7 +24,7 @@ from ladder.events import (
     EvalProgress, OnEvent, RungFinished, RungOutcome, RungSkipped, RungStarted, Status, TrainStep, ignore,
 )
 from ladder.provenance import run_environment
-from ladder.rungs import BY_NAME, REGISTRY, Rung, RungContext, Variant, expand, parse_options
+from ladder.rungs import MAIN_LADDER, Rung, RungContext, Variant, by_name, expand, parse_options, registered, unmet
 from ladder.rungs.prompt import ChatPrompt
 from ladder.diagnosis.teacher import ask_teacher
 from ladder.scoring import target_quality
@@ -49,28 +49,29 @@ class ClimbResult:
 
 
 def select_rungs(task: Task, only: list[str] | None = None) -> list[tuple[Rung, Any]]:
-    """The rungs to climb with their validated options, in registry (cheapest-first) order.
+    """The rungs to climb with their validated options, in registry (cheapest-first) order:
+    those task.yaml's `rungs:` names, else the main ladder (rungs.MAIN_LADDER), and `only`.
+    A rung whose prerequisites the task lacks is still returned: the climb records it as
+    skipped with the reason (rungs.unmet).
 
     Raises ValueError naming unknown rungs or bad options before anything runs.
     """
     configured = task.spec.rungs
-    wanted = list(configured) if configured is not None else [r.name for r in REGISTRY]
+    wanted = list(configured) if configured is not None else list(MAIN_LADDER)
     if only:
         wanted = [n for n in wanted if n in only] + [n for n in only if n not in wanted]
-    unknown = [n for n in wanted if n not in BY_NAME]
+    known = by_name()
+    unknown = [n for n in wanted if n not in known]
     if unknown:
-        raise ValueError(f"unknown rung(s): {', '.join(unknown)}; known: {', '.join(BY_NAME)}")
-    chosen = [r for r in REGISTRY if r.name in wanted]
-    if configured is None:  # the default list leaves out what cannot run here (random_baseline on free-form answers)
-        chosen = [r for r in chosen if r.name in (only or ()) or not _not_applicable(r, task)]
+        raise ValueError(f"unknown rung(s): {', '.join(unknown)}; known: {', '.join(known)}")
+    chosen = [r for r in registered() if r.name in wanted]
+    if configured is None:
+        # a reference line (random_baseline) is drawn where it exists: on a free-form task the
+        # default list leaves it out rather than listing it as skipped
+        chosen = [r for r in chosen if r.kind != "baseline" or r.name in (only or ())
+                  or unmet(r, task, parse_options(r, None)) is None]
     # A rung that sweeps options (rag) climbs one row per combination, e.g. rag(bm25,c256,k3).
     return [row for r in chosen for row in expand(r, parse_options(r, (configured or {}).get(r.name)))]
-
-
-def _not_applicable(rung: Rung, task: Task) -> str | None:
-    """The rung's reason it cannot run on `task` (a rung may declare `not_applicable(task)`), else None."""
-    check = getattr(rung, "not_applicable", None)
-    return check(task) if check is not None else None
 
 
 def new_run_id(task: Task) -> str:
@@ -179,6 +180,8 @@ def climb(
                 skip = f"budget of {budget} spent"
             elif cheapest is not None and not all_rungs:
                 skip = _early_stop(rung, options, met_by or cheapest.rung, cheapest, estimator, task)
+            if skip is None:  # a missing prerequisite: skipped with its reason, not failed
+                skip = unmet(rung, task, options)
             if skip is not None:
                 _record_skip(store, run_id, position, rung, skip)
                 outcomes.append(RungOutcome(rung.name, "skipped", 0.0, skip))

@@ -28,7 +28,7 @@ def check(output: str, reference: str, s: BaseCheck) -> Assessment:
 
 
 def test_every_kind_is_registered() -> None:
-    assert set(KINDS) == {"exact", "contains", "regex", "numeric", "json"}
+    assert set(KINDS) == {"exact", "contains", "regex", "numeric", "json", "python"}
 
 
 # -- exact ---------------------------------------------------------------------------------
@@ -249,7 +249,7 @@ def test_unknown_kind_is_refused_with_a_hint() -> None:
         make_check("exakt", name="x", tag="form")
     (error,) = info.value.errors()
     assert error["loc"] == ("kind",)
-    assert error["msg"] == ("Input should be 'exact', 'contains', 'regex', 'numeric' or 'json'"
+    assert error["msg"] == ("Input should be 'exact', 'contains', 'regex', 'numeric', 'json' or 'python'"
                             " (did you mean 'exact'?)")
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ladder.metrics.checks import make_check
-from ladder.task import DataError, TaskError, load_task
+from ladder.task import DEFAULT_CHECK, DataError, TaskError, load_task
 from ladder.task.datasets import read_examples
 from ladder.types import Message
 
@@ -157,7 +157,7 @@ def test_every_bad_line_is_reported_with_file_and_line(tmp_path: Path) -> None:
         ),
         (
             {"input": "q", "expected": "a", "checks": [{"name": "c", "kind": "fuzzy", "tag": "form"}]},
-            "checks[0].kind: Input should be 'exact', 'contains', 'regex', 'numeric' or 'json' (got 'fuzzy')",
+            "checks[0].kind: Input should be 'exact', 'contains', 'regex', 'numeric', 'json' or 'python' (got 'fuzzy')",
         ),
         (
             {"input": "q", "expected": "a", "checks": [{"name": "c", "kind": "exact", "tag": "form", "extrct": "x"}]},
@@ -251,12 +251,15 @@ def test_load_task_reports_problems_in_both_files(tmp_path: Path) -> None:
 
 
 def test_load_task_needs_a_check_on_every_row(tmp_path: Path) -> None:
-    (tmp_path / "task.yaml").write_text("name: t\ndata: {eval: eval.jsonl}\n", encoding="utf-8")
+    # the default check (exact, tag knowledge) cannot score a `form` target
+    (tmp_path / "task.yaml").write_text("name: t\ndata: {eval: eval.jsonl}\ntarget: {metric: form, value: 0.9}\n",
+                                        encoding="utf-8")
     eval_file = jsonl(tmp_path / "eval.jsonl", {"input": "q", "expected": "a"})
     with pytest.raises(DataError) as info:
         load_task(tmp_path / "task.yaml")
-    assert info.value.problems == [f"{eval_file}:1: no check scores this row on the target metric "
-                                   "(target.metric: overall); add one to task.yaml checks or to the row's own checks"]
+    assert info.value.problems == [f"{eval_file}:1: no check of tag 'form' scores this row on the target metric "
+                                   "(target.metric: form); add one to task.yaml checks or to the row's own checks"]
+    (tmp_path / "task.yaml").write_text("name: t\ndata: {eval: eval.jsonl}\n", encoding="utf-8")
     # Per-example checks are enough, but only on every row: the unchecked row is named by file:line
     check = {"name": "c", "kind": "exact", "tag": "knowledge"}
     jsonl(eval_file, {"input": "q", "expected": "a", "checks": [check]}, {"input": "q2", "expected": "b"},
@@ -265,6 +268,20 @@ def test_load_task_needs_a_check_on_every_row(tmp_path: Path) -> None:
         load_task(tmp_path / "task.yaml")
     assert [p.split(": ")[0] for p in info.value.problems] == [f"{eval_file}:2"]
     jsonl(eval_file, {"input": "q", "expected": "a", "checks": [check]})
+    assert load_task(tmp_path / "task.yaml").checks == ()
+
+
+def test_a_task_without_checks_or_name_gets_the_defaults(tmp_path: Path) -> None:
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "task.yaml").write_text("data: {eval: eval.jsonl}\n", encoding="utf-8")
+    jsonl(tmp_path / "mine" / "eval.jsonl", {"input": "q", "expected": "a"})
+    task = load_task(tmp_path / "mine" / "task.yaml")
+    assert task.checks == (DEFAULT_CHECK,) and DEFAULT_CHECK.kind == "exact"
+    assert task.name == "mine"
+    (tmp_path / "task.yaml").write_text("name: t\ndata: {eval: eval.jsonl}\n", encoding="utf-8")
+    # Per-example checks replace the default.
+    jsonl(tmp_path / "eval.jsonl",
+          {"input": "q", "expected": "a", "checks": [{"name": "c", "kind": "exact", "tag": "knowledge"}]})
     assert load_task(tmp_path / "task.yaml").checks == ()
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Callable, Sequence
 
 from ladder.backends.base import Backend
+from ladder.plugins import load_plugins
 from ladder.types import Chat, GenerationParams
 
 if TYPE_CHECKING:  # only read for its fields: building a backend needs no task machinery
@@ -43,18 +44,27 @@ def backend_for(
                                              "api_key_env" in spec.model_fields_set)
         return OpenAICompatBackend(endpoint, spec.name, base_url=spec.base_url, api_key_env=key_env,
                                    concurrency=spec.concurrency, revision=spec.revision)
-    raise ValueError(f"model.backend {spec.backend!r} is not available; use `local` or `openai`")
+    plugin = load_plugins("ladder.backends").get(spec.backend)
+    if plugin is not None:  # an installed plugin's: it gets the spec and the settings above
+        return plugin(spec, params=params, batch_size=batch_size, on_status=on_status)
+    raise ValueError(f"model.backend {spec.backend!r} is not available; use `local`, `openai` or a plugin's backend")
 
 
 def _local(spec: ModelSpec, params: GenerationParams, batch_size: int | None, sample: Sequence[Chat],
            on_status: Callable[[str], None]) -> Backend:
-    from ladder.backends.local import LocalBackend
+    from ladder.backends.local import LocalBackend, ModelNotFound
 
+    source = str(spec.path) if spec.path is not None else spec.name
+    if spec.path is not None:  # one's own model: refuse a missing folder or chat template now, by name
+        try:
+            LocalBackend(source, chat_template=spec.chat_template).tokenizer
+        except ModelNotFound as e:
+            raise ValueError(str(e)) from None
     if spec.dtype == "float32":
-        return LocalBackend(spec.name, dtype="float32", batch_size=batch_size)
+        return LocalBackend(source, dtype="float32", batch_size=batch_size, chat_template=spec.chat_template)
     from ladder.backends.precision import choose_dtype
 
-    choice = choose_dtype(spec.name, spec.dtype, sample, params, batch_size)
+    choice = choose_dtype(source, spec.dtype, sample, params, batch_size, spec.chat_template)
     if choice.match_rate is not None:
         on_status(f"precision: bfloat16 answers {choice.match_rate:.0%} of {choice.sample} sample prompts "
                   f"exactly as float32 does; running in {choice.dtype} ({choice.reason})")

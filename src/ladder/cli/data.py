@@ -71,7 +71,7 @@ def data_validate(
         except TaskError as e:
             raise fail([f"error: {e.file}: {p}" for p in e.problems]) from None
         if model is None and spec.model.backend == "local":
-            model = spec.model.name
+            model = str(task.parent / spec.model.path) if spec.model.path is not None else spec.model.name
         if price_per_1m is None:
             price_per_1m = spec.prices.train_per_1m_tokens
         currency = spec.prices.currency

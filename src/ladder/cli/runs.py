@@ -17,7 +17,7 @@ def climb(
     task: TaskArg,
     runs_dir: RunsDirOpt = Path("runs"),
     rungs: Annotated[
-        Optional[str], typer.Option(help="Comma-separated rungs to climb (default: all in task.yaml, cheapest first).")
+        Optional[str], typer.Option(help="Comma-separated rungs to climb (default: those in task.yaml, else the main ladder; cheapest first).")
     ] = None,
     report: Annotated[bool, typer.Option(help="Write the report when the climb ends.")] = True,
     all_rungs: Annotated[bool, typer.Option(
@@ -32,7 +32,8 @@ def climb(
         help="Re-ask this rung's calls and overwrite their cached answers (repeatable), e.g. after a remote "
              "model's alias moved to a new snapshot; see model.revision in task.yaml.")] = None,
 ) -> None:
-    """Evaluate the task on every rung, cheapest first, and record quality and cost.
+    """Evaluate the task on its rungs (task.yaml's `rungs:`, else the main ladder), cheapest first, and record
+    quality and cost; a rung the task lacks something for is skipped with the reason.
     Exit code 0 target met, 1 target not met, 2 error (bad input or a failed rung)."""
     from ladder.climb import climb as run_climb
     from ladder.climb import check_refresh, model_backend, select_rungs, teacher_backend
@@ -111,6 +112,10 @@ def _print_summary(summary: dict) -> None:
             fixed(r["cost_per_1k_requests"], ".4f"),
         )
     out.print(table)
+    for r in summary["rungs"]:
+        if r["status"] != "ok":  # why it did not run, or how it broke
+            out.print(f"{r['rung']}: {r['status']}: {r['error'] or r['description']}",
+                      markup=False, highlight=False, soft_wrap=True)
     from ladder.report.fmt import break_even_line
 
     for be in summary.get("break_even", []):
@@ -192,14 +197,15 @@ def list_runs(runs_dir: RunsDirOpt = Path("runs")) -> None:
 
 @app.command("rungs")
 def list_rungs() -> None:
-    """List the rungs ladder can climb, cheapest first, with their options."""
-    from ladder.rungs import REGISTRY
+    """List the rungs ladder can climb (built-ins cheapest first, then plugins') with their options;
+    * marks the main ladder, climbed when task.yaml has no `rungs:`."""
+    from ladder.rungs import MAIN_LADDER, registered
 
     table = Table("rung", "kind", "options", "what it does")
-    for r in REGISTRY:
+    for r in registered():
         opts = ", ".join(f"{k}={f.default}" for k, f in r.Options.model_fields.items()) or "-"
         doc = (sys.modules[type(r).__module__].__doc__ or "").strip().split("\n")[0]
-        table.add_row(r.name, r.kind, opts, doc.removeprefix(f"{r.name}: "))
+        table.add_row(r.name + (" *" if r.name in MAIN_LADDER else ""), r.kind, opts, doc.removeprefix(f"{r.name}: "))
     out.print(table)
 
 

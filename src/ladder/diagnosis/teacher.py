@@ -56,7 +56,7 @@ def ask_teacher(store: Store, run_id: str, teacher: Backend, checks: tuple[Check
         money = 0.0
         for g, chat, answer in zip(gens, chats, answers):
             ex = examples[g.example_id]
-            assessed = () if answer.error else tuple(run_checks(answer.text, ex.expected, checks + ex.checks))
+            assessed = () if answer.error else tuple(run_checks(answer.text, ex.expected, checks + ex.checks, ex))
             money += request_cost(answer.prompt_tokens, answer.completion_tokens,
                                   float(prices.get("input_per_1k", 0.0)), float(prices.get("output_per_1k", 0.0)))
             rows.append(ExampleResult(ex, chat_to_json(chat), answer, assessed))

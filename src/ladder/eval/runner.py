@@ -46,7 +46,7 @@ def evaluate(
             )
     results = []
     for ex, chat, gen in zip(examples, chats, generations):
-        assessed = () if gen.error else tuple(run_checks(gen.text, ex.expected, checks + ex.checks))
+        assessed = () if gen.error else tuple(run_checks(gen.text, ex.expected, checks + ex.checks, ex))
         results.append(ExampleResult(ex, chat_to_json(chat), gen, assessed))
     return EvalResult(tuple(results), time.perf_counter() - t0)
 

@@ -26,7 +26,8 @@ from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, PlainSeriali
                       ValidationError, ValidationInfo, field_validator)
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from ladder.types import Assessment, Tag
+from ladder.plugins import load_plugins
+from ladder.types import Assessment, Example, Tag
 
 # -- options: the fields of each kind -----------------------------------------------------------
 
@@ -103,7 +104,7 @@ class JsonCheck(ExtractingCheck):
 
 # -- the registry ---------------------------------------------------------------------------------
 
-CheckFn = Callable[[str, str, Any], Assessment]
+CheckFn = Callable[..., Assessment]  # (output, reference, spec) or, with_example, (..., example)
 
 
 @dataclass(frozen=True)
@@ -111,24 +112,33 @@ class CheckKind:
     name: str
     options: type[BaseCheck]
     fn: CheckFn
+    with_example: bool = False  # fn also takes the Example being answered (or None)
 
 
 KINDS: dict[str, CheckKind] = {}
 
 
-def check(kind: str, options: type[BaseCheck]) -> Callable[[CheckFn], CheckFn]:
+def check(kind: str, options: type[BaseCheck], *, with_example: bool = False) -> Callable[[CheckFn], CheckFn]:
     """Register `fn(output, reference, spec) -> Assessment` as check kind `kind`, whose fields
-    are those of `options` (a BaseCheck subclass)."""
+    are those of `options` (a BaseCheck subclass). `with_example`: fn takes a fourth argument,
+    the Example whose answer it assesses (None when the caller has only a reference)."""
 
     def register(fn: CheckFn) -> CheckFn:
         if kind in KINDS:
             raise ValueError(f"check kind {kind!r} is already registered (by {KINDS[kind].fn.__qualname__})")
         if not (isinstance(options, type) and issubclass(options, BaseCheck)):
             raise TypeError(f"check kind {kind!r}: options must subclass BaseCheck")
-        KINDS[kind] = CheckKind(kind, options, fn)
+        KINDS[kind] = CheckKind(kind, options, fn, with_example)
         return fn
 
     return register
+
+
+def registered_kinds() -> dict[str, CheckKind]:
+    """Every check kind: the built-ins and those of installed plugins (entry point group
+    `ladder.checks`, imported on the first call)."""
+    load_plugins("ladder.checks")
+    return KINDS
 
 
 def _field_names(model: type[BaseModel]) -> list[str]:
@@ -169,7 +179,7 @@ def validate_check(raw: Any) -> BaseCheck:
         raise _fail([{"type": _error("model_type", "expected a mapping (name, kind, tag, ...)"),
                       "loc": (), "input": raw}])
     kind = raw.get("kind")
-    if not isinstance(kind, str) or kind not in KINDS:
+    if not isinstance(kind, str) or kind not in registered_kinds():
         if kind is None:
             problem = _error("missing", "Field required")
         else:
@@ -201,7 +211,7 @@ class _KindsJsonSchema:
 
     def __get_pydantic_json_schema__(self, _core_schema: Any, _handler: Any) -> dict[str, Any]:
         branches = []
-        for name, kind in KINDS.items():
+        for name, kind in registered_kinds().items():
             options = kind.options.model_json_schema(by_alias=True, mode="validation")
             options.pop("title", None)
             options["properties"] = {**options["properties"], "kind": {"const": name}}
@@ -329,6 +339,9 @@ def json_check(output: str, reference: str, spec: JsonCheck) -> Assessment:
     return _result(spec, True)
 
 
-def run_checks(output: str, reference: str, specs: tuple[Any, ...]) -> list[Assessment]:
-    """Every check's assessment of `output`, in the order of `specs`."""
-    return [KINDS[s.kind].fn(output, reference, s) for s in specs]
+def run_checks(output: str, reference: str, specs: tuple[Any, ...], example: Example | None = None) -> list[Assessment]:
+    """Every check's assessment of `output`, in the order of `specs`. `example` is the Example
+    answered, for the kinds that read more of it than the reference (python)."""
+    kinds = registered_kinds()
+    return [kinds[s.kind].fn(output, reference, s, example) if kinds[s.kind].with_example
+            else kinds[s.kind].fn(output, reference, s) for s in specs]

@@ -37,12 +37,54 @@ class RungContext:
 
 
 class Rung(Protocol):
+    """A technique. It may also define `requires(task, options) -> str | None`: the reason it
+    cannot run on this task (a missing prerequisite), or None; the climb then records it as
+    skipped with that reason instead of failing it (see `unmet`)."""
+
     name: ClassVar[str]
     kind: ClassVar[Literal["prompt", "finetune", "baseline"]]
     Options: ClassVar[type[RungOptions]]
 
     def prepare(self, ctx: RungContext, options: Any) -> Candidate:
         ...
+
+
+def unmet(rung: Rung, task: Task, options: Any) -> str | None:
+    """Why `rung` cannot run on `task` with `options` (its `requires`), or None when it can."""
+    requires = getattr(rung, "requires", None)
+    return None if requires is None else requires(task, options)
+
+
+# -- prerequisites the rungs share; each returns the reason it is not met, or None ----------------
+
+def needs_train(task: Task, rung: str, at_least: int = 1) -> str | None:
+    if len(task.train) >= at_least:
+        return None
+    if not task.train:
+        return f"{rung} needs training examples: set `data.train` in task.yaml"
+    return f"{rung} needs {at_least} training examples, the task has {len(task.train)}"
+
+
+def needs_corpus(task: Task, rung: str) -> str | None:
+    if task.spec.corpus is not None:
+        return None
+    return f"{rung} needs a `corpus:` folder of documents in task.yaml"
+
+
+def needs_instructions(task: Task, rung: str) -> str | None:
+    if task.spec.prompts.instructions:
+        return None
+    return f"{rung} needs `prompts.instructions` in task.yaml"
+
+
+def needs_local_model(task: Task, rung: str) -> str | None:
+    if task.spec.model.backend == "local":
+        return None
+    return f"{rung} trains local weights: set `model.backend: local` in task.yaml"
+
+
+def first_unmet(*reasons: str | None) -> str | None:
+    return next((r for r in reasons if r is not None), None)
 
 
 @dataclass(frozen=True)
@@ -63,6 +105,9 @@ class Variant:
 
     def prepare(self, ctx: RungContext, options: Any) -> Candidate:
         return self.rung.prepare(ctx, options)
+
+    def requires(self, task: Task, options: Any) -> str | None:
+        return unmet(self.rung, task, options)
 
 
 def expand(rung: Rung, options: RungOptions) -> list[tuple[Rung, Any]]:

@@ -3,7 +3,7 @@
 Next-token loss on every token of the `corpus:` folder's documents (.txt/.md, and the `text` of
 .jsonl records), read with the retrieval corpus reader. With `then_sft: true` the same adapter
 goes on to supervised fine-tuning on the training split. The outer loop's expensive step
-(DESIGN.md): its cost is recorded like every other fine-tune, so the report can show whether it
+(docs/architecture.md, "Decisions"): its cost is recorded like every other fine-tune, so the report can show whether it
 paid.
 """
 
@@ -14,9 +14,10 @@ from typing import ClassVar, Literal
 from pydantic import Field
 
 from ladder.retrieval.corpus import CorpusError, read_corpus
-from ladder.rungs.base import RungContext, RungOptions
+from ladder.rungs.base import RungContext, RungOptions, first_unmet, needs_corpus, needs_local_model, needs_train
 from ladder.rungs.finetune import answer_chats, finetune_candidate, train_or_reuse
 from ladder.rungs.prompt import ChatPrompt
+from ladder.task import Task
 from ladder.training.args import LoraArgs, run_settings
 from ladder.training.cpt import train_lora_cpt
 from ladder.training.lora_sft import train_lora_sft
@@ -33,6 +34,10 @@ class CPT:
         max_length: int = Field(256, gt=1, description="tokens per corpus chunk")
         then_sft: bool = Field(False, description="continue the adapter with SFT on the training split")
         sft_epochs: int = Field(2, gt=0, description="SFT epochs after pre-training (then_sft)")
+
+    def requires(self, task: Task, options: Options) -> str | None:
+        return first_unmet(needs_local_model(task, self.name), needs_corpus(task, self.name),
+                           needs_train(task, "cpt with then_sft") if options.then_sft else None)
 
     def prepare(self, ctx: RungContext, options: Options) -> Candidate:
         spec = ctx.task.spec

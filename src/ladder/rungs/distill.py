@@ -24,10 +24,11 @@ from pydantic import Field
 from ladder.backends.base import Backend
 from ladder.fsutil import write_file_atomic
 from ladder.metrics.checks import run_checks
-from ladder.rungs.base import RungContext
+from ladder.rungs.base import RungContext, first_unmet, needs_instructions, needs_train
 from ladder.rungs.finetune import answer_chats, calls_cost, train_sft_candidate
 from ladder.rungs.lora_sft import LoraSFT
 from ladder.rungs.prompt import ChatPrompt
+from ladder.task import Task
 from ladder.types import Candidate, CheckSpec, Example, Generation, GenerationParams, chat_to_json, content_hash
 
 
@@ -45,7 +46,7 @@ def passing(examples: Sequence[Example], generations: Sequence[Generation],
     """Indices of the teacher answers that are not errors and pass every check of their example."""
     keep = []
     for i, (ex, gen) in enumerate(zip(examples, generations)):
-        if gen.error is None and all(r.passed for r in run_checks(gen.text, ex.expected, checks + ex.checks)):
+        if gen.error is None and all(r.passed for r in run_checks(gen.text, ex.expected, checks + ex.checks, ex)):
             keep.append(i)
     return keep
 
@@ -63,6 +64,12 @@ class Distill:
             "instructed", description="the prompt the teacher answers under (with no `teacher:`, context distillation)"
         )
         k: int = Field(3, gt=0, description="demonstrations when teacher_rung is few_shot")
+
+    def requires(self, task: Task, options: Options) -> str | None:
+        prompt_needs = {"instructed": needs_instructions(task, "distill with teacher_rung: instructed"),
+                        "few_shot": needs_train(task, "distill with teacher_rung: few_shot", options.k)}
+        return first_unmet(LoraSFT.requires(self, task, options),  # type: ignore[arg-type]
+                           prompt_needs.get(options.teacher_rung))
 
     def _teacher_prompt(self, ctx: RungContext, options: Options) -> ChatPrompt:
         system = ctx.task.spec.prompts.system

@@ -19,9 +19,10 @@ from typing import ClassVar, Literal
 from pydantic import Field
 
 from ladder.metrics.checks import run_checks
-from ladder.rungs.base import RungContext, RungOptions
+from ladder.rungs.base import RungContext, RungOptions, first_unmet, needs_local_model
 from ladder.rungs.finetune import calls_cost, finetune_candidate, local_backend, train_or_reuse
 from ladder.rungs.prompt import ChatPrompt
+from ladder.task import Task
 from ladder.task.formats import FormatError, Preference, parse
 from ladder.training.args import DpoArgs, run_settings
 from ladder.training.dpo import PreferencePair, train_lora_dpo
@@ -96,7 +97,7 @@ class DPO:
             for gens in outputs:
                 g = gens[i]
                 if g.error is None and g.text.strip():
-                    results = run_checks(g.text, ex.expected, ctx.task.checks + ex.checks)
+                    results = run_checks(g.text, ex.expected, ctx.task.checks + ex.checks, ex)
                     # chosen: every check passed; rejected: some check failed. A check that could
                     # not score (an unreadable reference) makes neither.
                     if all(r.passed is True for r in results):
@@ -108,6 +109,11 @@ class DPO:
             if rejected is not None:
                 pairs.append(PreferencePair(student.render(ex), chosen, rejected))
         return pairs, calls
+
+    def requires(self, task: Task, options: Options) -> str | None:
+        no_pairs = None if options.pairs is not None or task.train else (
+            "dpo needs `rungs.dpo.pairs` or training examples (`data.train`)")
+        return first_unmet(needs_local_model(task, self.name), no_pairs)
 
     def prepare(self, ctx: RungContext, options: Options) -> Candidate:
         local_backend(ctx, self.name)

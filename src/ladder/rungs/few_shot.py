@@ -11,8 +11,9 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from ladder.rungs.base import RungContext, RungOptions
+from ladder.rungs.base import RungContext, RungOptions, needs_train
 from ladder.rungs.prompt import ChatPrompt
+from ladder.task import Task
 from ladder.types import Candidate
 
 
@@ -22,6 +23,9 @@ class FewShot:
 
     class Options(RungOptions):
         k: int = Field(3, gt=0, description="number of demonstrations")
+
+    def requires(self, task: Task, options: Options) -> str | None:
+        return needs_train(task, self.name, options.k)
 
     def prepare(self, ctx: RungContext, options: Options) -> Candidate:
         train = ctx.task.train

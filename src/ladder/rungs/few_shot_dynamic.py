@@ -16,8 +16,9 @@ import numpy as np
 from pydantic import Field
 
 from ladder.retrieval.dense import Embedder
-from ladder.rungs.base import RungContext, RungOptions
+from ladder.rungs.base import RungContext, RungOptions, needs_train
 from ladder.rungs.prompt import ChatPrompt
+from ladder.task import Task
 from ladder.task.near_duplicates import copied_from
 from ladder.types import Candidate, Chat, Example
 
@@ -62,6 +63,9 @@ class FewShotDynamic:
 
     class Options(RungOptions):
         k: int = Field(3, gt=0, description="demonstrations per input, nearest by embedding")
+
+    def requires(self, task: Task, options: Options) -> str | None:
+        return needs_train(task, self.name, options.k)
 
     def prepare(self, ctx: RungContext, options: Options) -> Candidate:
         train = ctx.task.train

@@ -58,7 +58,7 @@ def train_or_reuse(ctx: RungContext, rung: str, key_parts: tuple[Any, ...], trai
     if result is not None:
         return adapter_dir, result, True
     ctx.on_status(status)
-    model, tokenizer = load_model_and_tokenizer(local.name, local.dtype)
+    model, tokenizer = load_model_and_tokenizer(local.name, local.dtype, local.chat_template)
     result = trainer(model, tokenizer, adapter_dir)
     if result.resumed_from:
         ctx.on_status(f"resumed from the checkpoint at step {result.resumed_from}")

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from ladder.rungs.base import RungContext, RungOptions
+from ladder.rungs.base import RungContext, RungOptions, needs_instructions
+from ladder.task import Task
 from ladder.rungs.prompt import ChatPrompt
 from ladder.types import Candidate
 
@@ -18,6 +19,9 @@ class Instructed:
 
     class Options(RungOptions):
         pass
+
+    def requires(self, task: Task, options: Options) -> str | None:
+        return needs_instructions(task, self.name)
 
     def prepare(self, ctx: RungContext, options: Options) -> Candidate:
         instructions = ctx.task.spec.prompts.instructions

@@ -49,6 +49,8 @@ class LoraSFTLabelNoise:
     class Options(LoraSFT.Options):
         fraction: float = Field(0.5, ge=0, le=1, description="share of training answers replaced by wrong ones")
 
+    requires = LoraSFT.requires  # local weights and training examples
+
     def prepare(self, ctx: RungContext, options: Options) -> Candidate:
         answers, replaced = noisy_answers(ctx.task.train, options.fraction, ctx.task.spec.seed)
         return train_sft_candidate(

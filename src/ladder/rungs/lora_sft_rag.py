@@ -13,11 +13,12 @@ from typing import ClassVar, Literal
 from pydantic import Field
 
 from ladder.retrieval.chunking import ChunkingSpec
-from ladder.rungs.base import RungContext
+from ladder.rungs.base import RungContext, first_unmet, needs_corpus
 from ladder.rungs.finetune import answer_chats, finetune_candidate, local_backend, train_sft
 from ladder.rungs.lora_sft import LoraSFT
 from ladder.rungs.prompt import ChatPrompt
 from ladder.rungs.rag import RagPrompt, RetrieverName, open_for, retrieve
+from ladder.task import Task
 from ladder.types import BuildCost, Candidate
 
 
@@ -34,6 +35,9 @@ class LoraSFTRag:
         metadata_prefix: bool = True
         train_with_context: bool = Field(True, description="train on prompts that carry retrieved context")
         max_length: int = Field(2048, gt=0, description="tokens per training example (context included)")
+
+    def requires(self, task: Task, options: Options) -> str | None:
+        return first_unmet(LoraSFT.requires(self, task, options), needs_corpus(task, self.name))  # type: ignore[arg-type]
 
     def prepare(self, ctx: RungContext, options: Options) -> Candidate:
         local_backend(ctx, self.name)

@@ -21,10 +21,11 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from ladder.rungs.base import RungContext
+from ladder.rungs.base import RungContext, first_unmet
 from ladder.rungs.finetune import train_sft_candidate
 from ladder.rungs.lora_sft import LoraSFT
 from ladder.rungs.prompt import ChatPrompt
+from ladder.task import Task
 from ladder.task.output_space import output_space
 from ladder.types import Candidate
 
@@ -60,6 +61,11 @@ class LoraSFTShortInstructions:
             raise ValueError(f"{self.name}: the answers are free-form and no sentence of `prompts.instructions` "
                              f"states their format; set `rungs.{self.name}.definition`")
         return kept, "the instructions' output-format sentences"
+
+    def requires(self, task: Task, options: Options) -> str | None:
+        no_definition = None if options.definition or task.spec.prompts.instructions else (
+            f"{self.name} needs `rungs.{self.name}.definition` or `prompts.instructions`")
+        return first_unmet(LoraSFT.requires(self, task, options), no_definition)  # type: ignore[arg-type]
 
     def prepare(self, ctx: RungContext, options: Options) -> Candidate:
         definition, source = self.definition(ctx, options)

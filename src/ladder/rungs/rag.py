@@ -19,7 +19,7 @@ from ladder.retrieval.chunking import ChunkingSpec
 from ladder.retrieval.corpus import Corpus, CorpusError, confine, read_corpus
 from ladder.retrieval.index import Hit, Retriever, open_retriever
 from ladder.retrieval.metrics import gold_items, gold_key, recall_at_k, reciprocal_rank
-from ladder.rungs.base import RungContext, RungOptions
+from ladder.rungs.base import RungContext, RungOptions, needs_corpus
 from ladder.task import Task
 from ladder.types import BuildCost, Candidate, Chat, Example, Message, Retrieval, RetrievedChunk
 
@@ -161,6 +161,9 @@ class Rag:
                                      chunking=options.chunking, top_k=k, metadata_prefix=options.metadata_prefix)
                     out.append((self.variant_name(v), v))
         return out
+
+    def requires(self, task: Task, options: Variant | Options) -> str | None:
+        return needs_corpus(task, self.name)
 
     def prepare(self, ctx: RungContext, options: Variant | Options) -> Candidate:
         if isinstance(options, self.Options):

@@ -34,10 +34,9 @@ class RandomBaseline:
             None, description="the allowed answers, drawn uniformly; default: the training answers when they form "
                               "a small set, drawn in proportion to their training frequency")
 
-    def not_applicable(self, task: Task, options: Options | None = None) -> str | None:
-        """Why this rung cannot run on `task`, or None when it can."""
-        declared = options.output_space if options is not None else None
-        return NOT_FINITE if output_space(task, declared) is None else None
+    def requires(self, task: Task, options: Options) -> str | None:
+        """Why this rung cannot run on `task`: a free-form answer has no output space to draw from."""
+        return NOT_FINITE if output_space(task, options.output_space) is None else None
 
     def prepare(self, ctx: RungContext, options: Options) -> Candidate:
         space: OutputSpace | None = output_space(ctx.task, options.output_space)

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Sequence
 
+from ladder.metrics.checks import CompareCheck
+from ladder.metrics.python_check import CheckLoadError, PythonCheck, load_function
 from ladder.task.datasets import DataError, read_examples
 from ladder.task.scorable import unscorable_rows
 from ladder.task.selection import resolve_selection
 from ladder.task.spec import TaskError, TaskSpec, parse_task_yaml
 from ladder.types import CheckSpec, Example, content_hash
 
-__all__ = ["Task", "TaskError", "DataError", "load_task"]
+__all__ = ["Task", "TaskError", "DataError", "load_task", "DEFAULT_CHECK"]
+
+# The check of a task.yaml that gives none: the answer must equal the reference.
+DEFAULT_CHECK = CompareCheck(name="answer", kind="exact", tag="knowledge")
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,15 @@ def load_task(path: str | Path) -> Task:
     eval_lines = {e.id: e.source for e in read["eval"]}
     problems = [f"{e.source}: id {e.id!r} is also an eval row ({eval_lines[e.id]})"
                 for e in read["dev"] if e.id in eval_lines]
+    base = base.resolve()
+    spec = with_model_paths(with_defaults(spec, path, evals), base)
+    checks, unloadable = _python_checks_in(base, spec.checks, "checks")
+    for i, e in enumerate(evals):
+        own, found = _python_checks_in(base, e.checks, e.source or e.id)
+        evals[i], unloadable = replace(e, checks=tuple(own)), unloadable + found
+    if unloadable:
+        raise TaskError(path, unloadable)
+    spec = spec.model_copy(update={"checks": checks})
     problems += unscorable_rows(spec.checks, spec.target.metric, evals)
     if problems:
         raise DataError(problems)
@@ -74,3 +89,40 @@ def load_task(path: str | Path) -> Task:
     if selection_problems:
         raise TaskError(path, selection_problems)
     return Task(spec=spec, path=path, train=tuple(read["train"]), eval=tuple(evals))
+
+
+def with_model_paths(spec: TaskSpec, base: Path) -> TaskSpec:
+    """The spec with `model.path` and `teacher.path` made absolute (they are relative to task.yaml)."""
+    update: dict[str, object] = {}
+    for key in ("model", "teacher"):
+        model = getattr(spec, key)
+        if model is not None and model.path is not None and not model.path.is_absolute():
+            update[key] = model.model_copy(update={"path": base / model.path})
+    return spec.model_copy(update=update) if update else spec
+
+
+def _python_checks_in(base: Path, checks: Sequence[CheckSpec], where: str) -> tuple[list[CheckSpec], list[str]]:
+    """`checks` with each python check's `folder` resolved against task.yaml's folder, and the
+    problems of those whose function cannot be loaded (found now, not on the first answer)."""
+    resolved: list[CheckSpec] = []
+    problems = []
+    for i, c in enumerate(checks):
+        if isinstance(c, PythonCheck):
+            c = c.model_copy(update={"folder": base / c.folder if c.folder is not None else base})
+            try:
+                load_function(c.function, c.folder)
+            except CheckLoadError as e:
+                problems.append(f"{where}.{i}.function: {e}" if where == "checks" else f"{where}: check {c.name}: {e}")
+        resolved.append(c)
+    return resolved, problems
+
+
+def with_defaults(spec: TaskSpec, path: Path, evals: list[Example]) -> TaskSpec:
+    """The spec with what a minimal task.yaml leaves out filled in: the name (task.yaml's folder)
+    and, when neither task.yaml nor any eval example gives a check, DEFAULT_CHECK."""
+    update: dict[str, object] = {}
+    if not spec.name:
+        update["name"] = path.resolve().parent.name
+    if not spec.checks and not any(e.checks for e in evals):
+        update["checks"] = [DEFAULT_CHECK]
+    return spec.model_copy(update=update) if update else spec

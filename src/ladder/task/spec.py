@@ -13,9 +13,11 @@ from typing import Any, Literal, Union, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serializer, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from ladder.backends.endpoints import url_without_credentials
 from ladder.metrics.checks import AnyCheck
+from ladder.plugins import load_plugins
 
 
 class TaskError(Exception):
@@ -32,10 +34,17 @@ class _Strict(BaseModel):
 
 
 class ModelSpec(_Strict):
-    """Which model answers. `local` runs in-process on CPU; `openai` is any OpenAI-compatible API."""
+    """Which model answers. `local` runs in-process on CPU; `openai` is any OpenAI-compatible API;
+    an installed plugin may add others (entry point group `ladder.backends`)."""
 
-    backend: Literal["local", "openai"] = "local"
+    backend: str = Field("local", description="local, openai, or the name of a plugin's backend")
     name: str = Field("smollm2-135m-instruct", description="local model id, or the API's model name")
+    path: Path | None = Field(
+        None, description="one's own local model (backend: local), relative to task.yaml: a folder in Hugging Face "
+                          "format (config.json, tokenizer files, *.safetensors) or a .gguf file; loaded offline; "
+                          "replaces `name`")
+    chat_template: str | None = Field(
+        None, description="Jinja chat template for a local model whose tokenizer has none (or to replace its own)")
     endpoint: str | None = Field(
         None, description="a named endpoint from endpoints.yaml (backend: openai), e.g. openai, vllm, ladder-serve"
     )
@@ -62,6 +71,21 @@ class ModelSpec(_Strict):
     def _without_credentials(self, url: str | None) -> str | None:
         # every dump (the run's stored spec, the task's hash) leaves user:password out
         return None if url is None else url_without_credentials(url)
+
+
+    @field_validator("backend")
+    @classmethod
+    def _known_backend(cls, v: str) -> str:
+        known = [*BUILT_IN_BACKENDS, *load_plugins("ladder.backends")]
+        if v not in known:
+            close = difflib.get_close_matches(v, known, n=1)
+            message = f"Input should be {' or '.join(repr(k) for k in known)}" + (
+                f" (did you mean {close[0]!r}?)" if close else "")
+            raise PydanticCustomError("literal_error", message.replace("{", "{{").replace("}", "}}"))
+        return v
+
+
+BUILT_IN_BACKENDS = ("local", "openai")
 
 
 class TeacherSpec(ModelSpec):
@@ -170,7 +194,7 @@ class PriceSpec(_Strict):
 
 
 class TaskSpec(_Strict):
-    name: str
+    name: str = Field("", description="the task's name in runs and reports; default: the name of task.yaml's folder")
     description: str = ""
     model: ModelSpec = ModelSpec()
     teacher: TeacherSpec | None = Field(
@@ -183,7 +207,9 @@ class TaskSpec(_Strict):
     prompts: PromptSpec = PromptSpec()
     generation: GenerationSpec = GenerationSpec()
     checks: list[AnyCheck] = Field(
-        [], description="tier-1 checks run on every eval answer; each kind's fields are declared in ladder.metrics.checks"
+        [], description="tier-1 checks run on every eval answer; each kind's fields are declared in ladder.metrics.checks. "
+                        "Default (none here nor on the examples): one `exact` check named `answer`, tag knowledge: "
+                        "the answer must equal the reference"
     )
     target: TargetSpec = TargetSpec()
     selection: SelectionSpec | None = Field(
@@ -193,7 +219,8 @@ class TaskSpec(_Strict):
     prices: PriceSpec = PriceSpec()
     volume: int = Field(100_000, ge=0, description="expected requests, for break-even advice")
     rungs: dict[str, dict[str, Any] | None] | None = Field(
-        None, description="rungs to climb and their options; default: every rung, cheapest first"
+        None, description="rungs to climb and their options; default: the main ladder (zero_shot, instructed, "
+                          "few_shot, rag, lora_sft), each skipped with its reason when the task lacks what it needs"
     )
     seed: int = 0
 

@@ -45,10 +45,10 @@ class TokenCounter:
     @classmethod
     def for_model(cls, name: str, tokenizer: Any = None) -> "TokenCounter":
         """The local model `name`'s tokenizer (or `tokenizer`, already loaded) and context length."""
-        from ladder.backends.local import LocalBackend, converted_dir
+        from ladder.backends.local import LocalBackend, weights_dir
 
         tokenizer = tokenizer if tokenizer is not None else LocalBackend(name).tokenizer
-        config = json.loads((converted_dir(name) / "config.json").read_text(encoding="utf-8"))
+        config = json.loads((weights_dir(name) / "config.json").read_text(encoding="utf-8"))
         return cls(tokenizer, int(config.get("max_position_embeddings") or 2048))
 
     def _n(self, text: str) -> int:

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ladder.hardware import cpu_has_fast_bf16
 
-LORA_DROPOUT = 0.0  # its RNG was ~20% of each step on CPU (DESIGN.md)
+LORA_DROPOUT = 0.0  # its RNG was ~20% of each step on CPU (docs/architecture.md, "Decisions")
 WARMUP_RATIO = 0.1  # share of the steps with a linear learning-rate warmup
 TARGET_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 

@@ -3,7 +3,7 @@
 Knows nothing of rungs or tasks: it takes a model, a tokenizer, chats whose last message is
 the assistant's target, and a config, and leaves a peft adapter (safetensors + config) in a
 folder. Batches are sorted by length so little compute goes to padding; LoRA dropout defaults
-to 0 because its RNG was ~20% of each step on this CPU (DESIGN.md). The loop, checkpoints and
+to 0 because its RNG was ~20% of each step on this CPU (docs/architecture.md, "Decisions"). The loop, checkpoints and
 resume are in training/loop.py.
 
 The vocabulary projection and softmax run only at the positions that carry a label
