@@ -92,6 +92,7 @@ def test_climb_then_cached_rerun_then_report(tiny_task: Path, tmp_path: Path):
     assert third.returncode == 0, third.stderr[-3000:]
     cases = {c.get("name"): c for c in ET.parse(junit).getroot().iter("testcase")}
     assert cases["zero_shot"].find("failure") is None and cases["lora_sft"].find("skipped") is not None
+    assert "target met by zero_shot" in cases["lora_sft"].find("skipped").get("message")  # the reason, not a stock text
     assert "target met by zero_shot" in third.stderr and "model calls: 0 made" in third.stderr
     run3 = Path(third.stdout.split("run: ")[1].split()[0])
     statuses = {r["rung"]: r["status"] for r in json.loads((run3 / "summary.json").read_text())["rungs"]}

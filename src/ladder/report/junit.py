@@ -36,7 +36,7 @@ def junit_tree(summary: dict[str, Any]) -> ET.ElementTree:
         status = rung["status"]
         if status == "skipped":
             counts["skipped"] += 1
-            ET.SubElement(case, "skipped", message=rung.get("error") or "not climbed")
+            ET.SubElement(case, "skipped", message=rung.get("error") or rung.get("description") or "not climbed")
         elif status != "ok":
             counts["errors"] += 1
             error = rung.get("error") or status
