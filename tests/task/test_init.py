@@ -12,7 +12,8 @@ import pytest
 from ladder.metrics.checks import run_checks
 from ladder.task import load_task
 from ladder.task.datasets import read_examples
-from ladder.task.init import InitError, infer_json_schema, init_task, propose_checks, split_rows
+from ladder.task.init import InitError, init_task, split_rows
+from ladder.task.proposed_checks import infer_json_schema, propose_checks
 from ladder.types import Example
 
 CATEGORIES = ("billing", "delivery", "account")
