@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import json
 import random
-from pathlib import Path
-from typing import Any, ClassVar, Literal, Sequence
+from typing import ClassVar, Literal, Sequence
 
 from pydantic import Field
 
@@ -49,10 +48,6 @@ def passing(examples: Sequence[Example], generations: Sequence[Generation],
         if gen.error is None and all(r.passed for r in run_checks(gen.text, ex.expected, checks + ex.checks, ex)):
             keep.append(i)
     return keep
-
-
-def _write_json(path: Path, payload: Any) -> None:
-    write_file_atomic(path, payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False))
 
 
 class Distill:
@@ -103,7 +98,7 @@ class Distill:
         kept = [train[i] for i in keep]
         answers = [generations[i].text for i in keep]
         key = content_hash(teacher.fingerprint(), [chat_to_json(c) for c in chats], params.key())
-        _write_json(ctx.artifacts / "distill" / f"{key[:16]}.train.jsonl", "".join(
+        write_file_atomic(ctx.artifacts / "distill" / f"{key[:16]}.train.jsonl", "".join(
             json.dumps({"messages": [m.to_dict() for m in c]}, ensure_ascii=False) + "\n"
             for c in answer_chats(student, kept, answers)))
         return train_sft_candidate(
