@@ -124,6 +124,33 @@ class Assessment:
         return None if self.error is not None else self.passed
 
 
+Winner = Literal["a", "b", "tie", "both_bad"]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One pairwise verdict on two rungs' answers to the same eval example, from a pairwise judge
+    (`llm_judge`) or a person's blind A/B choice (`human`).
+
+    `a` and `b` are the stored generation ids. `winner` is in those terms, whatever order the
+    answers were shown in; `first_shown` says which was shown first ("a" or "b"), so position bias
+    can be measured. A pairwise judge asks both orders and stores one Comparison per order, with
+    the same `metadata["pair"]`; an inconsistent pair is then read as a tie (and counted).
+    `error` set: no verdict could be given; `winner` is then None.
+    """
+
+    a: int
+    b: int
+    source_kind: SourceKind
+    source_name: str  # the judge's name, or the rater
+    winner: Winner | None
+    first_shown: Literal["a", "b"] = "a"
+    rationale: str = ""
+    error: str | None = None
+    cost: AssessmentCost = field(default_factory=AssessmentCost)
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class BuildCost:
     """One-off cost of building a candidate (training, distillation)."""

@@ -389,3 +389,31 @@ def test_environment_and_what_answered_round_trip(store: Store) -> None:
     store.cache_put([("key", "m", gen)])
     assert store.cache_get("key") == Generation("hi", 3, 1, 0.1, cached=True, response_model="snap-2026-01-01",
                                                 system_fingerprint="fp_1")
+
+
+def test_comparisons_round_trip_and_refuse_answers_to_different_examples(store: Store) -> None:
+    from ladder.types import Comparison
+
+    start(store)
+    ex1, ex2 = Example(id="e1", input="q1", expected="r1"), Example(id="e2", input="q2", expected="r2")
+    gen = Generation(text="x", prompt_tokens=1, completion_tokens=1, latency_s=0.1)
+    first = store.add_rung_result(RungRecord("run-1", 0, "zero_shot", "prompt", {}),
+                                  [ExampleResult(ex1, "[]", gen), ExampleResult(ex2, "[]", gen)])
+    second = store.add_rung_result(RungRecord("run-1", 1, "few_shot", "prompt", {}),
+                                   [ExampleResult(ex1, "[]", gen), ExampleResult(ex2, "[]", gen)])
+    a1, a2 = (g.id for g in store.generations(first))
+    b1, b2 = (g.id for g in store.generations(second))
+    votes = [
+        Comparison(a1, b1, "llm_judge", "pairwise-judge", "b", first_shown="a", metadata={"pair": 1},
+                   cost=AssessmentCost(prompt_tokens=30, completion_tokens=5)),
+        Comparison(a1, b1, "llm_judge", "pairwise-judge", "a", first_shown="b", metadata={"pair": 1}),
+        Comparison(a2, b2, "human", "ana", "both_bad", first_shown="b", rationale="neither cites the policy"),
+        Comparison(a2, b2, "llm_judge", "pairwise-judge", None, error="unparsable verdict"),
+    ]
+    assert len(store.add_comparisons("run-1", votes)) == 4
+    assert store.comparisons("run-1") == votes
+    with pytest.raises(ValueError, match="not two answers to one example"):
+        store.add_comparisons("run-1", [Comparison(a1, b2, "human", "ana", "a")])
+    with pytest.raises(sqlite3.IntegrityError):  # the schema refuses what the type does not allow
+        store.add_comparisons("run-1", [Comparison(a1, b1, "human", "ana", "maybe")])  # type: ignore[arg-type]
+    assert len(store.comparisons("run-1")) == 4

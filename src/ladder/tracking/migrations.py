@@ -203,6 +203,37 @@ def m006_build_call_tokens(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE rung_results ADD COLUMN build_call_tokens INTEGER NOT NULL DEFAULT 0")
 
 
+@migration
+def m007_comparisons(db: sqlite3.Connection) -> None:
+    """Pairwise verdicts (ladder.types.Comparison): a pairwise judge's, in each order it asked, and
+    people's blind A/B choices. `a` and `b` are generations of two rungs answering one example."""
+    _run_script(
+        db,
+        """
+        CREATE TABLE comparisons (
+            id INTEGER PRIMARY KEY,
+            run_id TEXT NOT NULL REFERENCES runs(id),
+            example_id TEXT NOT NULL,
+            a_generation_id INTEGER NOT NULL REFERENCES generations(id),
+            b_generation_id INTEGER NOT NULL REFERENCES generations(id),
+            source_kind TEXT NOT NULL CHECK (source_kind IN ('llm_judge', 'human')),
+            source_name TEXT NOT NULL,
+            winner TEXT CHECK (winner IN ('a', 'b', 'tie', 'both_bad')),
+            first_shown TEXT NOT NULL CHECK (first_shown IN ('a', 'b')),
+            rationale TEXT NOT NULL DEFAULT '',
+            error TEXT,
+            prompt_tokens INTEGER NOT NULL DEFAULT 0,
+            completion_tokens INTEGER NOT NULL DEFAULT 0,
+            money REAL NOT NULL DEFAULT 0,
+            latency_s REAL NOT NULL DEFAULT 0,
+            metadata_json TEXT NOT NULL DEFAULT '{}',
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX comparisons_run ON comparisons(run_id);
+        """
+    )
+
+
 def _run_script(db: sqlite3.Connection, script: str) -> None:
     """Run `;`-separated statements one by one, inside the caller's transaction.
 

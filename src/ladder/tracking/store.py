@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
 from ladder.tracking.migrations import apply_migrations
-from ladder.types import Assessment, AssessmentCost, ExampleResult, Generation, Retrieval, RetrievedChunk
+from ladder.types import Assessment, AssessmentCost, Comparison, ExampleResult, Generation, Retrieval, RetrievedChunk
 
 STORE_FILE = "ladder.sqlite"
 
@@ -193,6 +193,41 @@ class Store:
               a.cost.prompt_tokens, a.cost.completion_tokens, a.cost.money, a.cost.latency_s,
               json.dumps(dict(a.metadata), ensure_ascii=False), now) for a in assessments],
         )
+
+    def add_comparisons(self, run_id: str, comparisons: Sequence[Comparison]) -> list[int]:
+        """Record pairwise verdicts (a judge's, a person's A/B choices) on a run's generations.
+        Both generations must answer the same example; returns the new rows' ids."""
+        ids = []
+        with self.transaction() as db:
+            for c in comparisons:
+                found = {r["id"]: r["example_id"] for r in db.execute(
+                    "SELECT g.id, g.example_id FROM generations g JOIN rung_results r ON r.id = g.rung_result_id"
+                    " WHERE r.run_id = ? AND g.id IN (?, ?)", (run_id, c.a, c.b))}
+                if len(found) != 2 or found[c.a] != found[c.b]:
+                    raise ValueError(f"generations {c.a} and {c.b} are not two answers to one example of run {run_id}")
+                cur = db.execute(
+                    "INSERT INTO comparisons (run_id, example_id, a_generation_id, b_generation_id, source_kind,"
+                    " source_name, winner, first_shown, rationale, error, prompt_tokens, completion_tokens, money,"
+                    " latency_s, metadata_json, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (run_id, found[c.a], c.a, c.b, c.source_kind, c.source_name, c.winner, c.first_shown,
+                     c.rationale, c.error, c.cost.prompt_tokens, c.cost.completion_tokens, c.cost.money,
+                     c.cost.latency_s, json.dumps(dict(c.metadata), ensure_ascii=False), _now()),
+                )
+                ids.append(int(cur.lastrowid))  # type: ignore[arg-type]
+        return ids
+
+    def comparisons(self, run_id: str) -> list[Comparison]:
+        """Every pairwise verdict recorded on a run, oldest first."""
+        return [
+            Comparison(
+                a=r["a_generation_id"], b=r["b_generation_id"], source_kind=r["source_kind"],
+                source_name=r["source_name"], winner=r["winner"], first_shown=r["first_shown"],
+                rationale=r["rationale"], error=r["error"],
+                cost=AssessmentCost(r["prompt_tokens"], r["completion_tokens"], r["money"], r["latency_s"]),
+                metadata=json.loads(r["metadata_json"]),
+            )
+            for r in self.db.execute("SELECT * FROM comparisons WHERE run_id = ? ORDER BY id", (run_id,))
+        ]
 
     def rung_results(self, run_id: str) -> list[RungRow]:
         rows = self.db.execute(
