@@ -75,3 +75,12 @@ def write_file_atomic(path: Path, data: str | bytes) -> None:
         tmp.unlink(missing_ok=True)
         raise
     fsync_dir(path.parent)
+
+
+def cache_root() -> Path:
+    """Where ladder keeps what it can rebuild: converted models, per-machine measurements.
+    $LADDER_CACHE, else $XDG_CACHE_HOME/ladder, else ~/.cache/ladder (read, never written)."""
+    base = os.environ.get("LADDER_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "ladder"
+    )
+    return Path(base)

@@ -7,7 +7,7 @@ import pytest
 
 from ladder.backends.precision import (MATCH_LOWER_BOUND, SAMPLE_SIZE, auto_uses_bfloat16, choose_dtype,
                                       greedy_match_rate, match_lower_bound)
-from ladder.hardware import cpu_has_fast_bf16
+from ladder.hardware import bf16_pays
 from ladder.types import GenerationParams, Message
 
 SAMPLE = [(Message("user", f"Name a colour that starts with the letter {c}."),) for c in "BGRY"]
@@ -46,7 +46,7 @@ def test_float32_matches_itself_exactly():
 @pytest.mark.slow
 def test_auto_uses_bfloat16_only_when_the_sample_matches():
     choice = choose_dtype("smollm2-135m-instruct", "auto", SAMPLE, PARAMS, batch_size=4)
-    if not cpu_has_fast_bf16():
+    if not bf16_pays():
         assert choice.dtype == "float32" and choice.match_rate is None and choice.match_lower_bound is None
         return
     assert choice.sample == len(SAMPLE) and 0.0 <= choice.match_rate <= 1.0

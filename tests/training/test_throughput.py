@@ -3,7 +3,8 @@ random Llama (one real step, logits at labelled positions only)."""
 
 import pytest
 
-from ladder.training.throughput import lora_step_flops, lora_weight_counts, matmul_flops, mfu
+from ladder.hardware import matmul_flops
+from ladder.training.throughput import lora_step_flops, lora_weight_counts, mfu
 
 
 def test_mfu_arithmetic():

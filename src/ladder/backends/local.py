@@ -24,7 +24,7 @@ from typing import Any, Sequence
 
 from ladder.backends.base import ProgressFn
 from ladder.backends.batching import generate_rows
-from ladder.fsutil import publish_dir, staging_dir
+from ladder.fsutil import cache_root, publish_dir, staging_dir
 from ladder.types import Chat, Generation, GenerationParams, file_sha256
 
 
@@ -87,13 +87,6 @@ def adapter_sha256(adapter: str) -> str:
         h.update(name.encode())
         h.update(file_sha256(root / name).encode())
     return h.hexdigest()
-
-
-def cache_root() -> Path:
-    base = os.environ.get("LADDER_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "ladder"
-    )
-    return Path(base)
 
 
 def converted_dir(name: str) -> Path:

@@ -21,7 +21,7 @@ from typing import Sequence
 
 from ladder.backends.local import LocalBackend
 from ladder.stats import wilson_interval
-from ladder.hardware import cpu_has_fast_bf16
+from ladder.hardware import bf16_pays
 from ladder.types import Chat, GenerationParams
 
 MATCH_LOWER_BOUND = 0.9  # the 95% Wilson lower bound of the match rate that auto requires
@@ -73,8 +73,9 @@ def choose_dtype(name: str, requested: str, sample: Sequence[Chat], params: Gene
     fp32 = LocalBackend(name, "float32", batch_size, chat_template)
     if requested == "float32":
         return PrecisionChoice(fp32, None, 0, "float32 requested")
-    if requested == "auto" and not cpu_has_fast_bf16():
-        return PrecisionChoice(fp32, None, 0, "this CPU has no fast bfloat16 (AMX or AVX512-BF16)")
+    if requested == "auto" and not bf16_pays():
+        return PrecisionChoice(fp32, None, 0, "bfloat16 is not faster here (no AMX/AVX512-BF16, or measured"
+                               " slower than float32: ladder.hardware.bf16_pays)")
     bf16 = LocalBackend(name, "bfloat16", batch_size, chat_template)
     if not sample:  # nothing to measure: auto keeps the precision whose answers need no measuring
         if requested == "bfloat16":

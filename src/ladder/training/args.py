@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ladder.hardware import cpu_has_fast_bf16
+from ladder.hardware import bf16_pays
 
 LORA_DROPOUT = 0.0  # its RNG was ~20% of each step on CPU (docs/architecture.md, "Decisions")
 WARMUP_RATIO = 0.1  # share of the steps with a linear learning-rate warmup
@@ -33,13 +33,13 @@ class LoraArgs(BaseModel):
     batch_size: int = Field(8, gt=0, description="examples per optimizer step")
     max_length: int = Field(512, gt=0, description="tokens per training example, longer ones are cut")
     precision: Precision = Field(
-        "auto", description="training matmul precision; auto = bfloat16 autocast where the CPU has AMX/AVX512-BF16"
+        "auto", description="training matmul precision; auto = bfloat16 autocast where this CPU has AMX/AVX512-BF16 and a bf16 matmul measured faster than fp32 (ladder.hardware.bf16_pays)"
     )
 
     @property
     def bf16(self) -> bool:
         """Train with bf16 frozen weights and autocast (the LoRA weights stay float32)."""
-        return self.precision == "bfloat16" or (self.precision == "auto" and cpu_has_fast_bf16())
+        return self.precision == "bfloat16" or (self.precision == "auto" and bf16_pays())
 
 
 class DpoArgs(LoraArgs):

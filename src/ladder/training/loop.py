@@ -25,7 +25,8 @@ from typing import Any, Callable, Sequence
 from ladder.fsutil import publish_dir, staging_dir
 from ladder.training import checkpoint
 from ladder.training.args import LORA_DROPOUT, TARGET_MODULES, WARMUP_RATIO, LoraArgs, run_settings
-from ladder.training.throughput import lora_step_flops, lora_weight_counts, matmul_flops, mfu
+from ladder.hardware import matmul_flops
+from ladder.training.throughput import lora_step_flops, lora_weight_counts, mfu
 from ladder.types import content_hash
 
 IGNORE = -100  # label value the loss skips

@@ -12,26 +12,7 @@ against 4 x 106M frozen + 6 x 4.9M LoRA FLOPs per token). It is a yardstick betw
 
 from __future__ import annotations
 
-import functools
-import time
 from typing import Any
-
-
-@functools.lru_cache(maxsize=None)
-def matmul_flops(dtype_name: str = "float32", size: int = 1024, seconds: float = 0.3) -> float:
-    """Measured FLOP/s of a square `size` matmul in `dtype_name` (best of repeated timings)."""
-    import torch
-
-    dtype = getattr(torch, dtype_name)
-    a = torch.randn(size, size).to(dtype)
-    b = torch.randn(size, size).to(dtype)
-    a @ b  # warm-up: kernel selection and thread pool start
-    best, deadline = float("inf"), time.perf_counter() + seconds
-    while time.perf_counter() < deadline:
-        t0 = time.perf_counter()
-        a @ b
-        best = min(best, time.perf_counter() - t0)
-    return 2 * size**3 / best
 
 
 def lora_weight_counts(model: Any) -> tuple[int, int, int]:
