@@ -71,6 +71,17 @@ def answer_chats(prompt: Prompt, examples: Sequence[Example], answers: Sequence[
     return [prompt.render(ex) + (Message("assistant", a),) for ex, a in zip(examples, answers)]
 
 
+def early_stop_note(record: Mapping[str, Any] | None) -> str:
+    """What the early stop did, for the build notes the report shows ("" when it was off)."""
+    if not record:
+        return ""
+    curve = ", ".join(f"{h['step']}: {h['loss']:.3f}" for h in record["heldout_losses"])
+    stopped = (f"stopped early at step {record['stopped_at']}" if record["stopped_at"] is not None
+               else "ran every step")
+    return (f"; {stopped}, kept step {record['best_step']} (best loss on {record['holdout_items']} held-out"
+            f" training items; step: loss {curve})")
+
+
 def finetune_candidate(rung: str, ctx: RungContext, prompt: Prompt, adapter_dir: Path, result: TrainResult,
                        reused: bool, description: str, extra: BuildCost = BuildCost(),
                        notes: str = "", retrievals: Mapping[str, Retrieval] | None = None) -> Candidate:
@@ -89,6 +100,7 @@ def finetune_candidate(rung: str, ctx: RungContext, prompt: Prompt, adapter_dir:
             reused=reused,
             notes=f"{result.steps} steps, final loss {result.final_loss:.4f}, {result.tokens_per_s:.0f} train tok/s"
                   + (f", MFU {100 * result.mfu:.1f}%" if result.mfu is not None else "")
+                  + early_stop_note(result.early_stop)
                   + (f"; {notes}" if notes else ""),
         ),
         description=description,

@@ -32,6 +32,13 @@ class LoraArgs(BaseModel):
     alpha: int = Field(32, gt=0, description="LoRA alpha (scale = alpha / rank)")
     batch_size: int = Field(8, gt=0, description="examples per optimizer step")
     max_length: int = Field(512, gt=0, description="tokens per training example, longer ones are cut")
+    early_stop_patience: int = Field(
+        0, ge=0, description="held-out evaluations in a row without a lower held-out loss before training"
+        " stops and keeps the best weights (training/early_stop.py); 0 = train every epoch")
+    holdout_fraction: float = Field(
+        0.1, gt=0, lt=0.5, description="share of the training items held out to decide the early stop"
+        " (only with early_stop_patience > 0; never the eval split)")
+    early_stop_every: int = Field(0, ge=0, description="training steps between held-out evaluations; 0 = twice per epoch")
     precision: Precision = Field(
         "auto", description="training matmul precision; auto = bfloat16 autocast where this CPU has AMX/AVX512-BF16 and a bf16 matmul measured faster than fp32 (ladder.hardware.bf16_pays)"
     )
@@ -40,6 +47,9 @@ class LoraArgs(BaseModel):
     def bf16(self) -> bool:
         """Train with bf16 frozen weights and autocast (the LoRA weights stay float32)."""
         return self.precision == "bfloat16" or (self.precision == "auto" and bf16_pays())
+
+
+EARLY_STOP_FIELDS = {"early_stop_patience", "holdout_fraction", "early_stop_every"}
 
 
 class DpoArgs(LoraArgs):
@@ -58,6 +68,9 @@ def run_settings(args: LoraArgs, seed: int) -> dict[str, Any]:
     DPO's beta, which its trainer keys with the data: the same dict, and so the same hash, as
     the adapters and checkpoints saved before LoraArgs existed, so an identical climb still
     finds them."""
-    lora = args.model_dump(include=set(LoraArgs.model_fields) - {"precision"})
+    # the early-stop fields decide nothing while early stopping is off: leaving them out then keeps
+    # the keys of every adapter trained before they existed
+    unkeyed = {"precision"} | (set() if args.early_stop_patience else EARLY_STOP_FIELDS)
+    lora = args.model_dump(include=set(LoraArgs.model_fields) - unkeyed)
     return {**lora, "dropout": LORA_DROPOUT, "warmup_ratio": WARMUP_RATIO, "target_modules": list(TARGET_MODULES),
             "bf16": args.bf16, "seed": seed}

@@ -24,6 +24,7 @@ from typing import Any, Callable, Sequence
 
 from ladder.fsutil import publish_dir, staging_dir
 from ladder.training import checkpoint
+from ladder.training.early_stop import plan_early_stop
 from ladder.training.args import LORA_DROPOUT, TARGET_MODULES, WARMUP_RATIO, LoraArgs, run_settings
 from ladder.hardware import matmul_flops
 from ladder.training.throughput import lora_step_flops, lora_weight_counts, mfu
@@ -43,6 +44,7 @@ class TrainResult:
     lrs: tuple[float, ...] = field(default_factory=tuple)  # learning rate used at each step
     resumed_from: int = 0  # step of the checkpoint this session started from (0 = fresh)
     mfu: float | None = None  # model FLOPs utilisation (training/throughput.py); None if unknown
+    early_stop: dict[str, Any] | None = None  # EarlyStop.record(): held-out curve, best and stop step
 
     @property
     def tokens_per_s(self) -> float:
@@ -150,7 +152,10 @@ def train_lora(
     settings = run_settings(args, seed)
     bf16 = settings["bf16"]
     torch.manual_seed(seed)
-    plan = batch_plan(lengths, args.batch_size, args.epochs, seed)
+    items, stopper = plan_early_stop(len(lengths), args.batch_size, args.early_stop_patience,
+                                     args.holdout_fraction, args.early_stop_every, seed)
+    plan = [[items[j] for j in batch]
+            for batch in batch_plan([lengths[i] for i in items], args.batch_size, args.epochs, seed)]
     if bf16:
         model.to(torch.bfloat16)
         model.set_attn_implementation("eager")
@@ -181,6 +186,8 @@ def train_lora(
         start, tensors, state = found
         _restore(tensors, state, params, optimizer, scheduler)
         losses, lrs, tokens, before = state["losses"], state["lrs"], state["tokens"], state["seconds"]
+        if stopper is not None:
+            stopper.load(tensors, state["early_stop"])
 
     t0 = last_save = time.perf_counter()
     for step in range(start, total):
@@ -196,15 +203,25 @@ def train_lora(
         tokens += n_tokens
         if on_step:
             on_step(step + 1, total, losses[-1])
+        if stopper is not None and stopper.due(step + 1, total):
+            if stopper.observe(step + 1, stopper.heldout_loss(peft_model, loss_fn, bf16), params):
+                break
         if step + 1 < total and _due(checkpoint_every, step + 1, time.perf_counter() - last_save):
             last_save = time.perf_counter()
             groups = [{k: v for k, v in g.items()} for g in optimizer.state_dict()["param_groups"]]
-            checkpoint.save_checkpoint(root, step + 1, key, _state_tensors(params, optimizer), {
+            tensors = _state_tensors(params, optimizer)
+            extra: dict[str, Any] = {}
+            if stopper is not None:
+                stop_tensors, extra["early_stop"] = stopper.state()
+                tensors.update(stop_tensors)
+            checkpoint.save_checkpoint(root, step + 1, key, tensors, {
                 "step": step + 1, "losses": losses, "lrs": lrs, "tokens": tokens,
                 "seconds": before + time.perf_counter() - t0, "optimizer_groups": groups,
-                "scheduler": scheduler.state_dict(),
+                "scheduler": scheduler.state_dict(), **extra,
             })
     seconds = before + time.perf_counter() - t0
+    if stopper is not None:
+        stopper.restore_best(params)  # the best held-out evaluation's weights, not the last step's
     peft_model.eval()
     peak = matmul_flops("bfloat16" if bf16 else "float32")
     # the loss functions report tokens, not labelled positions: the head's FLOPs are left out (a lower bound)
@@ -214,7 +231,8 @@ def train_lora(
     out_dir = Path(out_dir)
     tmp = staging_dir(out_dir)
     peft_model.save_pretrained(tmp, safe_serialization=True)
-    manifest = {"config": settings, "seconds": seconds, "train_tokens": tokens, "steps": total,
+    manifest = {"config": settings, "seconds": seconds, "train_tokens": tokens, "steps": len(losses),
+                "planned_steps": total, "early_stop": stopper.record() if stopper is not None else None,
                 "losses": losses, "lrs": lrs, "resumed_from": start, "examples": len(lengths),
                 "tokens_per_s": tokens / seconds if seconds > 0 else 0.0, "mfu": utilisation,
                 "peak_matmul_flops": peak,
@@ -223,8 +241,9 @@ def train_lora(
     (tmp / "training.json").write_text(json.dumps(manifest, indent=1))
     publish_dir(tmp, out_dir)
     checkpoint.clear(root)
-    return TrainResult(adapter_dir=out_dir, seconds=seconds, train_tokens=tokens, steps=total,
-                       losses=tuple(losses), lrs=tuple(lrs), resumed_from=start, mfu=utilisation)
+    return TrainResult(adapter_dir=out_dir, seconds=seconds, train_tokens=tokens, steps=len(losses),
+                       losses=tuple(losses), lrs=tuple(lrs), resumed_from=start, mfu=utilisation,
+                       early_stop=manifest["early_stop"])
 
 
 def load_train_result(adapter_dir: Path) -> TrainResult | None:
@@ -236,5 +255,5 @@ def load_train_result(adapter_dir: Path) -> TrainResult | None:
     return TrainResult(
         adapter_dir=Path(adapter_dir), seconds=m["seconds"], train_tokens=m["train_tokens"],
         steps=m["steps"], losses=tuple(m["losses"]), lrs=tuple(m.get("lrs", ())),
-        resumed_from=m.get("resumed_from", 0), mfu=m.get("mfu"),
+        resumed_from=m.get("resumed_from", 0), mfu=m.get("mfu"), early_stop=m.get("early_stop"),
     )

@@ -1,0 +1,99 @@
+"""Early stopping on held-out training items: the held-out items are never trained on, training
+stops after `patience` evaluations without a better held-out loss, and the best weights are saved."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import torch
+from safetensors.torch import load_file
+
+from ladder.training.args import LoraArgs, run_settings
+from ladder.training.early_stop import EarlyStop, plan_early_stop, split_holdout
+from ladder.training.lora_sft import collate, next_token_loss, tokenize_for_sft
+from ladder.training.loop import train_lora
+from ladder.types import Message
+
+CHATS = [
+    (Message("user", f"Shift for A = {a} and B = {b}?"), Message("assistant", f"Shift: {(a - b) / (a + b):.3f}"))
+    for a in range(10, 70, 10) for b in (3, 7, 11)
+]  # 18 chats
+
+
+def test_the_holdout_is_seeded_disjoint_and_left_out_when_too_small() -> None:
+    train, held = split_holdout(40, 0.1, seed=0)
+    assert len(held) == 4 and not set(train) & set(held) and sorted(train + held) == list(range(40))
+    assert split_holdout(40, 0.1, seed=0) == (train, held)
+    assert split_holdout(40, 0.1, seed=1)[1] != held
+    assert split_holdout(15, 0.1, seed=0) == (list(range(15)), [])  # one held-out item says nothing
+    assert plan_early_stop(40, 8, patience=0, fraction=0.1, every=0, seed=0) == (list(range(40)), None)
+    items, stop = plan_early_stop(40, 8, patience=2, fraction=0.1, every=0, seed=0)
+    assert len(items) == 36 and stop is not None and stop.every == 2  # 5 steps an epoch: twice per epoch
+
+
+def test_it_stops_after_patience_evaluations_without_improvement_and_keeps_the_best() -> None:
+    stop = EarlyStop(holdout=[0, 1], every=1, patience=2, batch_size=2)
+    weights = {"w": torch.zeros(1)}
+    for step, loss in enumerate([3.0, 2.0, 2.5, 1.9, 2.0], start=1):
+        weights["w"].fill_(step)
+        assert stop.observe(step, loss, weights) is False
+    weights["w"].fill_(6)
+    assert stop.observe(6, 2.2, weights) is True  # steps 5 and 6 both failed to beat step 4's 1.9
+    assert (stop.best_step, stop.best_loss, stop.stopped_at) == (4, 1.9, 6)
+    stop.restore_best(weights)
+    assert weights["w"].item() == 4
+    record = stop.record()
+    assert record["best_step"] == 4 and [h["loss"] for h in record["heldout_losses"]] == [3.0, 2.0, 2.5, 1.9, 2.0, 2.2]
+
+
+def test_the_early_stop_settings_are_keyed_only_when_it_is_on() -> None:
+    off = run_settings(LoraArgs(), seed=0)
+    assert not {"early_stop_patience", "holdout_fraction", "early_stop_every"} & set(off)
+    assert run_settings(LoraArgs(holdout_fraction=0.2), seed=0) == off  # decides nothing while off
+    on = run_settings(LoraArgs(early_stop_patience=2), seed=0)
+    assert on["early_stop_patience"] == 2 and on["holdout_fraction"] == 0.1
+
+
+def test_training_never_sees_the_held_out_items_and_saves_the_best_weights(tiny_model, tokenizer, tmp_path) -> None:
+    rows = [tokenize_for_sft(tokenizer, c, 128) for c in CHATS]
+    trained, scored = set(), set()
+
+    def loss_fn(model, idx):
+        (trained if torch.is_grad_enabled() else scored).update(idx)
+        batch = collate([rows[i] for i in idx], tokenizer.eos_token_id)
+        return next_token_loss(model, batch), int(batch["attention_mask"].sum())
+
+    # a learning rate far too high: the held-out loss soon stops improving, and training stops
+    args = LoraArgs(rank=4, alpha=8, epochs=6, batch_size=2, learning_rate=0.5, precision="float32",
+                    early_stop_patience=1, holdout_fraction=0.2, early_stop_every=1)
+    out = tmp_path / "adapter"
+    result = train_lora(tiny_model, args, out, [len(r[0]) for r in rows], loss_fn, "data", seed=0,
+                        checkpoint_every=0)
+    held = set(split_holdout(len(rows), 0.2, seed=0)[1])
+    assert scored == held and trained and not trained & held
+
+    manifest = json.loads((out / "training.json").read_text())
+    stop = manifest["early_stop"]
+    planned = manifest["planned_steps"]
+    assert planned == 6 * math.ceil((len(rows) - len(held)) / 2)
+    assert stop["stopped_at"] is not None and result.steps == stop["stopped_at"] < planned
+    assert len(result.losses) == result.steps == manifest["steps"]
+    curve = [h["loss"] for h in stop["heldout_losses"]]
+    assert len(curve) == result.steps and min(curve) == curve[stop["best_step"] - 1]
+
+    # the saved adapter is the best evaluation's: its held-out loss is the curve's minimum
+    from peft import PeftModel
+
+    from .tiny import tiny_llama
+
+    best = PeftModel.from_pretrained(tiny_llama(seed=0), str(out)).eval()
+    with torch.no_grad():
+        held_rows = sorted(held)
+        losses = [next_token_loss(best, collate([rows[i] for i in held_rows[k:k + 2]], tokenizer.eos_token_id))
+                  for k in range(0, len(held_rows), 2)]
+    sizes = [len(held_rows[k:k + 2]) for k in range(0, len(held_rows), 2)]
+    mean = sum(float(loss) * n for loss, n in zip(losses, sizes)) / sum(sizes)
+    assert abs(mean - min(curve)) < 1e-4
+    assert all(torch.count_nonzero(t) > 0 for n, t in load_file(out / "adapter_model.safetensors").items()
+               if "lora_B" in n)
