@@ -20,6 +20,7 @@ from typing import Any, Callable, Collection, Sequence
 from ladder.backends import backend_for
 from ladder.backends.base import Backend
 from ladder.eval.runner import evaluate
+from ladder.eval.sequential import judge_look, look_order, look_sizes
 from ladder.events import (
     EvalProgress, OnEvent, RungFinished, RungOutcome, RungSkipped, RungStarted, Status, TrainStep, ignore,
 )
@@ -27,7 +28,7 @@ from ladder.provenance import run_environment
 from ladder.rungs import MAIN_LADDER, Rung, RungContext, Variant, by_name, expand, parse_options, registered, unmet
 from ladder.rungs.prompt import ChatPrompt
 from ladder.diagnosis.teacher import ask_teacher
-from ladder.scoring import target_quality
+from ladder.scoring import target_outcomes
 from ladder.task import Task
 from ladder.task.spec import ModelSpec
 from ladder.tracking.cache import CachedBackend
@@ -123,6 +124,7 @@ def climb(
     all_rungs: bool = False,
     use_cache: bool = True,
     refresh: Collection[str] = (),
+    exhaustive: bool = False,
     on_event: OnEvent = ignore,
 ) -> ClimbResult:
     """Climb `rungs` (default: select_rungs(task)) and record every result in `store`; return
@@ -139,7 +141,10 @@ def climb(
 
     `use_cache=False` neither reads nor writes the call cache; the rungs named in `refresh` (a
     rung's name, or a sweeping rung's for all its variants) re-ask every call and overwrite
-    their cache entries. Raises ValueError for a `refresh` name that is not climbed."""
+    their cache entries. Raises ValueError for a `refresh` name that is not climbed.
+
+    Each rung is evaluated in looks (eval/sequential.py) and stops early once its rows so far show
+    it can neither meet the target nor beat the best rung so far; `exhaustive` scores every row."""
     rungs = select_rungs(task) if rungs is None else rungs
     check_refresh(rungs, refresh)
 
@@ -190,7 +195,7 @@ def climb(
             on_event(RungStarted(rung.name, rung.kind, position))
             asks = (fresh, fresh_taught) if refresh and set(_names(rung)) & set(refresh) else (backend, taught)
             outcomes.append(_climb_one(
-                task, store, *asks, run_id, position, rung, options, params, artifacts, on_event
+                task, store, *asks, run_id, position, rung, options, params, artifacts, on_event, exhaustive
             ))
             spent += _rung_money(store, run_id, rung.name)
             # a baseline (random labels) is a reference line: it never ends the climb
@@ -233,11 +238,8 @@ def _meets_target(task: Task, store: Store, run_id: str, rung: str) -> bool:
     row = next((r for r in store.rung_results(run_id) if r.rung == rung and r.status == "ok"), None)
     if row is None:
         return False
-    gens = store.generations(row.id)
-    if task.dev_ids:
-        gens = [g for g in gens if g.example_id in task.dev_ids]
-    quality = target_quality(gens, task.spec.target.metric)
-    return quality is not None and quality >= task.spec.target.value
+    outcomes = _decision_outcomes(task, store.generations(row.id))
+    return bool(outcomes) and sum(outcomes.values()) / len(outcomes) >= task.spec.target.value
 
 
 @dataclass(frozen=True)
@@ -335,9 +337,66 @@ def _rung_money(store: Store, run_id: str, rung: str) -> float:
     return sum(r.build_money for r in store.rung_results(run_id) if r.rung == rung)
 
 
+def _decision_outcomes(task: Task, gens: Sequence[Any]) -> dict[str, bool]:
+    """Target outcomes on the rows rungs are chosen on (the dev rows with a selection split)."""
+    if task.dev_ids:
+        gens = [g for g in gens if g.example_id in task.dev_ids]
+    return target_outcomes(gens, task.spec.target.metric)
+
+
+def _best_so_far(task: Task, store: Store, run_id: str) -> tuple[str, dict[str, bool]] | None:
+    """The climbed rung with the highest target quality so far (baselines aside), and its outcomes."""
+    best: tuple[float, str, dict[str, bool]] | None = None
+    for row in store.rung_results(run_id):
+        if row.status != "ok" or row.kind == "baseline":
+            continue
+        outcomes = _decision_outcomes(task, store.generations(row.id))
+        if outcomes:
+            quality = sum(outcomes.values()) / len(outcomes)
+            if best is None or quality > best[0]:
+                best = (quality, row.rung, outcomes)
+    return None if best is None else (best[1], best[2])
+
+
+@dataclass(frozen=True)
+class _Scored:
+    """An ExampleResult seen as scoring.py sees a stored generation."""
+
+    example_id: str
+    error: str | None
+    assessments: tuple[Any, ...]
+
+
+def _evaluate_in_looks(task: Task, candidate: Any, backend: CachedBackend, params: GenerationParams,
+                       best: tuple[str, dict[str, bool]] | None,
+                       advance: Callable[[int], None]) -> tuple[list[Any], float, str | None]:
+    """Evaluate in looks (eval/sequential.py) until every row is scored or a look says stop;
+    `best` None scores every row in one look. Returns the results in eval order, the seconds, and
+    why it stopped (None when it scored every row)."""
+    rows = task.eval
+    sizes = [len(rows)] if best is None else look_sizes(len(rows))
+    order = list(range(len(rows))) if len(sizes) == 1 else look_order([ex.id for ex in rows], task.spec.seed)
+    results: dict[int, Any] = {}
+    seconds, start = 0.0, 0
+    for look, size in enumerate(sizes, start=1):
+        chunk = order[start:size]
+        result = evaluate(
+            candidate, [rows[i] for i in chunk], backend, task.checks, params,
+            chunk_size=max(EVAL_CHUNK, task.spec.generation.rows_per_batch or 0), on_progress=advance,
+        )
+        results.update(zip(chunk, result.results))
+        seconds, start = seconds + result.seconds, size
+        if look < len(sizes) and best is not None:
+            scored = [_Scored(r.example.id, r.generation.error, r.assessments) for r in results.values()]
+            stop = judge_look(_decision_outcomes(task, scored), task.spec.target.value, len(sizes), best)
+            if stop is not None:
+                return [results[i] for i in sorted(results)], seconds, stop
+    return [results[i] for i in sorted(results)], seconds, None
+
+
 def _climb_one(task: Task, store: Store, backend: CachedBackend, teacher: CachedBackend | None, run_id: str,
                position: int, rung: Rung, options: Any, params: GenerationParams, artifacts: Path,
-               on_event: OnEvent) -> RungOutcome:
+               on_event: OnEvent, exhaustive: bool = False) -> RungOutcome:
     t0 = time.perf_counter()
     ctx = RungContext(
         task=task, backend=backend, artifacts=artifacts, teacher=teacher,
@@ -362,18 +421,18 @@ def _climb_one(task: Task, store: Store, backend: CachedBackend, teacher: Cached
         on_event(EvalProgress(rung.name, done, total))
 
     on_event(EvalProgress(rung.name, 0, total))
-    result = evaluate(
-        candidate, task.eval, backend, task.checks, params,
-        chunk_size=max(EVAL_CHUNK, task.spec.generation.rows_per_batch or 0),
-        on_progress=advance,
-    )
+    # a baseline is a reference line: it is always scored whole
+    best = None if exhaustive or rung.kind == "baseline" else _best_so_far(task, store, run_id)
+    results, seconds, stop = _evaluate_in_looks(task, candidate, backend, params, best, advance)
     rung_id = store.add_rung_result(RungRecord(
         run_id, position, rung.name, rung.kind, candidate.describe(),
         build_seconds=candidate.build.seconds, build_money=candidate.build.money,
         build_tokens=candidate.build.train_tokens,
         build_call_tokens=candidate.build.call_tokens, build_reused=candidate.build.reused,
-        eval_seconds=result.seconds,
-    ), result.results)
+        eval_seconds=seconds, eval_stop=stop,
+    ), results)
+    if stop is not None:
+        on_event(Status(stop, rung=rung.name))
     if candidate.retrievals:
         store.add_retrievals(rung_id, dict(candidate.retrievals))
     outcome = RungOutcome(rung.name, "ok", time.perf_counter() - t0)

@@ -31,6 +31,9 @@ def climb(
         "--refresh", metavar="RUNG",
         help="Re-ask this rung's calls and overwrite their cached answers (repeatable), e.g. after a remote "
              "model's alias moved to a new snapshot; see model.revision in task.yaml.")] = None,
+    exhaustive: Annotated[bool, typer.Option(
+        "--exhaustive", help="Score every rung on every eval row (default: a rung whose first 25% or 50% of rows "
+                             "show it can neither meet the target nor beat the best rung so far stops there).")] = False,
 ) -> None:
     """Evaluate the task on its rungs (task.yaml's `rungs:`, else the main ladder), cheapest first, and record
     quality and cost; a rung the task lacks something for is skipped with the reason.
@@ -56,7 +59,8 @@ def climb(
     err.print(f"climbing [bold]{loaded.name}[/bold]: {len(loaded.train)} train, {len(loaded.eval)} eval examples")
     with progress:
         result = run_climb(loaded, store, backend, rungs=chosen, teacher=teacher, all_rungs=all_rungs,
-                           use_cache=not no_cache, refresh=refresh or (), on_event=progress)
+                           use_cache=not no_cache, refresh=refresh or (), exhaustive=exhaustive,
+                           on_event=progress)
     err.print(
         f"climb finished in {result.seconds:.1f}s; model calls: {result.cache_misses} made, "
         f"{result.cache_hits} answered from cache"

@@ -87,7 +87,9 @@ def rung_note(summary: dict[str, Any]) -> str:
             "whose call succeeded. The form, knowledge and overall accuracies are shares of examples whose "
             "checks of that tag all pass (overall: every check), among the examples they could score (a failed "
             "call, or a check that cannot read the reference, is neither a pass nor a failure there). Brackets "
-            f"are {run['interval_method']} 95% intervals. Tokens, latency and cost are means per answered request.")
+            f"are {run['interval_method']} 95% intervals. Tokens, latency and cost are means per answered request. "
+            "A rung whose first rows showed it could neither meet the target nor beat the best rung so far "
+            "stopped there (sequential evaluation): its n is the rows it was scored on.")
 
 
 def selection_text(summary: dict[str, Any]) -> str:

@@ -70,6 +70,8 @@ def render_markdown(summary: dict[str, Any], png_name: str = "frontier.png") -> 
         fmt.rung_note(summary), "",
     ]
     lines += [f"- {r['rung']} error: `{r['error']}`" for r in summary["rungs"] if r["error"]]
+    lines += [f"- {r['rung']}: {r['eval_stop']} (`--exhaustive` scores every row)"
+              for r in summary["rungs"] if r.get("eval_stop")]
     check_headers, check_rows = fmt.check_table(summary)
     if check_rows:
         lines += ["## Checks", "", *_table(check_headers, check_rows), "",

@@ -73,7 +73,7 @@ def _rung_entry(row: RungRow, gens: list[GenerationRow], spec: dict[str, Any]) -
         "cached_share": _mean([float(g.cached) for g in gens]),
         "build_seconds": row.build_seconds, "build_money": row.build_money,
         "build_tokens": row.build_tokens, "build_call_tokens": row.build_call_tokens, "build_reused": row.build_reused,
-        "eval_seconds": row.eval_seconds, "cost_per_1k_requests": cost,
+        "eval_seconds": row.eval_seconds, "eval_stop": row.eval_stop, "cost_per_1k_requests": cost,
         # everything spent to serve `volume` requests with this rung, build included
         "cost_at_volume": None if cost is None else cost * spec["volume"] / 1000 + row.build_money,
         # the target's figure: passes / rows attempted on the test rows (a failed call is a failure)

@@ -234,6 +234,13 @@ def m007_comparisons(db: sqlite3.Connection) -> None:
     )
 
 
+@migration
+def m009_sequential_eval(db: sqlite3.Connection) -> None:
+    """Why a rung's evaluation stopped before every eval row (ladder.eval.sequential); NULL when
+    it scored them all, as every rung recorded before did."""
+    db.execute("ALTER TABLE rung_results ADD COLUMN eval_stop TEXT")
+
+
 def _run_script(db: sqlite3.Connection, script: str) -> None:
     """Run `;`-separated statements one by one, inside the caller's transaction.
 

@@ -42,6 +42,7 @@ class RungRecord:
     build_call_tokens: int = 0  # prompt + completion tokens of model calls made while building
     build_reused: bool = False
     eval_seconds: float = 0.0
+    eval_stop: str | None = None  # why evaluation stopped before every eval row; None = it scored them all
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -156,11 +157,11 @@ class Store:
         with self.transaction() as db:
             cur = db.execute(
                 "INSERT INTO rung_results (run_id, position, rung, kind, candidate_json, build_seconds,"
-                " build_money, build_tokens, build_call_tokens, build_reused, eval_seconds, status, error)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " build_money, build_tokens, build_call_tokens, build_reused, eval_seconds, status, error, eval_stop)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (r.run_id, r.position, r.rung, r.kind, json.dumps(dict(r.candidate)), r.build_seconds,
                  r.build_money, r.build_tokens, r.build_call_tokens, int(r.build_reused), r.eval_seconds,
-                 r.status, r.error),
+                 r.status, r.error, r.eval_stop),
             )
             rung_id = int(cur.lastrowid)  # type: ignore[arg-type]
             for row in rows:
@@ -238,7 +239,7 @@ class Store:
                 id=r["id"], run_id=r["run_id"], position=r["position"], rung=r["rung"], kind=r["kind"],
                 candidate=json.loads(r["candidate_json"]), build_seconds=r["build_seconds"],
                 build_money=r["build_money"], build_tokens=r["build_tokens"],
-                build_call_tokens=r["build_call_tokens"], build_reused=bool(r["build_reused"]), eval_seconds=r["eval_seconds"],
+                build_call_tokens=r["build_call_tokens"], build_reused=bool(r["build_reused"]), eval_seconds=r["eval_seconds"], eval_stop=r["eval_stop"],
                 status=r["status"], error=r["error"],
             )
             for r in rows

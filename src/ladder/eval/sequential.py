@@ -1,0 +1,69 @@
+"""Sequential evaluation: stop scoring a rung once its rows so far show it cannot matter.
+
+A rung is evaluated in looks at growing shares of a seeded random order of the eval rows
+(LOOK_FRACTIONS; the first look has at least MIN_FIRST_LOOK rows, so small eval sets are simply
+evaluated whole). After each look but the last it stops when both hold, each shown by an exact
+one-sided test at level ALPHA / (number of looks) (Bonferroni over the looks, so the chance of
+wrongly stopping a rung anywhere in its evaluation stays below ALPHA for each of the two claims):
+
+1. it cannot meet the target: the Clopper-Pearson upper bound of its pass rate on the target
+   metric is below the target;
+2. it cannot beat the best rung so far: on the rows both answered, among the rows where exactly
+   one of them passes, the Clopper-Pearson upper bound of the share this rung wins is below one
+   half (the exact conditional form of McNemar's test).
+
+A failed call counts as a failure here, as it does for the target; rows the target metric
+cannot score (e.g. a judge's tag, assessed after evaluation) are left out, and with none left
+nothing stops. Which rows were scored and why a rung stopped are recorded with the rung.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from typing import Mapping, Sequence
+
+from ladder.stats import ALPHA, clopper_pearson_interval
+
+LOOK_FRACTIONS = (0.25, 0.5, 1.0)
+MIN_FIRST_LOOK = 20
+
+
+def look_sizes(n_rows: int) -> list[int]:
+    """Cumulative rows scored at each look; one look (every row) when the set is small."""
+    sizes = sorted({min(n_rows, max(MIN_FIRST_LOOK, math.ceil(f * n_rows))) for f in LOOK_FRACTIONS})
+    return sizes if sizes and sizes[-1] == n_rows else [*sizes, n_rows]
+
+
+def look_order(ids: Sequence[str], seed: int) -> list[int]:
+    """The order rows are scored in: a seeded shuffle, so each look is a random sample of the rows
+    (data files are often grouped by category)."""
+    order = list(range(len(ids)))
+    random.Random(f"looks:{seed}").shuffle(order)
+    return order
+
+
+def _upper(k: int, n: int, looks: int) -> float:
+    """One-sided (1 - ALPHA / looks) Clopper-Pearson upper bound of a rate."""
+    return clopper_pearson_interval(k, n, confidence=1 - 2 * ALPHA / looks)[1]
+
+
+def judge_look(outcomes: Mapping[str, bool], target: float, looks: int,
+               best: tuple[str, Mapping[str, bool]] | None) -> str | None:
+    """Why to stop after this look (None: go on). `outcomes`: example id -> passed the target
+    metric, for the rows scored so far; `best`: the best rung so far and its outcomes by id."""
+    n, k = len(outcomes), sum(outcomes.values())
+    if n == 0 or best is None:
+        return None
+    upper = _upper(k, n, looks)
+    if upper >= target:
+        return None
+    name, theirs = best
+    shared = [i for i in outcomes if i in theirs]
+    wins = sum(outcomes[i] and not theirs[i] for i in shared)
+    losses = sum(theirs[i] and not outcomes[i] for i in shared)
+    if wins + losses == 0 or _upper(wins, wins + losses, looks) >= 0.5:
+        return None
+    return (f"stopped after {n} rows: pass rate at most {upper:.1%} < target {target:.1%}, and worse than "
+            f"{name} on the rows both answered ({wins} won, {losses} lost; exact one-sided tests at "
+            f"{ALPHA / looks:.3g} each, {looks} looks)")
