@@ -31,6 +31,23 @@ def test_the_sweep_expands_to_one_row_per_combination(tmp_path: Path):
     assert {r.kind for r, _ in select_rungs(task)[1:]} == {"prompt"}
 
 
+def test_few_shot_and_retrieval_in_one_prompt_through_the_sweep(tmp_path: Path):
+    task = load_task(write_task(tmp_path / "t", "  rag: {retrievers: [bm25], chunk_sizes: [40], chunk_overlap: 5,"
+                                                " top_k: [2], with_few_shot: [0, 2]}\n"))
+    rows = select_rungs(task)
+    assert [r.name for r, _ in rows] == ["rag(bm25,c40,k2)", "rag(bm25,c40,k2,fs2)"]
+    ctx = RungContext(task=task, backend=None, artifacts=tmp_path / "artifacts")  # type: ignore[arg-type]
+    chat = Rag().prepare(ctx, rows[1][1]).prompt.render(task.eval[0])
+    # system, two demonstration turns (question, answer), then the question with its context block
+    assert [m.role for m in chat] == ["system", "user", "assistant", "user", "assistant", "user"]
+    assert OPEN not in chat[1].content and OPEN in chat[-1].content
+    assert {chat[2].content, chat[4].content} <= {row.expected for row in task.train}
+    too_many = load_task(write_task(tmp_path / "u", "  rag: {with_few_shot: [0, 99]}\n"))
+    (_, none), (_, many) = select_rungs(too_many)
+    assert BY_NAME["rag"].requires(too_many, none) is None
+    assert "needs 99 training examples" in (BY_NAME["rag"].requires(too_many, many) or "")
+
+
 def test_bad_sweep_options_name_the_key():
     with pytest.raises(RungOptionsError, match="rungs.rag.retrievers.0: Input should be 'bm25', 'dense' or 'hybrid'"):
         parse_options(BY_NAME["rag"], {"retrievers": ["tfidf"]})

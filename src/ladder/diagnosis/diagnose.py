@@ -63,7 +63,7 @@ def _knowledge_step(n: int, has_teacher: bool, retrieval: RetrievalEvidence | No
         return (f"{n} answer(s) have the wrong content, and this run already tried retrieval: in {rung} the gold "
                 f"source was in the prompt for {unused} wrong answer(s) (missed for {missed}) and the model did not "
                 "use it, so the model is the limit: try a larger model, distil from a stronger model's grounded "
-                "answers, or fine-tune with retrieved context (lora_sft_rag)")
+                "answers, or fine-tune with retrieved context (lora_sft with prompt: rag)")
     return (f"{n} answer(s) have the wrong content; this run tried retrieval and {rung} missed the gold source "
             f"for {missed} wrong answer(s): improve retrieval (chunk size, embedder, hybrid search, metadata) "
             "or add the missing documents" + teacher)

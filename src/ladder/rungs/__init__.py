@@ -14,7 +14,6 @@ from ladder.rungs.few_shot_dynamic import FewShotDynamic
 from ladder.rungs.instructed import Instructed
 from ladder.rungs.lora_sft import LoraSFT
 from ladder.rungs.lora_sft_label_noise import LoraSFTLabelNoise
-from ladder.rungs.lora_sft_rag import LoraSFTRag
 from ladder.rungs.lora_sft_short_instructions import LoraSFTShortInstructions
 from ladder.rungs.lora_sft_wrong_demos import LoraSFTWrongDemos
 from ladder.rungs.rag import Rag
@@ -23,7 +22,7 @@ from ladder.rungs.zero_shot import ZeroShot
 
 REGISTRY: list[Rung] = [
     RandomBaseline(), ZeroShot(), Instructed(), FewShot(), FewShotDynamic(), Rag(),
-    LoraSFT(), LoraSFTLabelNoise(), LoraSFTShortInstructions(), LoraSFTWrongDemos(), LoraSFTRag(), Distill(), DPO(), CPT(),
+    LoraSFT(), LoraSFTLabelNoise(), LoraSFTShortInstructions(), LoraSFTWrongDemos(), Distill(), DPO(), CPT(),
 ]
 BY_NAME: dict[str, Rung] = {r.name: r for r in REGISTRY}
 

@@ -25,7 +25,7 @@ from ladder.fsutil import write_file_atomic
 from ladder.metrics.checks import run_checks
 from ladder.rungs.base import RungContext, first_unmet, needs_instructions, needs_train
 from ladder.rungs.finetune import answer_chats, calls_cost, train_sft_candidate
-from ladder.rungs.lora_sft import LoraSFT
+from ladder.rungs.lora_sft import LoraSFT, TrainOptions
 from ladder.rungs.prompt import ChatPrompt
 from ladder.task import Task
 from ladder.types import Candidate, CheckSpec, Example, Generation, GenerationParams, chat_to_json, content_hash
@@ -54,7 +54,7 @@ class Distill:
     name: ClassVar[str] = "distill"
     kind: ClassVar[Literal["finetune"]] = "finetune"
 
-    class Options(LoraSFT.Options):
+    class Options(TrainOptions):
         teacher_rung: Literal["zero_shot", "instructed", "few_shot"] = Field(
             "instructed", description="the prompt the teacher answers under (with no `teacher:`, context distillation)"
         )

@@ -18,7 +18,7 @@ from pydantic import Field
 
 from ladder.rungs.base import RungContext
 from ladder.rungs.finetune import train_sft_candidate
-from ladder.rungs.lora_sft import LoraSFT
+from ladder.rungs.lora_sft import LoraSFT, TrainOptions
 from ladder.rungs.prompt import ChatPrompt
 from ladder.task.output_space import other_answer
 from ladder.types import Candidate, Example
@@ -46,7 +46,7 @@ class LoraSFTLabelNoise:
     name: ClassVar[str] = "lora_sft_label_noise"
     kind: ClassVar[Literal["finetune"]] = "finetune"
 
-    class Options(LoraSFT.Options):
+    class Options(TrainOptions):
         fraction: float = Field(0.5, ge=0, le=1, description="share of training answers replaced by wrong ones")
 
     requires = LoraSFT.requires  # local weights and training examples

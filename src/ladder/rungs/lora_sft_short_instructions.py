@@ -23,7 +23,7 @@ from pydantic import Field
 
 from ladder.rungs.base import RungContext, first_unmet
 from ladder.rungs.finetune import train_sft_candidate
-from ladder.rungs.lora_sft import LoraSFT
+from ladder.rungs.lora_sft import LoraSFT, TrainOptions
 from ladder.rungs.prompt import ChatPrompt
 from ladder.task import Task
 from ladder.task.output_space import output_space
@@ -42,7 +42,7 @@ class LoraSFTShortInstructions:
     name: ClassVar[str] = "lora_sft_short_instructions"
     kind: ClassVar[Literal["finetune"]] = "finetune"
 
-    class Options(LoraSFT.Options):
+    class Options(TrainOptions):
         definition: str | None = Field(
             None, description="the simplified task definition; default: the label options, or for a free-form "
                               "task the sentences of prompts.instructions about the answer's form")

@@ -23,7 +23,7 @@ from pydantic import Field
 
 from ladder.rungs.base import RungContext
 from ladder.rungs.finetune import finetune_candidate, local_backend, train_sft
-from ladder.rungs.lora_sft import LoraSFT
+from ladder.rungs.lora_sft import LoraSFT, TrainOptions
 from ladder.rungs.prompt import ChatPrompt
 from ladder.task.output_space import other_answer
 from ladder.types import Candidate, Chat, Example, Message
@@ -58,14 +58,14 @@ class LoraSFTWrongDemos:
     name: ClassVar[str] = "lora_sft_wrong_demos"
     kind: ClassVar[Literal["finetune"]] = "finetune"
 
-    class Options(LoraSFT.Options):
+    class Options(TrainOptions):
         k: int = Field(2, gt=0, description="demonstrations (with wrong outputs) in each training prompt")
         inference: list[Inference] = Field(
             ["eval_demos", "no_demos"], min_length=1,
             description="prompts to evaluate the one adapter under, one row each: eval_demos = instructions "
                         "+ k correct demonstrations, no_demos = instructions alone")
 
-    class Variant(LoraSFT.Options):
+    class Variant(TrainOptions):
         k: int = Field(2, gt=0)
         inference: Inference = "eval_demos"
 

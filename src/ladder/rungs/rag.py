@@ -3,12 +3,15 @@
 Supplies facts the model cannot know. The block goes in the USER message, never the system
 role, and the template says that the context is data, not instructions (a retrieved document
 that says "ignore previous instructions" must stay a quotation). `rungs.rag` in task.yaml sweeps
-retriever x chunk size x top-k: every combination is its own rung row, e.g. `rag(bm25,c256,k3)`
-(round brackets: rich reads square ones as markup and drops them from the console).
+retriever x chunk size x top-k x `with_few_shot` (demonstrations from the training split shown
+as earlier turns: few-shot and retrieval in one prompt): every combination is its own rung row,
+e.g. `rag(bm25,c256,k3)` or `rag(bm25,c256,k3,fs3)` (round brackets: rich reads square ones as
+markup and drops them from the console).
 """
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Mapping, Sequence
@@ -19,7 +22,7 @@ from ladder.retrieval.chunking import ChunkingSpec
 from ladder.retrieval.corpus import Corpus, CorpusError, confine, read_corpus
 from ladder.retrieval.index import Hit, Retriever, open_retriever
 from ladder.retrieval.metrics import gold_items, gold_key, recall_at_k, reciprocal_rank
-from ladder.rungs.base import RungContext, RungOptions, needs_corpus
+from ladder.rungs.base import RungContext, RungOptions, first_unmet, needs_corpus, needs_train
 from ladder.task import Task
 from ladder.types import BuildCost, Candidate, Chat, Example, Message, Retrieval, RetrievedChunk
 
@@ -69,6 +72,7 @@ class RagPrompt:
     top_k: int
     system: str | None = None
     retrieved: Mapping[str, tuple[Hit, ...]] = field(default_factory=dict)  # example id -> hits
+    demos: tuple[Example, ...] = ()  # training examples shown as earlier turns (question, answer)
 
     def hits(self, example: Example) -> tuple[Hit, ...]:
         if example.id in self.retrieved:
@@ -78,6 +82,8 @@ class RagPrompt:
     def render(self, example: Example) -> Chat:
         system = example.system or self.system
         messages: list[Message] = [Message("system", system)] if system else []
+        for demo in self.demos:
+            messages += [Message("user", demo.input), Message("assistant", demo.expected)]
         messages += list(example.history)
         user = f"{PREAMBLE}\n\n{context_block(self.hits(example))}\n\nQuestion: {example.input}"
         messages.append(Message("user", user))
@@ -85,7 +91,8 @@ class RagPrompt:
 
     def describe(self) -> dict[str, Any]:
         return {"system": self.system, "template": "rag", "retriever": self.retriever.kind, "top_k": self.top_k,
-                "chunks": len(self.retriever.chunks), "indexes": [str(f) for f in self.retriever.folders]}
+                "chunks": len(self.retriever.chunks), "indexes": [str(f) for f in self.retriever.folders],
+                "demos": [d.id for d in self.demos]}
 
 
 def retrieve(retriever: Retriever, examples: Sequence[Example], k: int) -> tuple[
@@ -131,11 +138,15 @@ class Rag:
             "tokens", description="fixed-size token windows, or paragraphs packed up to the chunk size under headings")
         top_k: list[int] = Field([3], min_length=1, description="chunks per prompt, swept")
         metadata_prefix: bool = Field(True, description="prefix each chunk with [title | section]")
+        with_few_shot: list[int] = Field(
+            [0], min_length=1, description="demonstrations from the training split before the question (0 = none), swept")
 
         @model_validator(mode="after")
         def _overlap_fits(self) -> "Rag.Options":
             if any(s <= 0 for s in self.chunk_sizes) or any(k <= 0 for k in self.top_k):
                 raise ValueError("chunk_sizes and top_k must be > 0")
+            if any(n < 0 for n in self.with_few_shot):
+                raise ValueError("with_few_shot counts must be >= 0")
             if self.chunk_overlap >= min(self.chunk_sizes):
                 raise ValueError(f"chunk_overlap {self.chunk_overlap} must be smaller than every chunk size")
             return self
@@ -147,23 +158,28 @@ class Rag:
         chunking: Literal["tokens", "paragraphs"] = "tokens"
         top_k: int = Field(3, gt=0)
         metadata_prefix: bool = True
+        few_shot: int = Field(0, ge=0)
 
     @staticmethod
     def variant_name(v: "Rag.Variant") -> str:
-        return f"rag({v.retriever},c{v.chunk_size},k{v.top_k})"
+        demos = f",fs{v.few_shot}" if v.few_shot else ""
+        return f"rag({v.retriever},c{v.chunk_size},k{v.top_k}{demos})"
 
     def variants(self, options: Options) -> list[tuple[str, Variant]]:
         out = []
         for retriever in options.retrievers:
             for size in options.chunk_sizes:
                 for k in options.top_k:
-                    v = self.Variant(retriever=retriever, chunk_size=size, chunk_overlap=options.chunk_overlap,
-                                     chunking=options.chunking, top_k=k, metadata_prefix=options.metadata_prefix)
-                    out.append((self.variant_name(v), v))
+                    for demos in options.with_few_shot:
+                        v = self.Variant(retriever=retriever, chunk_size=size, chunk_overlap=options.chunk_overlap,
+                                         chunking=options.chunking, top_k=k, metadata_prefix=options.metadata_prefix,
+                                         few_shot=demos)
+                        out.append((self.variant_name(v), v))
         return out
 
     def requires(self, task: Task, options: Variant | Options) -> str | None:
-        return needs_corpus(task, self.name)
+        demos = options.few_shot if isinstance(options, self.Variant) else max(options.with_few_shot)
+        return first_unmet(needs_corpus(task, self.name), needs_train(task, self.name, demos) if demos else None)
 
     def prepare(self, ctx: RungContext, options: Variant | Options) -> Candidate:
         if isinstance(options, self.Options):
@@ -171,14 +187,19 @@ class Rag:
         chunking = ChunkingSpec(options.chunking, options.chunk_size, options.chunk_overlap, options.metadata_prefix)
         index = open_for(ctx, options.retriever, chunking)
         hits, records = retrieve(index, ctx.task.eval, options.top_k)
+        if len(ctx.task.train) < options.few_shot:
+            raise ValueError(f"rag with {options.few_shot} demonstrations needs as many training examples, "
+                             f"the task has {len(ctx.task.train)}")
+        demos = tuple(random.Random(ctx.task.spec.seed).sample(list(ctx.task.train), options.few_shot))
         return Candidate(
             rung=self.variant_name(options),
             kind=self.kind,
             prompt=RagPrompt(retriever=index, top_k=options.top_k, system=ctx.task.spec.prompts.system,
-                             retrieved=hits),
+                             retrieved=hits, demos=demos),
             build=BuildCost(seconds=index.build_seconds, reused=index.loaded,
                             notes=f"{options.retriever} index, {len(index.chunks)} chunks"),
             description=(f"top {options.top_k} {options.retriever} chunks ({options.chunking}, "
-                         f"{options.chunk_size} tokens) in a context block before the question"),
+                         f"{options.chunk_size} tokens) in a context block before the question"
+                         + (f", after {options.few_shot} static demonstrations" if options.few_shot else "")),
             retrievals=records,
         )
