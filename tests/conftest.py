@@ -87,7 +87,17 @@ class RunWithAnswers:
 
 @pytest.fixture()
 def answers(tmp_path):
+    """A RunWithAnswers (run "run-1", a minimal spec) in a fresh store."""
     from ladder.tracking.store import Store
 
     with Store(tmp_path / "runs") as store:
         yield RunWithAnswers(store)
+
+
+@pytest.fixture()
+def answers_with_spec(tmp_path):
+    """Makes a RunWithAnswers (run "run-1") with the given run spec, in a fresh store."""
+    from ladder.tracking.store import Store
+
+    with Store(tmp_path / "runs") as store:
+        yield lambda spec: RunWithAnswers(store, spec=spec)
