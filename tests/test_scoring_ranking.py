@@ -47,6 +47,7 @@ def test_judge_votes_and_people_are_ranked_apart_and_an_inconsistent_pair_is_a_t
     # people saw it the other way round, and won every vote: a sweep, the prior sets the strength
     by = {e["rung"]: e for e in people["rungs"]}
     assert by["zero_shot"]["rank"] == 1 and by["zero_shot"]["sweep"] and by["few_shot"]["sweep"]
+    assert by["zero_shot"]["ci"] is None  # every resample is 3 of 3: a zero-width interval is not reported
 
 
 def test_ties_only_give_equal_strengths(answers):

@@ -59,7 +59,10 @@ def _ranking(source_kind: str, votes: list[tuple[str, str, float]], sources: lis
         wins, losses = sum(s == 1.0 for s in mine), sum(s == 0.0 for s in mine)
         i = index[r]
         entries.append({
-            "rung": r, "strength": float(strengths[i]), "ci": [float(lows[i]), float(highs[i])],
+            # None when every resample gave the same strength (e.g. each vote went the same way): a
+            # zero-width bootstrap interval would read as certainty
+            "rung": r, "strength": float(strengths[i]),
+            "ci": [float(lows[i]), float(highs[i])] if highs[i] - lows[i] > 1e-9 else None,
             "n": len(mine), "wins": wins, "losses": losses, "ties": len(mine) - wins - losses,
             # won or lost every vote: the strength is set by the prior and the interval says little
             "sweep": len(mine) > 0 and (wins == len(mine) or losses == len(mine)),

@@ -115,3 +115,11 @@ def test_a_store_without_judges_people_or_votes_reports_no_tier_sections(answers
     paths = write_report(store, "run-1", tmp_path / "out")
     for text in (paths["md"].read_text(), paths["html"].read_text()):
         assert "Judge cards" not in text and "Human review" not in text and "Ranking from pairwise" not in text
+
+
+def test_the_trust_threshold_comes_from_the_runs_spec(answers_with_spec, tmp_path):
+    answers = answers_with_spec({**SPEC, "judge_trust_kappa": 0.9})
+    _climb_with_every_tier(answers, [T, F, T, F, T, F, T, F, T, T, T, F, T, T, T, F])
+    s = summarize(answers.store, "run-1")
+    assert s["run"]["judge_trust_kappa"] == 0.9
+    assert s["judge_cards"][0]["trust"] == "untrusted" and s["recommendation"]["rests_on_untrusted_judge"]

@@ -138,6 +138,12 @@ def human_cost_line(summary: dict[str, Any]) -> str | None:
             f"raters: {', '.join(human['raters'])}.")
 
 
+def _strength(e: dict[str, Any]) -> str:
+    if e["ci"] is None:
+        return f"{e['strength']:+.2f} (no interval: every resample agreed)"
+    return f"{e['strength']:+.2f} [{e['ci'][0]:+.2f} to {e['ci'][1]:+.2f}]"
+
+
 def ranking_tables(summary: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]], list[str]]]:
     """(title, headers, rows, notes) per ranking: the Bradley-Terry strengths beside each rung's
     figure for the target."""
@@ -147,7 +153,7 @@ def ranking_tables(summary: dict[str, Any]) -> list[tuple[str, list[str], list[l
     out = []
     for ranking in summary.get("pairwise_ranking") or []:
         headers = ["rank", "rung", "strength (95% CI)", "wins / losses / ties", f"{metric} for target (95% CI)"]
-        rows = [[str(e["rank"]), e["rung"], f"{e['strength']:+.2f} [{e['ci'][0]:+.2f} to {e['ci'][1]:+.2f}]",
+        rows = [[str(e["rank"]), e["rung"], _strength(e),
                  f"{e['wins']} / {e['losses']} / {e['ties']}",
                  with_interval(quality.get(e["rung"], {}).get("quality"), quality.get(e["rung"], {}).get("quality_ci"))]
                 for e in sorted(ranking["rungs"], key=lambda e: e["rank"])]
