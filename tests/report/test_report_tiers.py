@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-
 from ladder.report import summarize, write_report
 from ladder.types import Assessment, AssessmentCost, Comparison
 
