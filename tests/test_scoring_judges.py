@@ -187,3 +187,7 @@ def test_cards_for_every_judge_and_none_without_judges(answers):
     cards = judge_cards(gens, answers.store.comparisons("run-1"))
     assert [(c["name"], c["kind"]) for c in cards] == [("equivalent", "reference"), ("thin", "reference"),
                                                        ("pairwise-judge", "pairwise")]
+    with pytest.raises(ValueError, match="no verdict of a judge named 'nobody'"):
+        answer_judge_card("nobody", gens)
+    with pytest.raises(ValueError, match="no pairwise verdict"):
+        pairwise_judge_card("equivalent", answers.store.comparisons("run-1"))

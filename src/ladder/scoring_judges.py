@@ -99,6 +99,8 @@ def _versus(pairs: list[tuple[Any, Any]], labels: list[Any]) -> dict[str, Any] |
 def answer_judge_card(name: str, gens: Sequence[Any], trust_kappa: float = DEFAULT_TRUST_KAPPA) -> dict[str, Any]:
     """The card of a judge of single answers (rubric, reference, sufficiency), over `gens`."""
     asked = [a for g in gens for a in g.assessments if a.source_kind == "llm_judge" and a.name == name]
+    if not asked:
+        raise ValueError(f"no verdict of a judge named {name!r} on these answers")
     first = asked[0]
     errors = sum(a.error is not None for a in asked)
     verdicts = sum(a.verdict is not None for a in asked)
@@ -174,6 +176,8 @@ def pairwise_judge_card(name: str, comparisons: Sequence[Comparison],
     """The card of a pairwise judge: swap consistency, position bias, agreement with people's A/B
     choices on the same answers, coverage and cost."""
     asked = [c for c in comparisons if c.source_kind == "llm_judge" and c.source_name == name]
+    if not asked:
+        raise ValueError(f"no pairwise verdict of a judge named {name!r}")
     answered = [c for c in asked if c.error is None and c.winner is not None]
     decisive = [c for c in answered if c.winner in ("a", "b")]
     first_wins = sum(c.winner == c.first_shown for c in decisive)
