@@ -50,3 +50,54 @@ def ladder_server(tmp_path_factory):
     args = ("--api-key-env", env_name, "--test-faults", "--rank", "4", "--batch-size", "4", "--data-dir", str(data))
     with running_server(*args, env=env, log=data / "server.log", headers={"Authorization": f"Bearer {key}"}) as url:
         yield SimpleNamespace(base_url=url, data_dir=data, key=key, key_env=env_name, log=data / "server.log")
+
+
+class RunWithAnswers:
+    """A real store holding one run, to which tests add rungs' answers, then record verdicts on
+    them with the store's own calls (add_assessments, add_comparisons)."""
+
+    def __init__(self, store, run_id: str = "run-1", spec: dict | None = None):
+        self.store, self.run_id, self.rung_ids = store, run_id, {}
+        store.start_run(run_id, "toy", "toy/task.yaml", "hash", spec or {"name": "toy"}, "tiny-model")
+
+    def rung(self, name: str, checks, tag: str = "knowledge") -> list[int]:
+        """One answer per entry of `checks`, to examples e0, e1, ...: True/False is the verdict of a
+        tier-1 check of `tag`, None no check, "error" a failed model call. Returns the generation ids."""
+        from ladder.tracking.store import RungRecord
+        from ladder.types import Assessment, Example, ExampleResult, Generation
+
+        rows = []
+        for i, check in enumerate(checks):
+            example = Example(id=f"e{i}", input=f"question {i}", expected=f"reference {i}")
+            if check == "error":
+                gen = Generation(text="", prompt_tokens=5, completion_tokens=0, latency_s=0.0, error="timed out")
+                rows.append(ExampleResult(example, "[]", gen))
+                continue
+            gen = Generation(text=f"{name} answer {i}", prompt_tokens=5, completion_tokens=3, latency_s=0.1)
+            assessed = () if check is None else (Assessment("answer", tag, "code", "exact", passed=check),)
+            rows.append(ExampleResult(example, "[]", gen, assessed))
+        record = RungRecord(self.run_id, len(self.rung_ids), name, "prompt", {"description": name})
+        self.rung_ids[name] = self.store.add_rung_result(record, rows)
+        return [g.id for g in self.store.generations(self.rung_ids[name])]
+
+    def generations(self) -> dict:
+        """Rung -> its stored generations, in climb order."""
+        return {name: self.store.generations(rid) for name, rid in self.rung_ids.items()}
+
+
+@pytest.fixture()
+def answers(tmp_path):
+    """A RunWithAnswers (run "run-1", a minimal spec) in a fresh store."""
+    from ladder.tracking.store import Store
+
+    with Store(tmp_path / "runs") as store:
+        yield RunWithAnswers(store)
+
+
+@pytest.fixture()
+def answers_with_spec(tmp_path):
+    """Makes a RunWithAnswers (run "run-1") with the given run spec, in a fresh store."""
+    from ladder.tracking.store import Store
+
+    with Store(tmp_path / "runs") as store:
+        yield lambda spec: RunWithAnswers(store, spec=spec)

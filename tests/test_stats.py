@@ -6,11 +6,13 @@ import math
 import random
 from statistics import NormalDist
 
+import numpy as np
 import pytest
 
-from ladder.stats import (ALPHA, POWER, clopper_pearson_interval, compare_paired, holm_adjust,
-                                    mcnemar_exact_p, paired_difference_interval, paired_sample_size,
-                                    wilson_interval)
+from ladder.stats import (ALPHA, POWER, agreement, bradley_terry, bradley_terry_intervals,
+                         clopper_pearson_interval, cohen_kappa, compare_paired, confusion_matrix, connected,
+                         fleiss_kappa, holm_adjust, mcnemar_exact_p, paired_difference_interval,
+                         paired_sample_size, wilson_interval)
 
 Z = NormalDist().inv_cdf(0.975)
 
@@ -131,3 +133,141 @@ def test_compare_paired_separates_a_clear_win_and_says_when_it_cannot():
     assert not close["distinguishable"] and close["needed"] > 20 and "paired rows would separate" in close["text"]
     with pytest.raises(ValueError):
         compare_paired("x", [True], "y", [True, False])
+
+
+# --- agreement ---
+
+
+def test_cohen_kappa_of_a_table_computed_by_hand():
+    # judge rows, reference columns: 20 both pass, 5 judge pass / ref fail, 10 judge fail / ref pass, 15 both fail
+    # p_o = 35/50 = 0.7; row shares .5 .5, column shares .6 .4, p_e = .5*.6 + .5*.4 = 0.5; kappa = 0.2/0.5 = 0.4
+    k = cohen_kappa([[20, 5], [10, 15]])
+    assert (k.n, k.observed, k.chance) == (50, pytest.approx(0.7), pytest.approx(0.5))
+    assert k.kappa == pytest.approx(0.4)
+    # Fleiss, Cohen & Everitt (1969), by hand with p = [[.4, .1], [.2, .3]], 1 - kappa = .6:
+    #   diagonal  .4 (1 - 1.1 * .6)^2 + .3 (1 - .9 * .6)^2        = .04624 + .06348 = .10972
+    #   off       .6^2 (.1 (.6 + .5)^2 + .2 (.4 + .5)^2)            = .36 * .283      = .10188
+    #   minus     (.4 - .5 * .6)^2                                  = .01
+    #   variance  .20160 / (50 * .5^2) = .016128, se = .12700
+    assert k.se == pytest.approx(math.sqrt(0.016128))
+    # the upper end is the Wald end, 0.4 + 1.96 * 0.127; the lower end is the Wilson interval of
+    # 35/50 mapped through kappa, which reaches lower than the Wald end (0.151) here
+    assert k.ci[1] == pytest.approx(0.4 + Z * math.sqrt(0.016128))
+    assert k.ci[0] == pytest.approx((wilson_interval(35, 50)[0] - 0.5) / 0.5) and k.ci[0] < 0.4 - Z * k.se
+
+
+def test_kappa_is_zero_for_agreement_at_chance_and_negative_below_it():
+    assert cohen_kappa([[25, 25], [25, 25]]).kappa == pytest.approx(0.0)
+    assert cohen_kappa([[0, 10], [10, 0]]).kappa == pytest.approx(-1.0)
+    # a judge that passes everything agrees 80% with a reference that passes 80%: kappa 0, not 0.8
+    k = cohen_kappa([[40, 10], [0, 0]])
+    assert k.observed == pytest.approx(0.8) and k.kappa == pytest.approx(0.0)
+
+
+def test_perfect_agreement_on_few_items_keeps_an_open_interval():
+    k = cohen_kappa([[5, 0], [0, 5]])
+    assert k.kappa == 1.0 and k.se == 0.0  # the Wald interval alone would read [1, 1]
+    assert k.ci == (pytest.approx((wilson_interval(10, 10)[0] - 0.5) / 0.5), 1.0)
+    assert k.ci[0] < 0.5  # ten labels do not establish trust
+
+
+def test_kappa_is_undefined_when_both_raters_give_one_label_only():
+    k = cohen_kappa([[12, 0], [0, 0]])
+    assert k.kappa is None and k.ci is None and "chance agreement is 1" in k.undefined
+    assert cohen_kappa([[0, 0], [0, 0]]).undefined == "no items rated by both"
+    figures = agreement([True] * 6, [True] * 6, [True, False])
+    assert figures["kappa"] is None and figures["agreement"] == 1.0 and figures["kappa_undefined"]
+
+
+def test_agreement_gives_the_confusion_matrix_and_a_wilson_interval():
+    judge = [True, True, False, False, True, False, True]
+    human = [True, False, False, True, True, False, True]
+    figures = agreement(judge, human, [True, False])
+    assert figures["confusion"] == [[3, 1], [1, 2]] == confusion_matrix(judge, human, [True, False])
+    assert figures["n"] == 7 and figures["agreement"] == pytest.approx(5 / 7)
+    assert figures["agreement_ci"] == list(wilson_interval(5, 7))
+    assert figures["kappa"] == pytest.approx(cohen_kappa([[3, 1], [1, 2]]).kappa)
+    assert agreement(["a", "tie"], ["b", "tie"], ["a", "b", "tie"])["confusion"] == [[0, 1, 0], [0, 0, 0], [0, 0, 1]]
+    with pytest.raises(ValueError):
+        agreement([True], [True, False], [True, False])
+
+
+def test_fleiss_kappa_by_hand_and_against_scotts_pi():
+    # three items, three raters: (3 pass), (3 fail), (2 pass, 1 fail)
+    # per item agreement 1, 1, (4 + 1 - 3) / 6 = 1/3 -> mean 7/9; shares 5/9, 4/9 -> chance 41/81
+    # kappa = (7/9 - 41/81) / (1 - 41/81) = 22/40
+    assert fleiss_kappa([[3, 0], [0, 3], [2, 1]]) == pytest.approx(0.55)
+    # two raters on every item: Scott's pi, (p_o - p_e) / (1 - p_e) with p_e from the pooled shares
+    first = [True, True, False, True, False, False, True, True]
+    second = [True, False, False, True, False, True, True, True]
+    counts = [[int(a) + int(b), 2 - int(a) - int(b)] for a, b in zip(first, second)]
+    pooled = (sum(first) + sum(second)) / 16
+    p_o, p_e = sum(a == b for a, b in zip(first, second)) / 8, pooled**2 + (1 - pooled) ** 2
+    assert fleiss_kappa(counts) == pytest.approx((p_o - p_e) / (1 - p_e))
+    # raters may differ in number; an item with one rating carries no agreement and is left out
+    assert fleiss_kappa([[3, 0], [0, 3], [2, 1], [1, 0]]) == pytest.approx(0.55)
+    assert fleiss_kappa([[2, 0], [3, 0]]) is None and fleiss_kappa([[1, 0]]) is None and fleiss_kappa([]) is None
+
+
+# --- Bradley-Terry ---
+
+
+def _simulated_votes(strengths, n, seed):
+    rng = random.Random(seed)
+    votes = []
+    for _ in range(n):
+        i, j = rng.sample(range(len(strengths)), 2)
+        p = 1 / (1 + math.exp(-(strengths[i] - strengths[j])))
+        votes.append((i, j, 1.0 if rng.random() < p else 0.0))
+    return votes
+
+
+def test_bradley_terry_recovers_the_order_of_simulated_strengths():
+    truth = [-1.0, 0.8, 0.0, 2.0]
+    fitted = bradley_terry(4, _simulated_votes(truth, 600, seed=7))
+    assert list(np.argsort(fitted)) == list(np.argsort(truth))
+    assert float(fitted.sum()) == pytest.approx(0.0, abs=1e-9)  # identifiable: sums to zero
+    centred = np.array(truth) - np.mean(truth)
+    assert np.abs(fitted - centred).max() < 0.4
+
+
+def test_bradley_terry_two_items_has_the_closed_form():
+    # two items, i wins w of n: without the prior s_i - s_j = log(w / (n - w)); the weak prior
+    # shrinks it a little, never past it
+    votes = [(0, 1, 1.0)] * 30 + [(0, 1, 0.0)] * 10
+    s = bradley_terry(2, votes, prior_sd=1e6)
+    assert s[0] - s[1] == pytest.approx(math.log(3), abs=1e-5) and s[0] == pytest.approx(-s[1])
+    shrunk = bradley_terry(2, votes)
+    assert 0.95 * math.log(3) < shrunk[0] - shrunk[1] < math.log(3)
+
+
+def test_ties_are_half_a_win_each():
+    only_ties = bradley_terry(3, [(0, 1, 0.5)] * 10 + [(1, 2, 0.5)] * 10)
+    assert np.allclose(only_ties, 0.0, atol=1e-6)
+    # one win and one loss read exactly like two ties
+    assert np.allclose(bradley_terry(2, [(0, 1, 1.0), (0, 1, 0.0)] * 5 + [(0, 1, 1.0)] * 3),
+                       bradley_terry(2, [(0, 1, 0.5)] * 10 + [(0, 1, 1.0)] * 3), atol=1e-6)
+
+
+def test_a_clean_sweep_stays_finite():
+    s = bradley_terry(2, [(0, 1, 1.0)] * 40)
+    assert np.isfinite(s).all() and s[0] > 2
+
+
+def test_bootstrap_intervals_are_seeded_and_hold_the_estimate():
+    votes = _simulated_votes([-1.0, 0.0, 1.5], 150, seed=3)
+    s, low, high = bradley_terry_intervals(3, votes, resamples=300, seed=1)
+    again = bradley_terry_intervals(3, votes, resamples=300, seed=1)
+    assert all(np.array_equal(x, y) for x, y in zip((s, low, high), again))
+    assert (low <= s).all() and (s <= high).all() and (high - low > 0.1).all()
+    other = bradley_terry_intervals(3, votes, resamples=300, seed=2)
+    assert not np.array_equal(low, other[1])
+    # strong separation: the weakest item's interval lies below the strongest's
+    assert high[0] < low[2]
+    with pytest.raises(ValueError):
+        bradley_terry(2, [(0, 0, 1.0)])
+
+
+def test_connected_comparison_graphs():
+    assert connected(3, [(0, 1), (1, 2)]) and connected(1, [])
+    assert not connected(4, [(0, 1), (2, 3)]) and not connected(3, [(0, 1)])

@@ -6,13 +6,21 @@ collapses to a point. Two rungs answer the same eval rows, so they are compared 
 (`compare_paired`): the difference with Newcombe's paired interval, an exact McNemar test on the
 rows where they disagree, Connor's paired sample size, and Holm's adjustment when one rung is
 picked among several (`holm_adjust`).
+
+Agreement between a judge and a reference (people, tier-1 checks) is Cohen's kappa with a 95%
+interval (`agreement`, `cohen_kappa`); agreement among several raters of the same answers is
+Fleiss' kappa (`fleiss_kappa`). Pairwise votes rank items by a Bradley-Terry fit with bootstrap
+intervals (`bradley_terry`, `bradley_terry_intervals`).
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from statistics import NormalDist
-from typing import Mapping, Sequence
+from typing import Hashable, Mapping, Sequence
+
+import numpy as np
 
 ALPHA = 0.05
 POWER = 0.8
@@ -193,3 +201,224 @@ def compare_one_to_many(name: str, chosen: Mapping[str, bool],
         return raw
     adjusted = holm_adjust([float(c["p_value"]) for c in raw])  # type: ignore[arg-type]
     return [compare_paired(name, a, other, b, p_adjusted=q) for (other, (a, b)), q in zip(pairs.items(), adjusted)]
+
+
+# --- Agreement: Cohen's kappa (two raters), Fleiss' kappa (two or more) ---
+#
+# Raw agreement flatters a rater who says "pass" to everything when most answers pass; kappa
+# counts only the agreement beyond what the two raters' own rates of each label would give by
+# chance: kappa = (p_o - p_e) / (1 - p_e).
+
+
+def confusion_matrix(first: Sequence[Hashable], second: Sequence[Hashable],
+                     labels: Sequence[Hashable]) -> list[list[int]]:
+    """Counts of (first rater's label, second rater's label): rows follow `first`, columns
+    `second`, both in the order of `labels`."""
+    if len(first) != len(second):
+        raise ValueError(f"the raters labelled different numbers of items ({len(first)} vs {len(second)})")
+    index = {label: i for i, label in enumerate(labels)}
+    table = [[0] * len(labels) for _ in labels]
+    for x, y in zip(first, second):
+        table[index[x]][index[y]] += 1
+    return table
+
+
+@dataclass(frozen=True)
+class Kappa:
+    """Cohen's kappa of a square table, or why it is undefined (then `kappa` and `ci` are None)."""
+
+    n: int
+    observed: float | None  # p_o, the raw agreement
+    chance: float | None  # p_e, the agreement expected from the raters' own label rates
+    kappa: float | None
+    se: float | None  # large-sample standard error (Fleiss, Cohen & Everitt 1969)
+    ci: tuple[float, float] | None
+    undefined: str | None = None  # why there is no kappa
+
+
+def cohen_kappa(table: Sequence[Sequence[int]], confidence: float = 0.95) -> Kappa:
+    """Cohen's kappa (Cohen 1960) of a k x k table of counts, with a `confidence` interval.
+
+    The interval is analytic, not a bootstrap: the large-sample standard error of Fleiss, Cohen
+    & Everitt (1969, Psychological Bulletin 72:323), deterministic and defined wherever kappa is,
+    whereas bootstrap resamples of the few dozen labels a judge card has often hold one class only
+    (kappa undefined). That Wald interval collapses to a point at perfect agreement (its error is
+    0 there: 10 of 10 agreements would read [1, 1]), so each end is widened, where needed, to the
+    Wilson interval of the observed agreement mapped through kappa with the chance agreement held
+    fixed, (p - p_e) / (1 - p_e), which stays open at 0/n and n/n. The interval is the wider of the
+    two at each end: conservative, which is the safe side for deciding whether to trust a judge.
+
+    Undefined (reported as such, never as 0 or 1) with no items, or when both raters gave one and
+    the same label to everything: chance agreement is then 1 and kappa is 0/0.
+    """
+    counts = np.asarray(table, dtype=float)
+    if counts.ndim != 2 or counts.shape[0] != counts.shape[1] or (counts < 0).any():
+        raise ValueError(f"need a square table of counts >= 0, got {table!r}")
+    n = int(counts.sum())
+    if n == 0:
+        return Kappa(0, None, None, None, None, None, "no items rated by both")
+    p = counts / n
+    rows, cols = p.sum(axis=1), p.sum(axis=0)
+    observed, chance = float(np.trace(p)), float(rows @ cols)
+    if chance >= 1 - 1e-12:
+        return Kappa(n, observed, chance, None, None, None,
+                     "both gave one and the same label to every item: chance agreement is 1, kappa is 0/0")
+    kappa = (observed - chance) / (1 - chance)
+    # Fleiss, Cohen & Everitt (1969): the non-null variance of kappa
+    diagonal = np.diag(p) * (1 - (rows + cols) * (1 - kappa)) ** 2
+    off = p * (cols[:, None] + rows[None, :]) ** 2
+    np.fill_diagonal(off, 0.0)
+    variance = (diagonal.sum() + (1 - kappa) ** 2 * off.sum() - (kappa - chance * (1 - kappa)) ** 2) / (n * (1 - chance) ** 2)
+    se = math.sqrt(max(0.0, float(variance)))
+    z = NormalDist().inv_cdf(1 - (1 - confidence) / 2)
+    agree_low, agree_high = wilson_interval(int(round(observed * n)), n, confidence)
+    low = min(kappa - z * se, (agree_low - chance) / (1 - chance))
+    high = max(kappa + z * se, (agree_high - chance) / (1 - chance))
+    return Kappa(n, observed, chance, kappa, se, (max(-1.0, low), min(1.0, high)))
+
+
+def agreement(first: Sequence[Hashable], second: Sequence[Hashable], labels: Sequence[Hashable],
+              confidence: float = 0.95) -> dict[str, object]:
+    """How far two raters of the same items agree: n, the confusion matrix (rows `first`,
+    columns `second`, in the order of `labels`), the raw agreement with its Wilson interval, and
+    Cohen's kappa with its interval (`cohen_kappa`; None with the reason when undefined)."""
+    table = confusion_matrix(first, second, labels)
+    k = cohen_kappa(table, confidence)
+    agreed = sum(table[i][i] for i in range(len(labels)))
+    return {
+        "n": k.n, "labels": list(labels), "confusion": table,
+        "agreement": agreed / k.n if k.n else None,
+        "agreement_ci": list(wilson_interval(agreed, k.n, confidence)) if k.n else None,
+        "kappa": k.kappa, "kappa_ci": None if k.ci is None else list(k.ci), "kappa_se": k.se,
+        "kappa_undefined": k.undefined,
+    }
+
+
+def fleiss_kappa(counts: Sequence[Sequence[int]]) -> float | None:
+    """Fleiss' kappa (Fleiss 1971) for items rated by two or more raters each.
+
+    `counts[i][j]`: how many raters put item i in category j. Raters may differ in number from
+    item to item (each item's agreement is the share of agreeing rater pairs among its own
+    m_i (m_i - 1) ordered pairs); items with fewer than two ratings carry no agreement and are
+    left out. None when no item has two ratings or every rating is the same category (chance
+    agreement 1: kappa is 0/0). With two raters on every item it equals Scott's pi.
+    """
+    table = np.asarray(counts, dtype=float)
+    if table.size == 0:
+        return None
+    if table.ndim != 2 or (table < 0).any():
+        raise ValueError(f"need an items x categories table of counts >= 0, got {counts!r}")
+    raters = table.sum(axis=1)
+    table, raters = table[raters >= 2], raters[raters >= 2]
+    if len(table) == 0:
+        return None
+    per_item = ((table**2).sum(axis=1) - raters) / (raters * (raters - 1))
+    shares = table.sum(axis=0) / raters.sum()
+    chance = float((shares**2).sum())
+    if chance >= 1 - 1e-12:
+        return None
+    return (float(per_item.mean()) - chance) / (1 - chance)
+
+
+# --- Ranking from pairwise outcomes: Bradley-Terry ---
+#
+# P(i beats j) = 1 / (1 + exp(-(s_i - s_j))): a logistic regression on strength differences. A
+# tie counts as half a win for each side (the usual reading when the model has no tie parameter;
+# Davidson's 1970 tie model would add one, which a few dozen votes do not pin down).
+
+BT_PRIOR_SD = 5.0
+
+
+def bradley_terry(n_items: int, outcomes: Sequence[tuple[int, int, float]],
+                  prior_sd: float = BT_PRIOR_SD) -> np.ndarray:
+    """Bradley-Terry strengths (log-odds scale) of `n_items` items from (i, j, score) outcomes:
+    score 1 = i beat j, 0 = j beat i, 0.5 = a tie (half a win each).
+
+    Fitted by maximum penalised likelihood with scipy's L-BFGS-B and the analytic gradient. A
+    weak Gaussian prior (standard deviation `prior_sd` on each strength) keeps the fit finite when
+    an item wins or loses every comparison (the plain maximum-likelihood strength is then
+    infinite) and moves a well-determined fit very little. It also makes the strengths
+    identifiable: the likelihood ignores a common shift, the prior does not, so the fit sums to
+    zero (an item's strength is its log-odds of beating an average item). An item in no outcome
+    gets 0.
+    """
+    items, opponents, scores = _outcome_arrays(n_items, outcomes)
+    wins = _win_matrices(n_items, items[None, :], opponents[None, :], scores[None, :])
+    return _fit(wins, prior_sd)[0]
+
+
+def _outcome_arrays(n_items: int, outcomes: Sequence[tuple[int, int, float]]) -> tuple[np.ndarray, ...]:
+    for i, j, score in outcomes:
+        if i == j or not (0 <= i < n_items and 0 <= j < n_items) or not 0.0 <= score <= 1.0:
+            raise ValueError(f"an outcome needs two different items below {n_items} and a score in [0, 1], "
+                             f"got {(i, j, score)}")
+    table = np.asarray([(i, j, s) for i, j, s in outcomes], dtype=float).reshape(-1, 3)
+    return table[:, 0].astype(int), table[:, 1].astype(int), table[:, 2]
+
+
+def _win_matrices(n_items: int, items: np.ndarray, opponents: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """W[b, i, j]: how often i beat j in sample b (rows of the arrays), a tie adding half a win to each."""
+    samples = np.repeat(np.arange(items.shape[0]), items.shape[1])
+    wins = np.zeros((items.shape[0], n_items, n_items))
+    np.add.at(wins, (samples, items.ravel(), opponents.ravel()), scores.ravel())
+    np.add.at(wins, (samples, opponents.ravel(), items.ravel()), 1.0 - scores.ravel())
+    return wins
+
+
+def _fit(wins: np.ndarray, prior_sd: float) -> np.ndarray:
+    """Penalised Bradley-Terry fits of several win matrices at once (one per row of the result):
+    the objective is their sum and each sample's strengths enter only its own term, so one
+    L-BFGS-B run fits all of them (the bootstrap's resamples in a single call)."""
+    from scipy.optimize import minimize  # scipy takes a noticeable time to import: only when used
+
+    samples, n_items = wins.shape[0], wins.shape[1]
+    precision = 1.0 / prior_sd**2
+
+    def objective(flat: np.ndarray) -> tuple[float, np.ndarray]:
+        s = flat.reshape(samples, n_items)
+        diff = s[:, :, None] - s[:, None, :]
+        # -log sigmoid(d) = log(1 + exp(-d)), computed without overflow
+        loss = float((wins * np.logaddexp(0.0, -diff)).sum()) + 0.5 * precision * float((s * s).sum())
+        pull = wins * np.exp(-np.logaddexp(0.0, diff))  # W_ij (1 - sigmoid(s_i - s_j))
+        return loss, (pull.sum(axis=1) - pull.sum(axis=2) + precision * s).ravel()
+
+    fit = minimize(objective, np.zeros(samples * n_items), jac=True, method="L-BFGS-B",
+                   options={"gtol": 1e-8, "ftol": 1e-15, "maxiter": 5000})
+    if not fit.success:
+        raise RuntimeError(f"the Bradley-Terry fit did not converge: {fit.message}")
+    s = fit.x.reshape(samples, n_items)
+    return s - s.mean(axis=1, keepdims=True)
+
+
+def bradley_terry_intervals(n_items: int, outcomes: Sequence[tuple[int, int, float]], resamples: int = 1000,
+                            seed: int = 0, confidence: float = 0.95,
+                            prior_sd: float = BT_PRIOR_SD) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Strengths (`bradley_terry`) and their percentile bootstrap intervals: the outcomes are
+    resampled with replacement `resamples` times (seeded: the same input gives the same
+    intervals) and refitted. Returns (strengths, lows, highs)."""
+    strengths = bradley_terry(n_items, outcomes, prior_sd)
+    if not outcomes:
+        return strengths, strengths.copy(), strengths.copy()
+    items, opponents, scores = _outcome_arrays(n_items, outcomes)
+    picked = np.random.default_rng(seed).integers(0, len(outcomes), size=(resamples, len(outcomes)))
+    draws = _fit(_win_matrices(n_items, items[picked], opponents[picked], scores[picked]), prior_sd)
+    tail = 100 * (1 - confidence) / 2
+    return strengths, np.percentile(draws, tail, axis=0), np.percentile(draws, 100 - tail, axis=0)
+
+
+def connected(n_items: int, pairs: Sequence[tuple[int, int]]) -> bool:
+    """Whether every item is linked to every other through compared pairs: only then are all
+    Bradley-Terry strengths on one scale (otherwise each group is placed by the prior alone)."""
+    if n_items <= 1:
+        return True
+    parent = list(range(n_items))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, j in pairs:
+        parent[root(i)] = root(j)
+    return len({root(i) for i in range(n_items)}) == 1

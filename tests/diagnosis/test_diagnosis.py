@@ -155,6 +155,24 @@ def test_the_choice_is_made_on_dev_rows_and_reported_on_test_rows():
     assert any("optimistic" in n for n in no_split["notes"])
 
 
+def test_the_advice_names_the_judges_behind_its_metric_and_flags_an_untrusted_one():
+    cards = [{"name": "equivalent", "kind": "reference", "tag": "knowledge", "trust": "untrusted",
+              "trust_text": "kappa against people 0.10 [95% CI -0.2 to 0.4], n = 20: lower bound below 0.4"},
+             {"name": "polite", "kind": "rubric", "tag": "tone", "trust": "unknown",
+              "trust_text": "no reference signal: trust unknown"},
+             {"name": "pj", "kind": "pairwise", "tag": None, "trust": "trusted", "trust_text": ""}]
+    overall = recommend(RUNGS, TARGET, 1000, "USD", "target", judges=cards)
+    assert [j["name"] for j in overall["judges"]] == ["equivalent", "polite"]  # overall counts every tag
+    assert overall["rests_on_untrusted_judge"] and overall["untrusted_judges"] == ["equivalent"]
+    assert any(n.startswith("it rests on an untrusted judge, equivalent (kappa against people") for n in overall["notes"])
+    assert any("polite, whose trust is unknown (no reference signal" in n for n in overall["notes"])
+    tone = recommend(RUNGS, {"metric": "tone", "value": 0.8}, 1000, "USD", "target", judges=cards)
+    assert tone["untrusted_judges"] == [] and not tone["rests_on_untrusted_judge"]
+    assert [j["name"] for j in tone["judges"]] == ["polite"]
+    assert recommend([], TARGET, 1000, "USD", judges=cards)["untrusted_judges"] == ["equivalent"]
+    assert recommend(RUNGS, TARGET, 1000, "USD")["judges"] == []
+
+
 def _record(store, run_id, spec, rungs):
     store.start_run(run_id, "toy", "t.yaml", "h", spec, "m")
     for position, (name, kind, outcomes, prompt_tokens, build) in enumerate(rungs):

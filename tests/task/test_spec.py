@@ -301,3 +301,10 @@ def test_budget_train_hours_was_removed_with_a_clear_error(tmp_path: Path) -> No
     assert len(problems) == 1 and problems[0].startswith("budget: ")
     assert "train_hours was removed" in problems[0] and "budget.money" in problems[0]
     assert parse_task_yaml(write(tmp_path, "name: t\ndata: {eval: e.jsonl}\nbudget: {money: 5}\n")).budget.money == 5
+
+
+def test_judge_trust_kappa_defaults_to_0_4_and_is_bounded(tmp_path: Path) -> None:
+    assert parse_task_yaml(write(tmp_path, VALID)).judge_trust_kappa == 0.4
+    assert parse_task_yaml(write(tmp_path, VALID + "judge_trust_kappa: 0.6\n")).judge_trust_kappa == 0.6
+    problems = problems_of(tmp_path, VALID + "judge_trust_kappa: 1.5\n")
+    assert len(problems) == 1 and problems[0].startswith("judge_trust_kappa:")

@@ -10,6 +10,10 @@ on the test rows (`quality`); the gap between the two is reported. The chosen ru
 with every other rung on the rows both were scored on (paired: exact McNemar, Newcombe interval),
 Holm-adjusted since it was picked among them.
 
+When the target's metric is given (in whole or in part) by LLM judges, the advice names them with
+their trust from the judge cards (ladder.scoring_judges): `untrusted_judges` lists those whose
+kappa against their reference is too low, and a note says the recommendation rests on them.
+
 Works on the report's rung entries: dicts with rung, kind, position, n, n_errors, coverage, error,
 quality, quality_ci, dev_quality, dev_meets_target, build_money, cost_per_1k_requests,
 cost_at_volume and meets_target.
@@ -17,7 +21,7 @@ cost_at_volume and meets_target.
 
 from __future__ import annotations
 
-from typing import Any, Literal, Mapping
+from typing import Any, Literal, Mapping, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -116,20 +120,43 @@ def _notes(best: dict[str, Any], pts: list[dict[str, Any]], target: dict[str, An
     return notes
 
 
+def judges_behind(metric: str, judges: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The judges of single answers whose verdicts count towards `metric` (every tag counts
+    towards overall), from their judge cards."""
+    return [j for j in judges if j.get("kind") != "pairwise" and (metric == "overall" or j.get("tag") == metric)]
+
+
+def _judge_notes(behind: Sequence[Mapping[str, Any]]) -> list[str]:
+    notes = []
+    for j in behind:
+        if j["trust"] == "untrusted":
+            notes.append(f"it rests on an untrusted judge, {j['name']} ({j['trust_text']}): treat its "
+                         f"{j['tag']} verdicts, and this choice, with caution")
+        elif j["trust"] == "unknown":
+            notes.append(f"it rests on the judge {j['name']}, whose trust is unknown ({j['trust_text']})")
+    return notes
+
+
 def recommend(rungs: list[dict[str, Any]], target: dict[str, Any], volume: int, currency: str,
               scenario: Scenario = "target", budget: float | None = None,
               next_steps: dict[str, str] | None = None,
               outcomes: Mapping[str, Mapping[str, bool]] | None = None,
-              optimistic: bool = False) -> dict[str, Any]:
+              optimistic: bool = False, judges: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
     """The advice for one scenario. `next_steps` maps a rung to its diagnosis's next step;
     `outcomes` maps a rung to its reported (test) rows' target outcomes (example id -> passed),
-    for the paired comparisons; `optimistic`: no selection split, the figures are the chosen ones."""
+    for the paired comparisons; `optimistic`: no selection split, the figures are the chosen ones;
+    `judges`: the run's judge cards (name, kind, tag, trust, trust_text), to say when the advice
+    rests on a judge that is not trusted."""
     goal = f"{target['metric']} >= {_fmt(target['value'])}"
     pts = [r for r in rungs if usable(r)]
+    behind = judges_behind(target["metric"], judges)
+    untrusted = [j["name"] for j in behind if j["trust"] == "untrusted"]
+    trust = {"judges": [{"name": j["name"], "tag": j["tag"], "trust": j["trust"]} for j in behind],
+             "untrusted_judges": untrusted, "rests_on_untrusted_judge": bool(untrusted)}
     empty = {"scenario": scenario, "rung": None, "meets_target": False, "target_met_by": [],
              "quality": None, "quality_ci": None, "dev_quality": None, "dev_test_gap": None,
              "cost_per_1k_requests": None, "cost_at_volume": None, "build_money": None,
-             "comparisons": [], "notes": [], "next_step": ""}
+             "comparisons": [], "notes": [], "next_step": "", **trust}
     if not pts:
         return {**empty, "reason": "no rung produced results to compare"}
     best, reason = _choose(pts, scenario, budget, goal, currency, volume)
@@ -147,6 +174,6 @@ def recommend(rungs: list[dict[str, Any]], target: dict[str, Any], volume: int, 
         "dev_quality": best.get("dev_quality"), "dev_test_gap": gap,
         "cost_per_1k_requests": best["cost_per_1k_requests"], "cost_at_volume": best["cost_at_volume"],
         "build_money": best["build_money"], "reason": reason, "comparisons": comparisons,
-        "notes": _notes(best, pts, target, optimistic, len(comparisons)),
-        "next_step": (next_steps or {}).get(best["rung"], ""),
+        "notes": _judge_notes(behind) + _notes(best, pts, target, optimistic, len(comparisons)),
+        "next_step": (next_steps or {}).get(best["rung"], ""), **trust,
     }

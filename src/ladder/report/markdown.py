@@ -8,6 +8,8 @@ from typing import Any
 from ladder.report import fmt
 from ladder.report.environment import environment_rows
 from ladder.report.retrieval import comparison_lines, retrieval_table
+from ladder.report.tiers import (human_ab_table, human_cost_line, human_rung_table, judge_card_notes,
+                                 judge_card_table, pairwise_judge_table, ranking_tables)
 
 
 def _cell(text: str) -> str:
@@ -49,6 +51,30 @@ def _diagnosis(summary: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _tiers(summary: dict[str, Any]) -> list[str]:
+    """Judge cards, human review and the rankings from pairwise votes; each only with data."""
+    lines: list[str] = []
+    headers, rows = judge_card_table(summary)
+    if rows:
+        lines += ["## Judge cards", "", *_table(headers, rows), ""]
+        pair_headers, pair_rows = pairwise_judge_table(summary)
+        lines += [*_table(pair_headers, pair_rows), ""] if pair_rows else []
+        lines += [f"- {note}" for note in judge_card_notes(summary)] + [""]
+    rung_headers, rung_rows = human_rung_table(summary)
+    ab_headers, ab_rows = human_ab_table(summary)
+    if rung_rows or ab_rows:
+        lines += ["## Human review", ""]
+        lines += [*_table(rung_headers, rung_rows), ""] if rung_rows else []
+        lines += [*_table(ab_headers, ab_rows), ""] if ab_rows else []
+        lines += [human_cost_line(summary) or "", ""]
+    rankings = ranking_tables(summary)
+    if rankings:
+        lines += ["## Ranking from pairwise votes", ""]
+        for title, r_headers, r_rows, notes in rankings:
+            lines += [f"### {title}", "", *_table(r_headers, r_rows), "", *[f"- {n}" for n in notes], ""]
+    return lines
+
+
 def render_markdown(summary: dict[str, Any], png_name: str = "frontier.png") -> str:
     run = summary["run"]
     lines = [
@@ -82,6 +108,7 @@ def render_markdown(summary: dict[str, Any], png_name: str = "frontier.png") -> 
                   "recall@k and MRR count examples that name their gold source (gold_doc / gold_passage); "
                   "the last column splits the wrong answers by whether a gold chunk was in the prompt.", ""]
     lines += [f"- {line}" for line in comparison_lines(summary)] + ([""] if summary.get("comparisons") else [])
+    lines += _tiers(summary)
     lines += ["## Break-even of fine-tuning", ""]
     if not summary["break_even"]:
         lines += ["No fine-tune rung in this run.", ""]

@@ -18,6 +18,8 @@ from ladder.report.frontier import plot_frontier
 from ladder.report.markdown import render_markdown
 from ladder.report.retrieval import comparison_lines, retrieval_table
 from ladder.report.summary import summarize
+from ladder.report.tiers import (human_ab_table, human_cost_line, human_rung_table, judge_card_notes,
+                                 judge_card_table, pairwise_judge_table, ranking_tables)
 from ladder.tracking.store import Store
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -35,6 +37,10 @@ def render_html(summary: dict[str, Any], png: bytes) -> str:
     retrieval_headers, retrieval_rows = retrieval_table(summary)
     diagnosis_headers, diagnosis_rows = fmt.diagnosis_table(summary)
     check_headers, check_rows = fmt.check_table(summary)
+    card_headers, card_rows = judge_card_table(summary)
+    pairwise_headers, pairwise_rows = pairwise_judge_table(summary)
+    human_headers, human_rows = human_rung_table(summary)
+    ab_headers, ab_rows = human_ab_table(summary)
     return _environment().get_template("report.html").render(
         run=summary["run"],
         rungs=summary["rungs"],
@@ -61,6 +67,10 @@ def render_html(summary: dict[str, Any], png: bytes) -> str:
         check_rows=check_rows,
         check_tags=fmt.check_tags(summary),
         environment_rows=environment_rows(summary["environment"]),
+        card_headers=card_headers, card_rows=card_rows, card_notes=judge_card_notes(summary) if card_rows else [],
+        pairwise_headers=pairwise_headers, pairwise_rows=pairwise_rows,
+        human_headers=human_headers, human_rows=human_rows, ab_headers=ab_headers, ab_rows=ab_rows,
+        human_cost=human_cost_line(summary), rankings=ranking_tables(summary),
     )
 
 

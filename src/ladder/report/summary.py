@@ -3,7 +3,9 @@
 `summarize(store, run_id)` returns a plain, JSON-serialisable dict (no NaN, no infinity):
 run info, one entry per rung (accuracies with Wilson 95% intervals, errors and coverage, tokens,
 latency, cost), the Pareto frontier, the fine-tuning break-even points, the diagnosis of the
-remaining failures per rung and the recommendation (both from ladder.diagnosis).
+remaining failures per rung and the recommendation (both from ladder.diagnosis), and the tiers
+above the checks: a card per LLM judge (ladder.scoring_judges), people's figures
+(ladder.scoring_human) and the Bradley-Terry rankings from pairwise votes (ladder.scoring_ranking).
 
 Scoring rules (ladder.scoring): per example and tag the outcome is pass, fail, unscored (no
 assessment of that tag gave a verdict) or error (the model call failed). The per-tag accuracies
@@ -29,6 +31,9 @@ from ladder.diagnosis.teacher import TEACHER_KIND
 from ladder.report.retrieval import comparisons, retrieval_summary
 from ladder.scoring import (INTERVAL_METHOD, accuracies, answered, assessment_rates, coverage, outcome,
                             pass_table, proportion_interval, target_outcomes, target_quality)
+from ladder.scoring_human import human_figures
+from ladder.scoring_judges import DEFAULT_TRUST_KAPPA, judge_cards
+from ladder.scoring_ranking import pairwise_rankings
 from ladder.task.spec import PriceSpec
 from ladder.tracking.costs import break_even_requests, rung_request_cost
 from ladder.tracking.store import GenerationRow, RungRow, Store
@@ -170,6 +175,7 @@ def _spec_defaults(spec: dict[str, Any]) -> dict[str, Any]:
         "volume": int(spec.get("volume", 100_000)),
         "budget": (spec.get("budget") or {}).get("money"),
         "selection": _selection(spec),
+        "judge_trust_kappa": float(spec.get("judge_trust_kappa", DEFAULT_TRUST_KAPPA)),
     }
 
 
@@ -205,10 +211,14 @@ def summarize(store: Store, run_id: str, options: AdviceOptions | None = None,
         r["on_frontier"] = r["rung"] in front
     currency = spec["prices"]["currency"]
     diagnoses = [d.to_dict() for d in diagnose(store, run_id, judge)]
+    # tiers 2 and 3: judges are measured on every answer; people's figures and the rankings use the
+    # same (test) rows as the rung figures
+    votes = store.comparisons(run_id)
+    cards = judge_cards([g for row in rows for g in gens[row.id]], votes, spec["judge_trust_kappa"])
     advice = recommend(rungs, spec["target"], spec["volume"], currency, options.scenario, spec["budget"],
                        {d["rung"]: d["next_step"] for d in diagnoses},
                        outcomes={name: target_outcomes(g, metric) for name, g in test.items()},
-                       optimistic=spec["selection"]["optimistic"])
+                       optimistic=spec["selection"]["optimistic"], judges=cards)
     selection = {k: v for k, v in spec["selection"].items() if k != "dev_ids"}
     return {
         "run": {
@@ -218,12 +228,16 @@ def summarize(store: Store, run_id: str, options: AdviceOptions | None = None,
             "target_value": spec["target"]["value"], "currency": currency,
             "prices": spec["prices"], "volume": spec["volume"], "budget": spec["budget"],
             "scenario": options.scenario, "interval_method": INTERVAL_METHOD, "selection": selection,
+            "judge_trust_kappa": spec["judge_trust_kappa"],
         },
         "rungs": rungs,
         "frontier": front,
         "break_even": break_even(rungs, currency),
         "comparisons": comparisons(rungs, {name: pass_table(g) for name, g in test.items()}),
         "recommendation": advice,
+        "judge_cards": cards,  # empty without judges
+        "human": human_figures(test, votes),  # None when no person labelled the reported rows
+        "pairwise_ranking": pairwise_rankings(test, votes),  # one per source kind that voted; empty without votes
         "diagnosis": diagnoses,
         "failure_classes": {c: d for c, d in CLASSES.items()},
         "environment": run["environment"],  # what ran, where; None when the run did not record it

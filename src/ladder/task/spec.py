@@ -212,6 +212,10 @@ class TaskSpec(_Strict):
                         "the answer must equal the reference"
     )
     target: TargetSpec = TargetSpec()
+    judge_trust_kappa: float = Field(
+        0.4, ge=-1, le=1, description="a judge whose Cohen's kappa against its reference (people's labels, else "
+        "tier-1 checks of its tag) has a 95% lower bound below this is marked untrusted in the report"
+    )
     selection: SelectionSpec | None = Field(
         None, description="choose rungs on a dev share of the eval rows and report them on the rest"
     )
