@@ -59,6 +59,10 @@ def test_judge_and_human_verdicts_count_like_checks() -> None:
     assert outcome(judged, "helpfulness") == "fail" and outcome(judged, "overall") == "fail"
     rated = Answer("2", (Assessment("stars", "helpfulness", source_kind="human", source_name="ana", score=4.0),))
     assert outcome(rated, "helpfulness") == "unscored"  # a score without pass/fail is no verdict
+    # people's review labels are their own tier: reported apart, they never move `overall`
+    reviewed = Answer("3", (ok("shape", "form"),
+                            Assessment("review", "human", source_kind="human", source_name="ana", passed=False)))
+    assert outcome(reviewed, "overall") == "pass" and outcome(reviewed, "human") == "fail"
 
 
 def test_accuracy_counts_only_scored_answers() -> None:

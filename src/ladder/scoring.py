@@ -3,7 +3,9 @@
 Shared by the climb's early stop, the diagnosis and the report; reads only what was recorded
 (anything with `.error`, the model call's, and `.assessments`: store rows and eval results).
 
-Per example and tag (`overall`: every tag) the outcome is one of:
+Per example and tag (`overall`: every tag of the automatic tiers, checks and judges; people's
+labels, tag `human`, are reported as their own tier and never change `overall`) the outcome is
+one of:
 - `error`: the model call failed; left out of the per-tag accuracies (and counted apart), but a
   failure for the target (`target_outcomes`, `target_quality`): a rung that answers half the
   requests does not meet a target;
@@ -31,7 +33,9 @@ Outcome = Literal["pass", "fail", "unscored", "error"]
 
 
 def _tagged(gen: Any, tag: str) -> list[Any]:
-    return [a for a in gen.assessments if tag == "overall" or a.tag == tag]
+    if tag == "overall":
+        return [a for a in gen.assessments if a.source_kind != "human"]
+    return [a for a in gen.assessments if a.tag == tag]
 
 
 def outcome(gen: Any, tag: str) -> Outcome:
