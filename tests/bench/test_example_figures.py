@@ -1,0 +1,27 @@
+"""bench/example_figures.py writes an example README's figures between its markers, and only there."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _module():
+    spec = importlib.util.spec_from_file_location("example_figures", ROOT / "bench" / "example_figures.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+def test_the_block_between_the_markers_is_replaced_and_nothing_else() -> None:
+    figures = _module()
+    readme = f"# title\n\nprose before\n{figures.BEGIN}\nold table\n{figures.END}\nprose after\n"
+    new = figures.replace_block(readme, "| new | table |\n")
+    assert new == f"# title\n\nprose before\n{figures.BEGIN}\n| new | table |\n{figures.END}\nprose after\n"
+    assert figures.replace_block(new, "| new | table |") == new  # idempotent
+    with pytest.raises(ValueError, match="no <!-- figures:begin -->"):
+        figures.replace_block("# no markers here\n", "x")
