@@ -69,6 +69,8 @@ def render_markdown(summary: dict[str, Any], png_name: str = "frontier.png") -> 
         *_table(*fmt.rung_table(summary)), "",
         fmt.rung_note(summary), "",
     ]
+    if fmt.human_labels_text(summary):
+        lines += [fmt.human_labels_text(summary), ""]
     lines += [f"- {r['rung']} error: `{r['error']}`" for r in summary["rungs"] if r["error"]]
     check_headers, check_rows = fmt.check_table(summary)
     if check_rows:
