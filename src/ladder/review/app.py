@@ -26,39 +26,15 @@ from ladder.report import fmt
 from ladder.report.frontier import plot_frontier
 from ladder.report.summary import summarize
 from ladder.review.drilldown import FILTERS, drilldown
-from ladder.review.items import LABEL_NAME, LABEL_TAG, RunItems, chosen_by, load_items, rated_by
-from ladder.review.security import Guard, is_loopback
+from ladder.review.items import RunItems, chosen_by, load_items, rated_by
+from ladder.review.config import ReviewConfig, is_loopback
+from ladder.review.security import Guard
 from ladder.tracking.store import Store
-from ladder.types import Assessment, Comparison
+from ladder.types import REVIEW_LABEL_NAME, REVIEW_LABEL_TAG, Assessment, Comparison
 
 HERE = Path(__file__).parent
 RATER_COOKIE = "ladder_rater"
 STATIC = {"review.js": "text/javascript", "review.css": "text/css"}  # the only files a request can name
-
-
-class ReviewConfig(BaseModel):
-    """Settings of `ladder review`; each field is a command-line flag of the same name."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    host: str = Field("127.0.0.1", description="Address to bind. Anything but a loopback address needs "
-                                               "--allow-remote and --token-env.")
-    port: int = Field(0, ge=0, le=65535, description="Port to listen on (0: a free one, printed at start).")
-    allow_remote: bool = Field(False, description="Allow binding a non-loopback address (then every request "
-                                                  "must carry the token of --token-env).")
-    token_env: str | None = Field(None, description="Environment variable holding the access token; "
-                                                   "required with --allow-remote.")
-
-    def check(self, token: str | None) -> None:
-        """ValueError unless a remote bind is allowed and has a token."""
-        if is_loopback(self.host):
-            return
-        if not self.allow_remote:
-            raise ValueError(f"--host {self.host} is not a loopback address: pass --allow-remote (and --token-env)")
-        if not self.token_env:
-            raise ValueError("--allow-remote needs --token-env NAME: the variable holding the access token")
-        if not token or len(token) < 16:
-            raise ValueError(f"--token-env {self.token_env}: the variable is unset or shorter than 16 characters")
 
 
 class RaterBody(BaseModel):
@@ -224,7 +200,7 @@ def create_app(store: Store, run_id: str, guard: Guard) -> FastAPI:
         if answer is None:
             raise HTTPException(404, "no such answer in this run's review queue")
         assessment = Assessment(
-            name=LABEL_NAME, tag=LABEL_TAG, source_kind="human", source_name=rater, passed=body.passed,
+            name=REVIEW_LABEL_NAME, tag=REVIEW_LABEL_TAG, source_kind="human", source_name=rater, passed=body.passed,
             score=None if body.score is None else float(body.score), rationale=body.comment,
             metadata={"seconds": round(body.seconds, 3), "position": answer.position})
         with lock:

@@ -14,10 +14,8 @@ from typing import Any
 
 from ladder.retrieval.corpus import CorpusError, read_corpus
 from ladder.tracking.store import GenerationRow, RungRow, Store
+from ladder.types import REVIEW_LABEL_NAME
 from ladder.types import Assessment
-
-LABEL_NAME = "review"  # the agreed Assessment name and tag of a person's rating
-LABEL_TAG = "human"
 LEFT_OUT_KINDS = ("teacher", "baseline")  # evidence rows and random guesses: nothing a person should rate
 
 
@@ -141,7 +139,7 @@ def load_items(store: Store, run_id: str) -> RunItems:
 
 def rater_label(g: GenerationRow, rater: str) -> Assessment | None:
     """The rater's current label on an answer (the store keeps only the latest per rater)."""
-    return next((a for a in g.assessments if a.source_kind == "human" and a.name == LABEL_NAME
+    return next((a for a in g.assessments if a.source_kind == "human" and a.name == REVIEW_LABEL_NAME
                  and a.source_name == rater), None)
 
 

@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import secrets
 import socket
 from dataclasses import dataclass, field
@@ -38,16 +37,6 @@ HEADERS = {
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
-
-
-def is_loopback(host: str) -> bool:
-    """Whether binding `host` keeps the app on this machine."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def allowed_host_names(bound: str) -> frozenset[str]:
