@@ -42,14 +42,14 @@ def test_rate_and_choose_with_the_keyboard_then_find_every_label(tmp_path: Path,
         assert url.startswith("http://127.0.0.1:"), server.stderr.read() if server.poll() is not None else url
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, headless=True)
-            page = browser.new_page(viewport={"width": 1100, "height": 900})
+            page = browser.new_page(viewport={"width": 1100, "height": 560})
             page.goto(url)
             page.fill("#rater-name", "ada")
             page.keyboard.press("Enter")
             expect(page.locator("#progress")).to_have_text("0 / 12 rated")
 
             # rate three answers: p/f, a rating, (a comment on the first), j to the next
-            for k, (verdict, stars) in enumerate([("p", "4"), ("f", "2"), ("p", "5")], start=1):
+            for k, (verdict, stars) in enumerate([("p", "4"), ("f", "2"), ("f", "1")], start=1):
                 expect(page).to_have_url(f"{url}/rate" if k == 1 else f"{url}/rate?i={k}")
                 page.keyboard.press(verdict)
                 page.keyboard.press(stars)
@@ -61,7 +61,7 @@ def test_rate_and_choose_with_the_keyboard_then_find_every_label(tmp_path: Path,
                 expect(page.locator("#saved")).to_have_text("saved")
                 if k < 3:
                     page.keyboard.press("j")
-            expect(page.locator("#score-5")).to_have_class("on")
+            expect(page.locator("#score-1")).to_have_class("on")
             page.screenshot(path=str(shots / "review-rate.png"), full_page=True)
 
             # two blind A/B choices: 1 = A, 2 = B (each moves on to the next pair); 4 + 4 pairs of
@@ -108,7 +108,7 @@ def test_rate_and_choose_with_the_keyboard_then_find_every_label(tmp_path: Path,
         labels = [(a.source_name, a.passed, a.score) for r in rows for g in store.generations(r.id)
                   for a in g.assessments if a.source_kind == "human"]
         comparisons = [c for c in store.comparisons(run.run_id) if c.source_kind == "human"]
-    assert sorted(labels, key=str) == sorted([("ada", True, 4.0), ("ada", False, 2.0), ("ada", True, 5.0)], key=str)
+    assert sorted(labels, key=str) == sorted([("ada", True, 4.0), ("ada", False, 2.0), ("ada", False, 1.0)], key=str)
     assert [(c.source_name, c.winner == c.first_shown) for c in comparisons] == [("ada", True), ("ada", False)]
     assert all(c.metadata["seconds"] > 0 for c in comparisons)
 

@@ -105,6 +105,20 @@ def test_a_label_is_stored_at_once_and_a_relabel_supersedes_it(review_run):
             ("review", "human", "ada", False, 2.0, "too thin")]
         _, page = c.open("/rate?i=2")
         assert "1 / 12 rated" in page and "too thin" in page
+        assert "zero_shot" not in page and "instructed" not in page and ">rag" not in page  # the rung is not shown
+
+
+def test_the_rate_view_shows_what_was_retrieved(review_run):
+    with serving(review_run) as (url, store):
+        c = Client(url)
+        _named(c)
+        items = load_items(store, review_run.run_id)
+        rag_q1 = next(a for a in items.answers if a.rung == "rag" and a.generation.example_id == "q1")
+        _, page = c.open(f"/rate?i={rag_q1.position}")
+        assert "Retrieved context" in page and "policy.md" in page
+        assert "Items can be returned within 30 days of delivery with the r" in page  # the chunk's text, read back
+        other = next(a for a in items.answers if a.rung == "instructed")
+        assert "Retrieved context" not in c.open(f"/rate?i={other.position}")[1]
 
 
 def test_an_ab_choice_is_stored_in_a_b_terms_with_the_order_shown(review_run):
