@@ -210,3 +210,26 @@ def test_a_remote_bind_needs_allow_remote_and_a_token(review_run):
 def test_host_names():
     assert [host_name(h) for h in ("127.0.0.1:80", "[::1]:8000", "LOCALHOST", "::1")] == [
         "127.0.0.1", "::1", "localhost", "::1"]
+
+
+def test_the_drilldown_finds_judge_human_disagreements(review_run):
+    from ladder.review.app import card_fields
+    from ladder.review.drilldown import drilldown
+    from ladder.types import Assessment
+
+    with Store(review_run.runs_dir) as store:
+        rag = next(r for r in store.rung_results(review_run.run_id) if r.rung == "rag")
+        q1, q2, q3 = store.generations(rag.id)[:3]
+        person = dict(name="review", tag="human", source_kind="human", source_name="ada")
+        judge = dict(name="equivalent", tag="knowledge", source_kind="llm_judge", source_name="equivalent")
+        store.add_assessments(q1.id, [Assessment(**person, passed=True), Assessment(**judge, passed=False)])
+        store.add_assessments(q2.id, [Assessment(**person, passed=True), Assessment(**judge, passed=True)])
+        store.add_assessments(q3.id, [Assessment(**person, passed=False),
+                                      Assessment(**judge, error="judge_error: unparsable")])  # no verdict: no disagreement
+        rows = drilldown(store, review_run.run_id, "disagree")
+        assert [(r.rung, r.generation.example_id, r.human, r.judges) for r in rows] == [
+            ("rag", "q1", ["ada: pass"], ["equivalent: fail"])]
+        assert {r.generation.example_id for r in drilldown(store, review_run.run_id, "knowledge", "rag")} == {"q1"}
+    assert card_fields(None) == []
+    assert card_fields({"equivalent": {"kappa": 0.61, "n": 40, "trusted": True}}) == [
+        ("equivalent", [("kappa", "0.61"), ("n", "40"), ("trusted", "true")])]

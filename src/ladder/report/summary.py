@@ -193,7 +193,8 @@ def human_labels(store: Store, run_id: str, rows: list[RungRow],
     out = {}
     for row in rows:
         ids = {g.id for g in gens[row.id]}
-        human = [[a for a in g.assessments if a.source_kind == "human"] for g in gens[row.id]]
+        human = [[a for a in g.assessments if a.source_kind == "human"
+                  and (a.passed is not None or a.score is not None or a.rationale)] for g in gens[row.id]]
         out[row.rung] = {"ratings": sum(bool(h) for h in human),
                          "raters": len({a.source_name for h in human for a in h}),
                          "ab_choices": sum(c.a in ids or c.b in ids for c in comparisons)}
