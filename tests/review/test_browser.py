@@ -43,6 +43,8 @@ def test_rate_and_choose_with_the_keyboard_then_find_every_label(tmp_path: Path,
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, headless=True)
             page = browser.new_page(viewport={"width": 1100, "height": 560})
+            page.set_default_timeout(30_000)  # a busy CI machine: waits end as soon as the page is ready
+            expect.set_options(timeout=30_000)
             page.goto(url)
             page.fill("#rater-name", "ada")
             page.keyboard.press("Enter")

@@ -233,3 +233,14 @@ def test_the_drilldown_finds_judge_human_disagreements(review_run):
     assert card_fields(None) == []
     assert card_fields({"equivalent": {"kappa": 0.61, "n": 40, "trusted": True}}) == [
         ("equivalent", [("kappa", "0.61"), ("n", "40"), ("trusted", "true")])]
+
+
+def test_a_rater_name_with_spaces_and_accents_survives_the_cookie(review_run):
+    with serving(review_run) as (url, store):
+        gid = load_items(store, review_run.run_id).answers[0].generation.id
+        for name in ("Ada Lovelace", "Zoë Ångström", 'the "second" rater'):
+            c = Client(url)
+            _named(c, name)
+            assert c.post("/api/label", {"generation_id": gid, "passed": True, "seconds": 1})[0].status == 200
+        rows = _human_rows(review_run)
+        assert [who for _, who, *_ in rows] == ["Ada Lovelace", "Zoë Ångström", 'the "second" rater']

@@ -169,7 +169,8 @@ def create_app(store: Store, run_id: str, guard: Guard) -> FastAPI:
 
     @app.get("/results")
     def results(request: Request, show: str = "all", rung: str = "", vs: str = "") -> Response:
-        names = [r.rung for r in store.rung_results(run_id) if r.kind != "teacher"]
+        with lock:
+            names = [r.rung for r in store.rung_results(run_id) if r.kind != "teacher"]
         if show not in FILTERS or (rung and rung not in names) or (vs and (vs not in names or not rung)):
             raise HTTPException(400, f"show is one of {', '.join(FILTERS)}; rung and vs are rungs of this run")
         with lock:
