@@ -13,7 +13,7 @@ LAYER = {
     "scoring_human": 1, "scoring_judges": 1, "scoring_ranking": 1,
     "rungs": 2, "eval": 2, "diagnosis": 2,
     "climb": 3, "serve": 3,
-    "report": 4, "cli": 4, "web": 4,
+    "report": 4, "cli": 4, "web": 4, "review": 4,
 }
 # Pairs that the layer numbers allow but the design forbids.
 FORBIDDEN = {
@@ -27,6 +27,9 @@ FORBIDDEN = {
     ("report", "training"),
     ("diagnosis", "rungs"),  # the diagnosis reads what was measured, whatever built it
     ("diagnosis", "eval"),
+    ("review", "backends"),  # the review app reads and writes the store only: no model, no climb
+    ("review", "climb"),
+    ("review", "rungs"),
 }
 
 

@@ -124,6 +124,11 @@ class Assessment:
         return None if self.error is not None else self.passed
 
 
+# The agreed name and tag of a person's rating of one answer (`ladder review`): an Assessment with
+# source_kind "human" and the rater as source_name.
+REVIEW_LABEL_NAME = "review"
+REVIEW_LABEL_TAG = "human"
+
 Winner = Literal["a", "b", "tie", "both_bad"]
 
 

@@ -92,7 +92,9 @@ def test_from_logs_command_on_a_store(tmp_path: Path) -> None:
                                       Generation(f"out{i}", 3, 1, 0.1, "stop"), (Assessment("c", "knowledge", passed=ok),)))
         store.add_rung_result(RungRecord("r1", 0, "zero_shot", "prompt", {}, eval_seconds=1.0), rows)
     out = tmp_path / "train.jsonl"
-    r = ladder("data", "from-logs", str(runs), str(out), "--passed-only", cwd=tmp_path)
+    refused = ladder("data", "from-logs", str(runs), str(out), "--passed-only", cwd=tmp_path)
+    assert refused.returncode == 1 and "skipped 3: eval-split input" in refused.stdout, refused.stdout + refused.stderr
+    r = ladder("data", "from-logs", str(runs), str(out), "--passed-only", "--include-eval", cwd=tmp_path)
     assert r.returncode == 0, r.stdout + r.stderr
     assert f"{out}: 2 chat example(s) written" in r.stdout and "skipped 1: a check failed" in r.stdout
     assert [json.loads(line)["messages"][-1]["content"] for line in out.read_text().splitlines()] == ["out0", "out2"]

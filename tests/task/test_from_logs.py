@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 
 import pytest
 
 from ladder.task.datasets import read_examples
 from ladder.task.from_logs import LogError, import_logs
+from ladder.task.preferences import EVAL_SKIP
 from ladder.task.validate import validate_file
 from ladder.tracking.store import RungRecord, Store
 from ladder.types import Assessment, Example, ExampleResult, Generation, Message, chat_to_json
@@ -116,37 +116,48 @@ def test_store_generations_with_filters(tmp_path: Path) -> None:
     _store_with_two_runs(runs).close()
     out = tmp_path / "out.jsonl"
 
-    everything = import_logs(runs, out)  # the latest run, all rungs, finished answers only
+    refused = import_logs(runs, out)  # every answer in a run answers an eval example
+    assert refused.written == 0 and _read(out) == []
+    assert refused.skipped == {EVAL_SKIP: 8} and "--include-eval" in EVAL_SKIP
+
+    everything = import_logs(runs, out, include_eval=True)  # the latest run, all rungs, finished answers only
     answers = [(m[0]["content"], m[-1]["content"]) for m in _read(out)]
     assert answers == [("What is 0+0?", "0"), ("What is 1+1?", "3"), ("What is 2+2?", "4"),
                        ("What is 1+1?", "2"), ("What is 2+2?", "5"), ("What is 3+3?", "6")]
     assert everything.skipped == {"finish_reason 'length' or error": 1, "duplicate chat": 1}
 
-    passed = import_logs(runs, out, run_id="run-a", passed_only=True)
+    passed = import_logs(runs, out, run_id="run-a", passed_only=True, include_eval=True)
     assert [m[-1]["content"] for m in _read(out)] == ["0 (a)", "4 (a)", "2 (a)", "6 (a)"]
     assert passed.skipped["a check failed (--passed-only)"] == 2  # the truncated one fails on finish_reason
 
-    import_logs(runs / "ladder.sqlite", out, rung="few_shot", passed_only=True)
+    import_logs(runs / "ladder.sqlite", out, rung="few_shot", passed_only=True, include_eval=True)
     assert [m[-1]["content"] for m in _read(out)] == ["0", "2", "6"]
     assert [e.expected for e in read_examples(out)] == ["0", "2", "6"]
 
 
-def test_store_ratings_table_when_present(tmp_path: Path) -> None:
+def test_store_min_rating_reads_the_people_s_ratings(tmp_path: Path) -> None:
     runs = tmp_path / "runs"
     store = _store_with_two_runs(runs)
-    with pytest.raises(LogError, match="needs a ratings table"):
-        import_logs(runs, tmp_path / "out.jsonl", min_rating=3)
     few_shot = [r for r in store.rung_results("run-b") if r.rung == "few_shot"][0]
     gens = store.generations(few_shot.id)
+
+    def rate(gid: int, rater: str, score: int | None) -> None:
+        store.add_assessments(gid, [Assessment("review", "human", source_kind="human", source_name=rater,
+                                               score=score, metadata={"seconds": 3.0, "position": 1})])
+
+    rate(gens[1].id, "ada", 2)
+    rate(gens[1].id, "ada", 5)  # ada changed her mind: her latest counts
+    rate(gens[1].id, "bo", 3)  # mean of ada 5 and bo 3: 4
+    rate(gens[2].id, "ada", 3)
+    rate(gens[3].id, "bo", None)  # a pass/fail or a comment without a rating is no rating
+    store.add_assessments(gens[0].id, [Assessment("judge", "knowledge", source_kind="llm_judge", score=5)])
     store.close()
-    db = sqlite3.connect(runs / "ladder.sqlite")  # stands in for a ratings table a later migration adds
-    db.execute("CREATE TABLE ratings (generation_id INTEGER, rating REAL)")
-    db.executemany("INSERT INTO ratings VALUES (?, ?)", [(gens[1].id, 5), (gens[1].id, 3), (gens[2].id, 2)])
-    db.commit()
-    db.close()
-    result = import_logs(runs, tmp_path / "out.jsonl", min_rating=3.5)
-    assert [m[-1]["content"] for m in _read(tmp_path / "out.jsonl")] == ["2"]
-    assert result.written == 1
+    out = tmp_path / "out.jsonl"
+    result = import_logs(runs, out, rung="few_shot", min_rating=3.5, include_eval=True)
+    assert [m[-1]["content"] for m in _read(out)] == ["2"]
+    assert result.written == 1 and result.skipped == {"human rating missing or below 3.5": 3}
+    refused = import_logs(runs, out, rung="few_shot", min_rating=3.5)
+    assert refused.written == 0 and refused.skipped == {EVAL_SKIP: 4}
 
 
 def test_source_errors_are_clear(tmp_path: Path) -> None:

@@ -417,3 +417,33 @@ def test_comparisons_round_trip_and_refuse_answers_to_different_examples(store: 
     with pytest.raises(sqlite3.IntegrityError):  # the schema refuses what the type does not allow
         store.add_comparisons("run-1", [Comparison(a1, b1, "human", "ana", "maybe")])  # type: ignore[arg-type]
     assert len(store.comparisons("run-1")) == 4
+
+
+def test_a_person_s_latest_label_supersedes_their_earlier_one_on_read(store: Store) -> None:
+    from ladder.types import Comparison
+
+    start(store)
+    gen = Generation(text="x", prompt_tokens=1, completion_tokens=1, latency_s=0.1)
+    ex = Example(id="e1", input="q1", expected="r1")
+    first = store.add_rung_result(RungRecord("run-1", 0, "zero_shot", "prompt", {}), [ExampleResult(ex, "[]", gen)])
+    second = store.add_rung_result(RungRecord("run-1", 1, "few_shot", "prompt", {}), [ExampleResult(ex, "[]", gen)])
+    (a,), (b,) = store.generations(first), store.generations(second)
+    person = dict(name="review", tag="human", source_kind="human")
+    store.add_assessments(a.id, [
+        Assessment(**person, source_name="ana", passed=True, score=4),
+        Assessment("equivalent", "knowledge", "llm_judge", "equivalent", passed=True),
+        Assessment(**person, source_name="bo", passed=False),
+        Assessment("equivalent", "knowledge", "llm_judge", "equivalent", passed=False),  # a judge's: both kept
+    ])
+    store.add_assessments(a.id, [Assessment(**person, source_name="ana", passed=False, score=2, rationale="thin")])
+    (row,) = store.generations(first)
+    assert [(x.source_name, x.passed, x.score) for x in row.assessments] == [
+        ("equivalent", True, None), ("bo", False, None), ("equivalent", False, None), ("ana", False, 2)]
+    assert store.db.execute("SELECT COUNT(*) FROM assessments").fetchone()[0] == 5  # nothing deleted
+
+    store.add_comparisons("run-1", [Comparison(a.id, b.id, "human", "ana", "a"),
+                                    Comparison(a.id, b.id, "llm_judge", "pairwise", "a", first_shown="a"),
+                                    Comparison(a.id, b.id, "llm_judge", "pairwise", "b", first_shown="b"),
+                                    Comparison(a.id, b.id, "human", "ana", "tie", first_shown="b")])
+    assert [(c.source_name, c.winner) for c in store.comparisons("run-1")] == [
+        ("pairwise", "a"), ("pairwise", "b"), ("ana", "tie")]

@@ -62,3 +62,23 @@ def load_task_or_exit(task_path: Path):  # -> Task
     except DataError as e:
         raise fail([f"error: {p}" for p in e.problems] + [f"{len(e.problems)} problem(s) in the data files"]) from None
 
+
+def open_run(run: str | None, runs_dir: Path):  # -> tuple[Store, str]
+    """The store and run id that `RUN` names: a run folder (runs/<id>), a run id in `runs_dir`, or
+    (None) the newest run there. The id is checked against the store's runs, never used as a path."""
+    from ladder.tracking.store import STORE_FILE, Store
+
+    if run is not None and (Path(run).parent / STORE_FILE).is_file() and Path(run).is_dir():
+        runs_dir, run = Path(run).parent, Path(run).name
+    if not (runs_dir / STORE_FILE).is_file():  # checked first: opening a Store would create an empty one
+        raise fail([f"error: {runs_dir}: no {STORE_FILE} here (pass --runs-dir, or a run folder runs/<id>)"])
+    store = Store(runs_dir)
+    ids = [r["id"] for r in store.runs()]
+    if run is None and ids:
+        return store, ids[-1]
+    if run in ids:
+        return store, run
+    store.close()
+    if not ids:
+        raise fail([f"error: {runs_dir}: the store has no runs"])
+    raise fail([f"error: no run {run!r} in {runs_dir}; runs: {', '.join(ids[-5:])}"])

@@ -122,18 +122,51 @@ def data_from_logs(
     passed_only: Annotated[bool, typer.Option(
         "--passed-only", help="Only outputs whose every recorded check passed (store only).")] = False,
     min_rating: Annotated[Optional[float], typer.Option(
-        help="Only outputs rated at least this (a log line's `rating`, or the store's ratings table).")] = None,
+        help="Only outputs rated at least this (a log line's `rating`; in a store, the mean of the people's "
+             "1-5 ratings given in `ladder review`).")] = None,
+    include_eval: Annotated[bool, typer.Option(
+        "--include-eval", help="Write a run's generations although they answer its eval examples (store only; "
+                               "refused by default: a fine-tune must not train on its own test).")] = False,
 ) -> None:
     """Turn logged requests and responses, or a run's recorded generations, into chat JSONL training
     data. Only answers that finished normally are kept; duplicates are written once."""
     from ladder.task.from_logs import LogError, import_logs
 
     try:
-        result = import_logs(src, dst, run_id=run, rung=rung, passed_only=passed_only, min_rating=min_rating)
+        result = import_logs(src, dst, run_id=run, rung=rung, passed_only=passed_only, min_rating=min_rating,
+                             include_eval=include_eval)
     except LogError as e:
         raise fail([f"error: {e}"]) from None
     _say(result.lines(dst))
     raise typer.Exit(1 if result.problems or not result.written else 0)
 
 
+class _PreferenceFormat(str, Enum):
+    openai = "openai"
+    trl = "trl"
 
+
+@data_app.command("preferences")
+def data_preferences(
+    run: Annotated[str, typer.Argument(metavar="RUN", help="A run folder (runs/<id>) or a run id in --runs-dir.")],
+    dst: Annotated[Path, typer.Argument(metavar="OUT", help="Where to write the preference pairs (JSONL).")],
+    runs_dir: Annotated[Path, typer.Option(
+        "--runs-dir", "--runs", help="Folder holding ladder.sqlite and one folder per run.")] = Path("runs"),
+    fmt: Annotated[_PreferenceFormat, typer.Option(
+        "--format", help="openai: OpenAI's preference fine-tuning rows (input/preferred_output/non_preferred_output); "
+                         "trl: prompt/chosen/rejected.")] = _PreferenceFormat.openai,
+    include_eval: Annotated[bool, typer.Option(
+        "--include-eval", help="Write pairs although their inputs are the run's eval examples (refused by default: "
+                               "a fine-tune must not train on its own test).")] = False,
+) -> None:
+    """Write the people's blind A/B choices of a run (`ladder review`) as DPO preference pairs: one per
+    pair of answers with a winner (a tie or 'both bad' makes no pair). Exit code 0 written, 1 nothing
+    to write (every pair skipped, with the reasons), 2 bad input."""
+    from ladder.cli.app import open_run
+    from ladder.task.preferences import export_preferences
+
+    store, run_id = open_run(run, runs_dir)
+    with store:
+        result = export_preferences(store, run_id, dst, fmt.value, include_eval=include_eval)
+    _say(result.lines(dst))
+    raise typer.Exit(0 if result.written else 1)

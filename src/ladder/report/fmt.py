@@ -92,6 +92,16 @@ def rung_note(summary: dict[str, Any]) -> str:
             "stopped there (sequential evaluation): its n is the rows it was scored on.")
 
 
+def human_labels_text(summary: dict[str, Any]) -> str:
+    """One line counting the people's labels per rung (`ladder review`); empty when there are none."""
+    counts = {rung: h for rung, h in (summary.get("human_labels") or {}).items() if h["ratings"] or h["ab_choices"]}
+    if not counts:
+        return ""
+    return "Human labels (ladder review): " + "; ".join(
+        f"{rung} {h['ratings']} rated answer(s) by {h['raters']} rater(s), {h['ab_choices']} A/B choice(s)"
+        for rung, h in counts.items()) + "."
+
+
 def selection_text(summary: dict[str, Any]) -> str:
     return summary["run"]["selection"]["text"]
 

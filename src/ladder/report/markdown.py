@@ -95,6 +95,8 @@ def render_markdown(summary: dict[str, Any], png_name: str = "frontier.png") -> 
         *_table(*fmt.rung_table(summary)), "",
         fmt.rung_note(summary), "",
     ]
+    if fmt.human_labels_text(summary):
+        lines += [fmt.human_labels_text(summary), ""]
     lines += [f"- {r['rung']} error: `{r['error']}`" for r in summary["rungs"] if r["error"]]
     lines += [f"- {r['rung']}: {r['eval_stop']} (`--exhaustive` scores every row)"
               for r in summary["rungs"] if r.get("eval_stop")]

@@ -58,6 +58,7 @@ def render_html(summary: dict[str, Any], png: bytes) -> str:
         prices_text=fmt.prices_text(summary),
         selection_text=fmt.selection_text(summary),
         rung_note=fmt.rung_note(summary),
+        human_labels_text=fmt.human_labels_text(summary),
         break_even_note=fmt.BREAK_EVEN_NOTE,
         png_base64=base64.b64encode(png).decode("ascii"),
         retrieval_headers=retrieval_headers,

@@ -191,6 +191,22 @@ def _with_options(spec: dict[str, Any], options: AdviceOptions) -> dict[str, Any
     return out
 
 
+def human_labels(store: Store, run_id: str, rows: list[RungRow],
+                 gens: dict[int, list[GenerationRow]]) -> dict[str, dict[str, int]]:
+    """Per rung: how many of its answers people rated (`ladder review`), by how many raters,
+    and how many blind A/B choices involved its answers (every eval row, dev rows included)."""
+    comparisons = [c for c in store.comparisons(run_id) if c.source_kind == "human" and c.winner is not None]
+    out = {}
+    for row in rows:
+        ids = {g.id for g in gens[row.id]}
+        human = [[a for a in g.assessments if a.source_kind == "human"
+                  and (a.passed is not None or a.score is not None or a.rationale)] for g in gens[row.id]]
+        out[row.rung] = {"ratings": sum(bool(h) for h in human),
+                         "raters": len({a.source_name for h in human for a in h}),
+                         "ab_choices": sum(c.a in ids or c.b in ids for c in comparisons)}
+    return out
+
+
 def summarize(store: Store, run_id: str, options: AdviceOptions | None = None,
               judge: Judge | None = None) -> dict[str, Any]:
     """Everything the report shows for one run, as a JSON-serialisable dict. `options` changes
@@ -241,4 +257,5 @@ def summarize(store: Store, run_id: str, options: AdviceOptions | None = None,
         "diagnosis": diagnoses,
         "failure_classes": {c: d for c, d in CLASSES.items()},
         "environment": run["environment"],  # what ran, where; None when the run did not record it
+        "human_labels": human_labels(store, run_id, rows, gens),
     }

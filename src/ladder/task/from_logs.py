@@ -7,18 +7,20 @@ Two sources:
   "finish_reason": "stop"}], ...}, "rating"?: number}``. The Batch API's shapes are read too:
   ``request`` or ``response`` wrapped as ``{"body": {...}}`` (a response with ``status_code``).
 - a ladder run store (a runs folder holding ladder.sqlite): every recorded generation of a run,
-  its prompt plus the model's output, with the tier-1 check results recorded beside it.
+  its prompt plus the model's output, with the tier-1 check results recorded beside it. Every
+  such generation answers one of the run's eval examples, so they are refused (counted as
+  skipped) unless ``include_eval``: a fine-tune trained on them would be tested on its own data.
 
 Only answers that finished normally are kept (finish_reason "stop", no error), and identical
 chats are written once. Filters: ``passed_only`` (every recorded check passed; store only),
-``min_rating`` (a log line's ``rating``, or a store's ``ratings`` table when it has one).
+``min_rating`` (a log line's ``rating``, or in a store the mean of the people's 1-5 ratings of
+the answer given in ``ladder review``, each rater's latest).
 Lines that cannot be used are counted with the reason, never dropped silently.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,8 +28,9 @@ from typing import Any, Iterator
 
 from ladder.fsutil import write_file_atomic
 from ladder.task import formats
-from ladder.tracking.store import STORE_FILE, Store
-from ladder.types import content_hash
+from ladder.task.preferences import EVAL_SKIP
+from ladder.tracking.store import STORE_FILE, GenerationRow, Store
+from ladder.types import REVIEW_LABEL_NAME, content_hash
 
 class LogError(Exception):
     """A source that cannot be read at all (missing file, no such run)."""
@@ -52,16 +55,18 @@ def import_logs(
     rung: str | None = None,
     passed_only: bool = False,
     min_rating: float | None = None,
+    include_eval: bool = False,
 ) -> ImportResult:
     """Read `source` (a log JSONL file or a runs folder) and write chat JSONL to `out`."""
     source = Path(source)
     result = ImportResult()
     if source.is_dir() or source.name == STORE_FILE:
         store = source if source.name == STORE_FILE else source / STORE_FILE
-        chats = _from_store(store, run_id, rung, passed_only, min_rating, result)
+        chats = _from_store(store, run_id, rung, passed_only, min_rating, include_eval, result)
     else:
-        if run_id or rung or passed_only:
-            raise LogError(f"{source}: --run, --rung and --passed-only apply to a runs folder, not a log file")
+        if run_id or rung or passed_only or include_eval:
+            raise LogError(f"{source}: --run, --rung, --passed-only and --include-eval apply to a runs folder, "
+                           "not a log file")
         chats = _from_log_file(source, min_rating, result)
     seen: set[str] = set()
     rows = []
@@ -164,7 +169,7 @@ def _text_message(m: Any, where: str) -> dict[str, str]:
 # -- the run store --------------------------------------------------------------------------------
 def _from_store(
     path: Path, run_id: str | None, rung: str | None, passed_only: bool, min_rating: float | None,
-    result: ImportResult,
+    include_eval: bool, result: ImportResult,
 ) -> Iterator[list[dict[str, str]]]:
     if not path.exists():  # checked first: opening a Store would create an empty one
         raise LogError(f"{path}: no run store here (expected a runs folder holding {STORE_FILE})")
@@ -178,24 +183,24 @@ def _from_store(
         rung_rows = [r for r in store.rung_results(run_id) if rung is None or r.rung == rung]
         if rung and not rung_rows:
             raise LogError(f"{path}: run {run_id!r} has no rung {rung!r}")
-        ratings = _ratings(store.db, path) if min_rating is not None else {}
         for r in rung_rows:
             for g in store.generations(r.id):
-                if g.error or g.finish_reason != "stop":
+                if not include_eval:  # a run's generations answer its eval examples (preferences.EVAL_SKIP)
+                    result.skipped[EVAL_SKIP] += 1
+                elif g.error or g.finish_reason != "stop":
                     result.skipped[f"finish_reason {g.finish_reason!r} or error"] += 1
                 elif passed_only and not all(a.verdict for a in g.assessments):
                     result.skipped["a check failed (--passed-only)"] += 1
-                elif min_rating is not None and ratings.get(g.id, float("-inf")) < min_rating:
-                    result.skipped[f"rating missing or below {min_rating:g}"] += 1
+                elif min_rating is not None and _rating(g) < min_rating:
+                    result.skipped[f"human rating missing or below {min_rating:g}"] += 1
                 elif not g.output.strip():
                     result.skipped["empty output"] += 1
                 else:
                     yield list(g.prompt) + [{"role": "assistant", "content": g.output}]
 
 
-def _ratings(db: sqlite3.Connection, path: Path) -> dict[int, float]:
-    """Mean rating per generation, from a `ratings` table (generation_id, rating) if the store has one."""
-    columns = {r[1] for r in db.execute("PRAGMA table_info(ratings)")}
-    if not {"generation_id", "rating"} <= columns:
-        raise LogError(f"{path}: --min-rating needs a ratings table (generation_id, rating); this store has none")
-    return {r[0]: r[1] for r in db.execute("SELECT generation_id, AVG(rating) FROM ratings GROUP BY generation_id")}
+def _rating(g: GenerationRow) -> float:
+    """The mean of the people's 1-5 ratings of an answer (`ladder review`); -inf when none."""
+    scores = [a.score for a in g.assessments if a.source_kind == "human" and a.name == REVIEW_LABEL_NAME
+              and a.score is not None and a.error is None]
+    return sum(scores) / len(scores) if scores else float("-inf")

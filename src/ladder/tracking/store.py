@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from ladder.tracking.migrations import apply_migrations
 from ladder.types import Assessment, AssessmentCost, Comparison, ExampleResult, Generation, Retrieval, RetrievedChunk
@@ -69,6 +69,14 @@ class GenerationRow:
     assessments: tuple[Assessment, ...]
     response_model: str | None = None  # what the server said answered (Generation.response_model)
     system_fingerprint: str | None = None
+
+
+def latest_human(records: Sequence[Any], key: Callable[[Any], tuple[Any, ...]]) -> list[Any]:
+    """`records` (oldest first) without the human ones a later human record of the same key
+    supersedes: a person who changes a label changes it. Rows are never deleted (the store is
+    append-only); reading keeps the latest. Checks' and judges' records are kept as they are."""
+    last = {key(r): i for i, r in enumerate(records) if r.source_kind == "human"}
+    return [r for i, r in enumerate(records) if r.source_kind != "human" or last[key(r)] == i]
 
 
 class Store:
@@ -218,8 +226,9 @@ class Store:
         return ids
 
     def comparisons(self, run_id: str) -> list[Comparison]:
-        """Every pairwise verdict recorded on a run, oldest first."""
-        return [
+        """Every pairwise verdict recorded on a run, oldest first; a person's choice on a pair they
+        chose before replaces the earlier one (`latest_human`)."""
+        found = [
             Comparison(
                 a=r["a_generation_id"], b=r["b_generation_id"], source_kind=r["source_kind"],
                 source_name=r["source_name"], winner=r["winner"], first_shown=r["first_shown"],
@@ -229,6 +238,7 @@ class Store:
             )
             for r in self.db.execute("SELECT * FROM comparisons WHERE run_id = ? ORDER BY id", (run_id,))
         ]
+        return latest_human(found, lambda c: (c.source_name, c.a, c.b))
 
     def rung_results(self, run_id: str) -> list[RungRow]:
         rows = self.db.execute(
@@ -246,6 +256,8 @@ class Store:
         ]
 
     def generations(self, rung_result_id: int) -> list[GenerationRow]:
+        """A rung's generations with their assessments; a person's re-rating of an answer replaces
+        their earlier label (`latest_human`)."""
         gens = self.db.execute(
             "SELECT * FROM generations WHERE rung_result_id = ? ORDER BY id", (rung_result_id,)
         ).fetchall()
@@ -262,6 +274,7 @@ class Store:
                 cost=AssessmentCost(a["prompt_tokens"], a["completion_tokens"], a["money"], a["latency_s"]),
                 metadata=json.loads(a["metadata_json"]),
             ))
+        assessments = {gid: latest_human(found, lambda a: (a.name, a.source_name)) for gid, found in assessments.items()}
         return [
             GenerationRow(
                 id=g["id"], example_id=g["example_id"], input=g["input"], expected=g["expected"],
