@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any, Callable, Collection, Sequence
 
 from ladder.backends import backend_for
-from ladder.backends.base import Backend
+from ladder.backends.base import Backend, unwrap
+from ladder.backends.batch import BatchBackend
 from ladder.eval.runner import evaluate
 from ladder.events import (
     EvalProgress, OnEvent, RungFinished, RungOutcome, RungSkipped, RungStarted, Status, TrainStep, ignore,
@@ -147,6 +148,9 @@ def climb(
         on_event(Status(message))
 
     model = backend or model_backend(task, on_status=status)
+    batch = unwrap(model)
+    if isinstance(batch, BatchBackend):  # the store remembers submitted batches: a killed climb resumes them
+        batch.keep_in(store, store.runs_dir / "batches")
     backend = CachedBackend(model, store, read=use_cache, write=use_cache)
     if teacher is None:
         teacher = teacher_backend(task, model, on_status=status)
@@ -362,13 +366,21 @@ def _climb_one(task: Task, store: Store, backend: CachedBackend, teacher: Cached
         on_event(EvalProgress(rung.name, done, total))
 
     on_event(EvalProgress(rung.name, 0, total))
+    batch = unwrap(backend)
+    batch = batch if isinstance(batch, BatchBackend) else None
+    submitted_before = len(batch.submitted) if batch else 0
     result = evaluate(
         candidate, task.eval, backend, task.checks, params,
-        chunk_size=max(EVAL_CHUNK, task.spec.generation.rows_per_batch or 0),
+        # a Batch API gets the rung's whole eval as one batch; live calls go in resumable chunks
+        chunk_size=max(1, total) if batch else max(EVAL_CHUNK, task.spec.generation.rows_per_batch or 0),
         on_progress=advance,
     )
+    described = candidate.describe()
+    if batch is not None and candidate.answers is None:  # the report prices this rung's rows at the endpoint's batch price
+        described = {**described, "execution": "batch", "batch_discount": batch.discount,
+                     "batches": batch.submitted[submitted_before:]}
     rung_id = store.add_rung_result(RungRecord(
-        run_id, position, rung.name, rung.kind, candidate.describe(),
+        run_id, position, rung.name, rung.kind, described,
         build_seconds=candidate.build.seconds, build_money=candidate.build.money,
         build_tokens=candidate.build.train_tokens,
         build_call_tokens=candidate.build.call_tokens, build_reused=candidate.build.reused,
