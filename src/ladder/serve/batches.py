@@ -187,7 +187,9 @@ class Batches:
             "total": total, "completed": ok, "failed": len(results) - ok})
 
     def _finish(self, batch_id: str) -> None:
-        cancelled = self.state.get("batches", batch_id)["status"] == "cancelling"
+        batch = self.state.get("batches", batch_id)
+        cancelled = batch["status"] == "cancelling"
+        self._count(batch_id, batch["request_counts"]["total"])  # lines answered before a restart included
         if not cancelled:
             self.state.update("batches", batch_id, status="finalizing", finalizing_at=int(time.time()))
         results = self.state.batch_results(batch_id)
