@@ -38,7 +38,7 @@ def wait(until, timeout_s: float = 240):
 def test_files_jobs_models_and_batches_survive_a_restart(tmp_path, tiny_model_dir):
     data = tmp_path / "serve"
     MODEL = str(tiny_model_dir)  # noqa: N806 - the model id is the folder's path
-    args = ("--data-dir", str(data), "--model", MODEL, "--rank", "4", "--batch-size", "4")
+    args = ("--data-dir", str(data), "--model", MODEL, "--rank", "4", "--batch-size", "4", "--max-tokens", "16")
     train = [chat(n) for n in range(9)] + [{"messages": [
         {"role": "user", "content": "Code word 9?"}, {"role": "assistant", "content": "wrong", "weight": 0},
         {"role": "user", "content": "Again?"}, {"role": "assistant", "content": "ZEBRA-9"}]}]
@@ -59,7 +59,7 @@ def test_files_jobs_models_and_batches_survive_a_restart(tmp_path, tiny_model_di
         events = client.fine_tuning.jobs.list_events(job.id, limit=100).data
         valid_losses = [e.data["valid_loss"] for e in events if e.data and "valid_loss" in e.data]
         assert len(valid_losses) == 1 and valid_losses[0] > 0
-        lines = [{"custom_id": f"c{i}", "method": "POST", "url": "/v1/chat/completions",
+        lines = [{"custom_id": f"request-{i}", "method": "POST", "url": "/v1/chat/completions",
                   "body": {"model": m, "max_tokens": 4, "temperature": 0,
                            "messages": [{"role": "user", "content": f"Code word {i}?"}]}}
                  for i, m in enumerate([MODEL, model_id, MODEL])]
@@ -87,12 +87,45 @@ def test_files_jobs_models_and_batches_survive_a_restart(tmp_path, tiny_model_di
         assert done.status == "completed" and done.request_counts.total == 3 and done.request_counts.completed == 3
         assert done.error_file_id is None
         results = [json.loads(x) for x in client.files.content(done.output_file_id).read().decode().splitlines()]
-        assert sorted(r["custom_id"] for r in results) == ["c0", "c1", "c2"]
+        assert sorted(r["custom_id"] for r in results) == ["request-0", "request-1", "request-2"]
         for r in results:
             assert r["response"]["status_code"] == 200 and r["error"] is None
             assert r["response"]["request_id"].startswith("req_")
             assert r["response"]["body"]["object"] == "chat.completion"
             assert 0 < r["response"]["body"]["usage"]["completion_tokens"] <= 4
         by_id = {r["custom_id"]: r["response"]["body"] for r in results}
-        assert by_id["c1"]["model"] == model_id and by_id["c1"]["system_fingerprint"] == reply.system_fingerprint
+        assert by_id["request-1"]["model"] == model_id
+        assert by_id["request-1"]["system_fingerprint"] == reply.system_fingerprint
         assert [b.id for b in client.batches.list().data] == [batch.id]
+        check_batch_client(url, MODEL, batch.id)
+
+
+def check_batch_client(url: str, model: str, done_batch: str) -> None:
+    """ladder's batch client against this server: answers mapped back by custom_id; a refused
+    request (the error file) and a request the batch has no line for are errors, not dropped."""
+    from ladder.backends.batch import BatchBackend, MemoryLedger, RemoteBatch, request_lines, to_jsonl
+    from ladder.backends.endpoints import Endpoint
+    from ladder.backends.openai_compat import OpenAICompatBackend
+    from ladder.types import GenerationParams, Message, content_hash
+
+    live = OpenAICompatBackend(Endpoint(name="custom", base_url=url, key_required=False), model, base_url=url)
+    ledger = MemoryLedger()
+    batch = BatchBackend(live, poll_s=0.2, ledger=ledger)
+    chats = [(Message("user", f"Code word {i}?"),) for i in range(3)]
+    gens = batch.generate(chats, GenerationParams(max_new_tokens=4))
+    assert [g.error for g in gens] == [None] * 3 and all(0 < g.completion_tokens <= 4 for g in gens)
+    assert len(batch.submitted) == 1 and ledger.remote_batch(next(iter(ledger._batches))).status == "completed"
+
+    refused = batch.generate(chats[:2], GenerationParams(max_new_tokens=32))  # over the server's --max-tokens 16
+    assert all(g.error and g.error.startswith("HTTP 400: max_tokens: at most 16") for g in refused)
+
+    # a batch found in the ledger that answered request-0..2, asked for four: the fourth is an
+    # error naming the batch, never dropped
+    four = chats + [(Message("user", "one more"),)]
+    params = GenerationParams(max_new_tokens=4)
+    key = content_hash(live.fingerprint(), to_jsonl(request_lines(model, four, params)).decode())
+    ledger.save_remote_batch(RemoteBatch(key=key, host="h", model=model, batch_id=done_batch, input_file_id="f",
+                                         requests=4, status="completed"))
+    mapped = batch.generate(four, params)
+    assert [g.error is None for g in mapped] == [True, True, True, False]
+    assert mapped[3].error.startswith(f"batch_missing: batch {done_batch} ended completed")
