@@ -127,12 +127,11 @@ class BatchBackend:
 
     def generate(self, chats: Sequence[Chat], params: GenerationParams, adapter: str | None = None,
                  on_progress: ProgressFn | None = None) -> list[Generation]:
-        if adapter is not None:
-            raise ValueError("a remote model takes no local adapter; a remote fine-tune is a model id")
         if not chats:
             return []
-        payload = to_jsonl(request_lines(self.name, chats, params))
-        key = content_hash(self.fingerprint(), payload.decode())
+        # `adapter`: a remote fine-tune's model id on this endpoint answers instead of the base
+        payload = to_jsonl(request_lines(adapter or self.name, chats, params))
+        key = content_hash(self.fingerprint(adapter), payload.decode())
         t0 = time.time()
         try:
             batch = self.ledger.remote_batch(key)
