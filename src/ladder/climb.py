@@ -32,7 +32,7 @@ from ladder.scoring import target_quality
 from ladder.task import Task
 from ladder.task.spec import ModelSpec
 from ladder.tracking.cache import CachedBackend
-from ladder.tracking.costs import rung_request_cost
+from ladder.tracking.costs import price_factor, rung_request_cost
 from ladder.tracking.estimate import CostEstimate, FinetuneEstimate, estimate_finetune, measured_train_throughput
 from ladder.tracking.store import RungRecord, Store
 from ladder.types import Chat, GenerationParams, Message
@@ -263,7 +263,7 @@ def _measured(task: Task, store: Store, run_id: str, rung: str) -> _Met | None:
     prompt_tokens = sum(g.prompt_tokens for g in answered) / len(answered)
     completion_tokens = sum(g.completion_tokens for g in answered) / len(answered)
     per_request = rung_request_cost(prompt_tokens, completion_tokens, task.spec.prices,
-                                    finetuned=row.kind == "finetune")
+                                    finetuned=row.kind == "finetune") * price_factor(row.candidate)
     return _Met(rung, CostEstimate(row.build_money, per_request, task.spec.volume), completion_tokens)
 
 
@@ -376,7 +376,7 @@ def _climb_one(task: Task, store: Store, backend: CachedBackend, teacher: Cached
         on_progress=advance,
     )
     described = candidate.describe()
-    if batch is not None and candidate.answers is None:  # the report prices this rung's rows at the endpoint's batch price
+    if batch is not None and candidate.answers is None:  # its rows are priced at the endpoint's batch price
         described = {**described, "execution": "batch", "batch_discount": batch.discount,
                      "batches": batch.submitted[submitted_before:]}
     rung_id = store.add_rung_result(RungRecord(

@@ -30,7 +30,7 @@ from ladder.report.retrieval import comparisons, retrieval_summary
 from ladder.scoring import (INTERVAL_METHOD, accuracies, answered, assessment_rates, coverage, outcome,
                             pass_table, proportion_interval, target_outcomes, target_quality)
 from ladder.task.spec import PriceSpec
-from ladder.tracking.costs import break_even_requests, rung_request_cost
+from ladder.tracking.costs import break_even_requests, price_factor, rung_request_cost
 from ladder.tracking.store import GenerationRow, RungRow, Store
 
 NOT_RECORDED = "not recorded"
@@ -59,7 +59,7 @@ def _rung_entry(row: RungRow, gens: list[GenerationRow], spec: dict[str, Any]) -
     if prompt_tokens is not None and completion_tokens is not None:
         live_cost = 1000 * rung_request_cost(prompt_tokens, completion_tokens, PriceSpec.model_validate(prices),
                                              finetuned=row.kind == "finetune")
-        cost = live_cost * (1 - float(row.candidate.get("batch_discount") or 0.0)) if batch else live_cost
+        cost = live_cost * price_factor(row.candidate)
     covered = coverage(test, metric)
     quality = target_quality(test, metric)
     dev_quality = target_quality(dev, metric) if dev_ids else None
