@@ -29,3 +29,13 @@ def test_nothing_cites_a_design_document_outside_the_repo():
     cited = [str(p.relative_to(ROOT)) for folder in (SRC, ROOT / "tests") for p in folder.rglob("*.py")
              if "DESIGN" + ".md" in p.read_text()]
     assert not cited
+
+
+def test_the_readme_documents_every_ladder_serve_option():
+    from ladder.serve.app import ServeConfig
+
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("### `ladder serve`"):readme.index("### Batch execution")]
+    flags = {name: "allowed-host" if name == "allowed_hosts" else name.replace("_", "-")
+             for name in ServeConfig.model_fields}
+    assert not [f for f in flags.values() if f"`--{f}" not in section]

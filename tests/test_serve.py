@@ -169,7 +169,15 @@ def test_finetune_remote_rejects_bad_data_before_uploading(tmp_path):
     env = {**os.environ, "COLUMNS": "300", "LADDER_SERVE_URL": "http://127.0.0.1:9/v1"}  # nothing listens: nothing may be sent
     r = subprocess.run([sys.executable, "-m", "ladder.cli", "finetune-remote", str(path), "--endpoint", "ladder-serve",
                         "--model", "smollm2-135m-instruct"], env=env, capture_output=True, text=True, timeout=60)
-    assert r.returncode == 2 and "3 example(s); fine-tuning needs at least 10" in r.stderr
+    assert r.returncode == 2 and "too_few_examples: 3 usable example(s); fine-tuning needs at least 10" in r.stderr
+    # `ladder data validate`'s rules, and the OpenAI chat format only: alpaca rows are refused too
+    alpaca = tmp_path / "alpaca.jsonl"
+    alpaca.write_text("".join(json.dumps({"instruction": f"q{i}", "output": f"a{i}"}) + "\n" for i in range(12))
+                      + '{"messages": [{"role": "user", "content": "no answer"}]}\n')
+    r = subprocess.run([sys.executable, "-m", "ladder.cli", "finetune-remote", str(alpaca), "--endpoint", "ladder-serve",
+                        "--model", "smollm2-135m-instruct"], env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and f"{alpaca}:13: no_assistant:" in r.stderr
+    assert "format alpaca; only the OpenAI chat format" in r.stderr
 
 
 def test_serve_refuses_an_unset_key_variable():

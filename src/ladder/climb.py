@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any, Callable, Collection, Sequence
 
 from ladder.backends import backend_for
-from ladder.backends.base import Backend
+from ladder.backends.base import Backend, unwrap
+from ladder.backends.batch import BatchBackend
 from ladder.eval.runner import evaluate
 from ladder.eval.sequential import judge_look, look_order, look_sizes
 from ladder.events import (
@@ -32,7 +33,7 @@ from ladder.scoring import target_outcomes
 from ladder.task import Task
 from ladder.task.spec import ModelSpec
 from ladder.tracking.cache import CachedBackend
-from ladder.tracking.costs import rung_request_cost
+from ladder.tracking.costs import price_factor, rung_request_cost
 from ladder.tracking.estimate import CostEstimate, FinetuneEstimate, estimate_finetune, measured_train_throughput
 from ladder.tracking.store import RungRecord, Store
 from ladder.types import Chat, GenerationParams, Message
@@ -152,6 +153,9 @@ def climb(
         on_event(Status(message))
 
     model = backend or model_backend(task, on_status=status)
+    batch = unwrap(model)
+    if isinstance(batch, BatchBackend):  # the store remembers submitted batches: a killed climb resumes them
+        batch.keep_in(store, store.runs_dir / "batches")
     backend = CachedBackend(model, store, read=use_cache, write=use_cache)
     if teacher is None:
         teacher = teacher_backend(task, model, on_status=status)
@@ -261,7 +265,7 @@ def _measured(task: Task, store: Store, run_id: str, rung: str) -> _Met | None:
     prompt_tokens = sum(g.prompt_tokens for g in answered) / len(answered)
     completion_tokens = sum(g.completion_tokens for g in answered) / len(answered)
     per_request = rung_request_cost(prompt_tokens, completion_tokens, task.spec.prices,
-                                    finetuned=row.kind == "finetune")
+                                    finetuned=row.kind == "finetune") * price_factor(row.candidate)
     return _Met(rung, CostEstimate(row.build_money, per_request, task.spec.volume), completion_tokens)
 
 
@@ -368,7 +372,7 @@ class _Scored:
 
 
 def _evaluate_in_looks(task: Task, candidate: Any, backend: CachedBackend, params: GenerationParams,
-                       best: tuple[str, dict[str, bool]] | None,
+                       best: tuple[str, dict[str, bool]] | None, chunk_size: int,
                        advance: Callable[[int], None]) -> tuple[list[Any], float, str | None]:
     """Evaluate in looks (eval/sequential.py) until every row is scored or a look says stop;
     `best` None scores every row in one look. Returns the results in eval order, the seconds, and
@@ -381,8 +385,8 @@ def _evaluate_in_looks(task: Task, candidate: Any, backend: CachedBackend, param
     for look, size in enumerate(sizes, start=1):
         chunk = order[start:size]
         result = evaluate(
-            candidate, [rows[i] for i in chunk], backend, task.checks, params,
-            chunk_size=max(EVAL_CHUNK, task.spec.generation.rows_per_batch or 0), on_progress=advance,
+            candidate, [rows[i] for i in chunk], backend, task.checks, params, chunk_size=chunk_size,
+            on_progress=advance,
         )
         results.update(zip(chunk, result.results))
         seconds, start = seconds + result.seconds, size
@@ -421,11 +425,20 @@ def _climb_one(task: Task, store: Store, backend: CachedBackend, teacher: Cached
         on_event(EvalProgress(rung.name, done, total))
 
     on_event(EvalProgress(rung.name, 0, total))
-    # a baseline is a reference line: it is always scored whole
-    best = None if exhaustive or rung.kind == "baseline" else _best_so_far(task, store, run_id)
-    results, seconds, stop = _evaluate_in_looks(task, candidate, backend, params, best, advance)
+    batch = unwrap(backend)
+    batch = batch if isinstance(batch, BatchBackend) else None
+    submitted_before = len(batch.submitted) if batch else 0
+    # a baseline is a reference line, and a Batch API gets the rung's whole eval as one batch:
+    # both are scored whole; live calls go in looks, each in resumable chunks
+    best = None if exhaustive or rung.kind == "baseline" or batch else _best_so_far(task, store, run_id)
+    chunk_size = max(1, total) if batch else max(EVAL_CHUNK, task.spec.generation.rows_per_batch or 0)
+    results, seconds, stop = _evaluate_in_looks(task, candidate, backend, params, best, chunk_size, advance)
+    described = candidate.describe()
+    if batch is not None and candidate.answers is None:  # its rows are priced at the endpoint's batch price
+        described = {**described, "execution": "batch", "batch_discount": batch.discount,
+                     "batches": batch.submitted[submitted_before:]}
     rung_id = store.add_rung_result(RungRecord(
-        run_id, position, rung.name, rung.kind, candidate.describe(),
+        run_id, position, rung.name, rung.kind, described,
         build_seconds=candidate.build.seconds, build_money=candidate.build.money,
         build_tokens=candidate.build.train_tokens,
         build_call_tokens=candidate.build.call_tokens, build_reused=candidate.build.reused,

@@ -183,7 +183,7 @@ class Candidate:
     rung: str
     kind: Literal["prompt", "finetune", "baseline"]  # baseline: a reference row, never a candidate to choose
     prompt: Prompt
-    adapter: str | None = None  # directory of a LoRA adapter (safetensors + config)
+    adapter: str | None = None  # directory of a LoRA adapter (safetensors + config); for a remote model, a fine-tuned model id
     build: BuildCost = field(default_factory=BuildCost)
     description: str = ""
     retrievals: Mapping[str, "Retrieval"] = field(default_factory=dict)  # example id -> what was retrieved

@@ -42,8 +42,9 @@ def test_every_rung_can_run_once_the_task_has_what_it_needs(tmp_path: Path):
     (tmp_path / "t" / "corpus").mkdir(parents=True)
     (tmp_path / "t" / "corpus" / "a.txt").write_text("text")
     task = load_task(minimal_task(tmp_path / "t", "prompts: {instructions: Answer.}\ncorpus: corpus\n", train=True))
-    # every rung but random_baseline, which needs a small label set (tests/rungs/test_random_baseline.py)
-    runnable = [r for r in REGISTRY if r.name != "random_baseline"]
+    # every rung but random_baseline, which needs a small label set (tests/rungs/test_random_baseline.py),
+    # and remote_sft, which needs a remote model (test_fine_tuning_rungs_need_local_weights)
+    runnable = [r for r in REGISTRY if r.name not in ("random_baseline", "remote_sft")]
     assert {r.name: unmet(r, task, parse_options(r, None)) for r in runnable} == {r.name: None for r in runnable}
     # An option can raise what a rung needs: 5 demonstrations from 4 training examples.
     few = BY_NAME["few_shot"]
@@ -56,3 +57,9 @@ def test_fine_tuning_rungs_need_local_weights(tmp_path: Path):
     task = type(task)(remote, task.path, task.train, task.eval)
     lora = BY_NAME["lora_sft"]
     assert "model.backend: local" in unmet(lora, task, parse_options(lora, None))
+    # and the managed fine-tune the other way round: a remote model, and OpenAI's 10 examples
+    remote_sft = BY_NAME["remote_sft"]
+    assert unmet(remote_sft, task, parse_options(remote_sft, None)) == (
+        "remote_sft needs 10 training examples, the task has 4")
+    local = load_task(minimal_task(tmp_path / "local", train=True))
+    assert "model.backend: openai" in unmet(remote_sft, local, parse_options(remote_sft, None))

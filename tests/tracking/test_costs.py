@@ -56,3 +56,11 @@ def test_training_cost_is_hours_times_price():
     assert training_cost(1800, 2.0) == pytest.approx(1.0)
     assert training_cost(3600 * 3, 0.5) == pytest.approx(1.5)
     assert training_cost(0, 10.0) == 0.0
+
+
+def test_a_batch_rung_costs_its_endpoint_discount():
+    from ladder.tracking.costs import price_factor
+
+    assert price_factor({"rung": "zero_shot"}) == 1.0
+    assert price_factor({"execution": "batch", "batch_discount": 0.5}) == 0.5
+    assert price_factor({"execution": "batch", "batch_discount": None}) == 1.0  # the endpoint lists none

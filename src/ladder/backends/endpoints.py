@@ -58,6 +58,9 @@ class Endpoint(BaseModel):
     key_required: bool = Field(True, description="false for local servers that accept any key")
     api_version: str | None = Field(None, description="Azure api-version")
     prices: dict[str, ModelPrice] = Field(default_factory=dict, description="per model name")
+    batch_discount: float | None = Field(
+        None, ge=0, lt=1, description="share taken off every token price for requests sent through the Batch API "
+        "(`execution: batch`; OpenAI's is 0.5, half price); unset: batch rows are priced like live ones")
     prices_note: str = ""
 
     def resolved_base_url(self) -> str:

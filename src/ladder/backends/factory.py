@@ -42,8 +42,14 @@ def backend_for(
 
         endpoint, key_env = resolve_endpoint(spec.endpoint, spec.base_url, spec.api_key_env,
                                              "api_key_env" in spec.model_fields_set)
-        return OpenAICompatBackend(endpoint, spec.name, base_url=spec.base_url, api_key_env=key_env,
+        live = OpenAICompatBackend(endpoint, spec.name, base_url=spec.base_url, api_key_env=key_env,
                                    concurrency=spec.concurrency, revision=spec.revision)
+        if spec.execution == "batch":  # the climb gives it the run store as its ledger (resume after a kill)
+            from ladder.backends.batch import BatchBackend
+
+            return BatchBackend(live, discount=endpoint.batch_discount or 0.0, poll_s=spec.batch_poll_s,
+                                on_status=on_status)
+        return live
     plugin = load_plugins("ladder.backends").get(spec.backend)
     if plugin is not None:  # an installed plugin's: it gets the spec and the settings above
         return plugin(spec, params=params, batch_size=batch_size, on_status=on_status)

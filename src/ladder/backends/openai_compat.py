@@ -110,11 +110,12 @@ class OpenAICompatBackend:
 
     # -- identity -------------------------------------------------------------------------
     def fingerprint(self, adapter: str | None = None) -> str:
-        """Host, model and revision: what answers. Never the key, nor a user:password of the URL."""
-        if adapter is not None:
-            raise ValueError("a remote model takes no local adapter; a remote fine-tune is a model id")
+        """Host, model and revision: what answers. Never the key, nor a user:password of the URL.
+        `adapter` is a remote fine-tune's model id on the same endpoint (rungs/remote_sft.py)."""
         url = url_without_credentials(self.base_url)
         host = urlparse(url).netloc or url
+        if adapter is not None:  # a fine-tuned model id names its own snapshot
+            return f"openai:{host}:{adapter}"
         return f"openai:{host}:{self.name}" + (f"@{self.revision}" if self.revision else "")
 
     def count_tokens(self, chat: Chat) -> int:
@@ -125,18 +126,17 @@ class OpenAICompatBackend:
     # -- generation -----------------------------------------------------------------------
     def generate(self, chats: Sequence[Chat], params: GenerationParams, adapter: str | None = None,
                  on_progress: ProgressFn | None = None) -> list[Generation]:
-        if adapter is not None:
-            raise ValueError("a remote model takes no local adapter; a remote fine-tune is a model id")
         results: list[Generation | None] = [None] * len(chats)
         with ThreadPoolExecutor(max_workers=max(1, self.concurrency)) as pool:
-            futures = {pool.submit(self._one, chat, params): i for i, chat in enumerate(chats)}
+            # `adapter`: a remote fine-tune's model id on this endpoint answers instead of the base
+            futures = {pool.submit(self._one, chat, params, adapter or self.name): i for i, chat in enumerate(chats)}
             for fut in as_completed(futures):
                 results[futures[fut]] = fut.result()
                 if on_progress:
                     on_progress(1)
         return [r for r in results if r is not None]
 
-    def _one(self, chat: Chat, params: GenerationParams) -> Generation:
+    def _one(self, chat: Chat, params: GenerationParams, model: str | None = None) -> Generation:
         import openai
 
         t0 = time.perf_counter()
@@ -144,7 +144,7 @@ class OpenAICompatBackend:
         while True:
             try:
                 response = self._client.chat.completions.create(
-                    model=self.name,
+                    model=model or self.name,
                     messages=[m.to_dict() for m in chat],
                     temperature=params.temperature,
                     max_tokens=params.max_new_tokens,

@@ -23,7 +23,14 @@ def serve_cmd(
     model: Annotated[str, typer.Option(help=_serve_help("model"))] = "smollm2-135m-instruct",
     data_dir: Annotated[Optional[Path], typer.Option(help=_serve_help("data_dir"))] = None,
     api_key_env: Annotated[Optional[str], typer.Option(help=_serve_help("api_key_env"))] = None,
+    allowed_host: Annotated[Optional[list[str]], typer.Option(help=_serve_help("allowed_hosts"))] = None,
     batch_size: Annotated[int, typer.Option(help=_serve_help("batch_size"))] = 8,
+    max_tokens: Annotated[int, typer.Option(help=_serve_help("max_tokens"))] = 1024,
+    max_body_bytes: Annotated[int, typer.Option(help=_serve_help("max_body_bytes"))] = 1_000_000,
+    max_upload_bytes: Annotated[int, typer.Option(help=_serve_help("max_upload_bytes"))] = 100_000_000,
+    max_epochs: Annotated[int, typer.Option(help=_serve_help("max_epochs"))] = 10,
+    max_training_jobs: Annotated[int, typer.Option(help=_serve_help("max_training_jobs"))] = 2,
+    max_batch_requests: Annotated[int, typer.Option(help=_serve_help("max_batch_requests"))] = 50_000,
     rank: Annotated[int, typer.Option(help=_serve_help("rank"))] = 16,
     learning_rate: Annotated[float, typer.Option(help=_serve_help("learning_rate"))] = 1e-3,
     epochs: Annotated[int, typer.Option(help=_serve_help("epochs"))] = 2,
@@ -31,19 +38,27 @@ def serve_cmd(
     max_length: Annotated[int, typer.Option(help=_serve_help("max_length"))] = 512,
     test_faults: Annotated[bool, typer.Option(help=_serve_help("test_faults"))] = False,
 ) -> None:
-    """Serve the local model over an OpenAI-compatible API: chat completions and managed fine-tuning."""
+    """Serve the local model over an OpenAI-compatible API: chat completions, files, managed fine-tuning
+    and batches. Loopback only unless --api-key-env is given; state persists under --data-dir."""
     from pydantic import ValidationError
 
     from ladder.serve.app import ServeConfig, serve
     from ladder.task.spec import format_validation_error
 
     try:
-        config = ServeConfig(host=host, port=port, model=model, data_dir=data_dir, api_key_env=api_key_env,
-                             batch_size=batch_size, rank=rank, learning_rate=learning_rate, epochs=epochs,
-                             train_batch_size=train_batch_size, max_length=max_length, test_faults=test_faults)
+        config = ServeConfig(
+            host=host, port=port, model=model, data_dir=data_dir, api_key_env=api_key_env,
+            allowed_hosts=tuple(allowed_host or ()), batch_size=batch_size, max_tokens=max_tokens,
+            max_body_bytes=max_body_bytes, max_upload_bytes=max_upload_bytes, max_epochs=max_epochs,
+            max_training_jobs=max_training_jobs, max_batch_requests=max_batch_requests, rank=rank,
+            learning_rate=learning_rate, epochs=epochs, train_batch_size=train_batch_size, max_length=max_length,
+            test_faults=test_faults)
         serve(config)
     except ValidationError as e:
-        raise fail([f"error: --{p.replace('_', '-')}" for p in format_validation_error(e, ServeConfig)]) from None
+        whole = [f"error: {x['msg'].removeprefix('Value error, ')}" for x in e.errors() if not x["loc"]]
+        fields = [f"error: --{p.replace('_', '-')}" for p in format_validation_error(e, ServeConfig)
+                  if not p.startswith("<top>")]
+        raise fail(whole + fields) from None
     except ValueError as e:
         raise fail([f"error: {e}"]) from None
 

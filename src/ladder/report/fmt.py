@@ -66,10 +66,18 @@ def rung_columns(summary: dict[str, Any]) -> list[tuple[str, Callable[[dict[str,
         ("cached", lambda r: pct(r["cached_share"])),
         ("build s", _build_seconds),
         (f"build cost ({currency})", lambda r: money(r["build_money"])),
-        (f"cost / 1K req ({currency})", lambda r: money(r["cost_per_1k_requests"])),
+        (f"cost / 1K req ({currency})", _request_cost),
         ("on frontier", lambda r: yes(r["on_frontier"])),
         ("meets target", lambda r: yes(r["meets_target"])),
     ]
+
+
+def _request_cost(r: dict[str, Any]) -> str:
+    """A rung answered through a Batch API is priced at the batch price, and says so."""
+    shown = money(r["cost_per_1k_requests"])
+    if r.get("execution") == "batch" and r.get("live_cost_per_1k_requests") is not None:
+        return f"{shown} (batch; live {money(r['live_cost_per_1k_requests'])})"
+    return shown
 
 
 def rung_table(summary: dict[str, Any]) -> tuple[list[str], list[list[str]]]:

@@ -35,7 +35,7 @@ from ladder.scoring_human import human_figures
 from ladder.scoring_judges import DEFAULT_TRUST_KAPPA, judge_cards
 from ladder.scoring_ranking import pairwise_rankings
 from ladder.task.spec import PriceSpec
-from ladder.tracking.costs import break_even_requests, rung_request_cost
+from ladder.tracking.costs import break_even_requests, price_factor, rung_request_cost
 from ladder.tracking.store import GenerationRow, RungRow, Store
 
 NOT_RECORDED = "not recorded"
@@ -58,10 +58,13 @@ def _rung_entry(row: RungRow, gens: list[GenerationRow], spec: dict[str, Any]) -
     replied = answered(gens)
     prompt_tokens = _mean([g.prompt_tokens for g in replied])
     completion_tokens = _mean([g.completion_tokens for g in replied])
-    cost = None
+    cost = live_cost = None
+    # rows answered through a Batch API (execution: batch) cost the endpoint's batch price
+    batch = row.candidate.get("execution") == "batch"
     if prompt_tokens is not None and completion_tokens is not None:
-        cost = 1000 * rung_request_cost(prompt_tokens, completion_tokens, PriceSpec.model_validate(prices),
-                                        finetuned=row.kind == "finetune")
+        live_cost = 1000 * rung_request_cost(prompt_tokens, completion_tokens, PriceSpec.model_validate(prices),
+                                             finetuned=row.kind == "finetune")
+        cost = live_cost * price_factor(row.candidate)
     covered = coverage(test, metric)
     quality = target_quality(test, metric)
     dev_quality = target_quality(dev, metric) if dev_ids else None
@@ -79,6 +82,7 @@ def _rung_entry(row: RungRow, gens: list[GenerationRow], spec: dict[str, Any]) -
         "build_seconds": row.build_seconds, "build_money": row.build_money,
         "build_tokens": row.build_tokens, "build_call_tokens": row.build_call_tokens, "build_reused": row.build_reused,
         "eval_seconds": row.eval_seconds, "eval_stop": row.eval_stop, "cost_per_1k_requests": cost,
+        "execution": "batch" if batch else "live", "live_cost_per_1k_requests": live_cost,
         # everything spent to serve `volume` requests with this rung, build included
         "cost_at_volume": None if cost is None else cost * spec["volume"] / 1000 + row.build_money,
         # the target's figure: passes / rows attempted on the test rows (a failed call is a failure)

@@ -17,12 +17,13 @@ from ladder.rungs.lora_sft_label_noise import LoraSFTLabelNoise
 from ladder.rungs.lora_sft_short_instructions import LoraSFTShortInstructions
 from ladder.rungs.lora_sft_wrong_demos import LoraSFTWrongDemos
 from ladder.rungs.rag import Rag
+from ladder.rungs.remote_sft import RemoteSFT
 from ladder.rungs.random_baseline import RandomBaseline
 from ladder.rungs.zero_shot import ZeroShot
 
 REGISTRY: list[Rung] = [
     RandomBaseline(), ZeroShot(), Instructed(), FewShot(), FewShotDynamic(), Rag(),
-    LoraSFT(), LoraSFTLabelNoise(), LoraSFTShortInstructions(), LoraSFTWrongDemos(), Distill(), DPO(), CPT(),
+    LoraSFT(), RemoteSFT(), LoraSFTLabelNoise(), LoraSFTShortInstructions(), LoraSFTWrongDemos(), Distill(), DPO(), CPT(),
 ]
 BY_NAME: dict[str, Rung] = {r.name: r for r in REGISTRY}
 

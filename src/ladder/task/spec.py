@@ -59,6 +59,12 @@ class ModelSpec(_Strict):
     )
     api_key_env: str = Field("OPENAI_API_KEY", description="environment variable holding the key (never the key itself)")
     concurrency: int = Field(4, gt=0, description="requests in flight at once (backend: openai)")
+    execution: Literal["live", "batch"] = Field(
+        "live", description="backend: openai only. live: one chat-completions request per row. batch: each rung's "
+        "eval goes to the endpoint's Batch API as one JSONL file (/v1/files + /v1/batches); the batch id is kept in "
+        "the run store so a killed climb resumes polling it, and the report prices its rows at the endpoint's "
+        "batch_discount")
+    batch_poll_s: float = Field(10.0, gt=0, description="seconds between polls of a running batch (execution: batch)")
     dtype: Literal["float32", "bfloat16", "auto"] = Field(
         "float32",
         description="local weights' precision. bfloat16 is faster on CPUs with AMX/AVX512-BF16 but can change "
@@ -72,6 +78,12 @@ class ModelSpec(_Strict):
         # every dump (the run's stored spec, the task's hash) leaves user:password out
         return None if url is None else url_without_credentials(url)
 
+
+    @model_validator(mode="after")
+    def _batch_needs_openai(self) -> "ModelSpec":
+        if self.execution == "batch" and self.backend != "openai":
+            raise ValueError(f"execution: batch needs backend: openai (a Batch API), not {self.backend!r}")
+        return self
 
     @field_validator("backend")
     @classmethod

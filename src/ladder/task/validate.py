@@ -207,6 +207,36 @@ def validate_file(
     return report
 
 
+def read_openai_chats(path: str | Path, min_examples: int = MIN_EXAMPLES,
+                      where: str | None = None) -> list[formats.Conversation]:
+    """The conversations of an OpenAI chat JSONL file (`{"messages": [...]}` per line), after
+    `validate_file`'s checks: any problem that rejects a line, fewer than `min_examples`
+    usable examples, or another format raises DataError listing every problem as
+    `<where>:line: code: message` (`where` defaults to the path). Weights are kept on the turns."""
+    from ladder.task.datasets import DataError
+
+    path = Path(path)
+    name = str(path) if where is None else where
+    report = validate_file(path, min_examples=min_examples)
+    if report.unreadable:
+        raise DataError([f"{name}: unreadable: {report.unreadable}"])
+    problems = [p for p in sorted(report.problems, key=lambda p: (p.line == 0, p.line)) if p.rejects]
+    shown = [f"{name}:{p.line}: {p.code}: {p.message}" if p.line else f"{name}: {p.code}: {p.message}"
+             for p in problems]
+    if report.format not in (None, "openai"):
+        shown.append(f"{name}: format {report.format}; only the OpenAI chat format ({{\"messages\": [...]}}) "
+                     "is accepted here (`ladder data convert --to openai` converts it)")
+    if shown:
+        raise DataError(shown)
+    chats = []
+    for line in path.read_bytes().removeprefix(UTF8_BOM).split(b"\n"):
+        if line.strip():
+            record = formats.parse(decode_line(line.removesuffix(b"\r"))[1], "openai")
+            assert isinstance(record, formats.Conversation)
+            chats.append(record)
+    return chats
+
+
 def decode_line(line: bytes) -> tuple[tuple[str, str] | None, Any]:
     """(code, message) of the first problem that stops the line from being read, else the JSON value."""
     if not line.strip():

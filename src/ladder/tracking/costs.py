@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Mapping
 
 if TYPE_CHECKING:
     from ladder.task.spec import PriceSpec
@@ -36,6 +36,14 @@ def serving_prices(prices: PriceSpec, finetuned: bool) -> tuple[float, float]:
 def rung_request_cost(prompt_tokens: float, completion_tokens: float, prices: PriceSpec, finetuned: bool) -> float:
     """Money for one request to a rung, input and output tokens priced at that rung's serving prices."""
     return request_cost(prompt_tokens, completion_tokens, *serving_prices(prices, finetuned))
+
+
+def price_factor(candidate: Mapping[str, Any]) -> float:
+    """What share of the listed token prices a recorded rung's requests cost: 1 - the endpoint's
+    batch discount for a rung answered through a Batch API (recorded by the climb), else 1."""
+    if candidate.get("execution") != "batch":
+        return 1.0
+    return 1.0 - float(candidate.get("batch_discount") or 0.0)
 
 
 def break_even_requests(build_a: float, per_request_a: float, build_b: float, per_request_b: float) -> float | None:

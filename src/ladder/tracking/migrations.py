@@ -235,6 +235,31 @@ def m007_comparisons(db: sqlite3.Connection) -> None:
 
 
 @migration
+def m008_remote_batches(db: sqlite3.Connection) -> None:
+    """Batches submitted to a remote Batch API (`execution: batch`), keyed by the content of their
+    requests: a climb killed after submitting finds its batch here and polls it instead of
+    submitting (and paying for) it again. The host is stored without credentials, never a key."""
+    _run_script(
+        db,
+        """
+        CREATE TABLE remote_batches (
+            key TEXT PRIMARY KEY,
+            host TEXT NOT NULL,
+            model TEXT NOT NULL,
+            batch_id TEXT NOT NULL,
+            input_file_id TEXT NOT NULL,
+            requests INTEGER NOT NULL,
+            status TEXT NOT NULL,
+            output_file_id TEXT,
+            error_file_id TEXT,
+            created_at TEXT NOT NULL,
+            finished_at TEXT
+        );
+        """
+    )
+
+
+@migration
 def m009_sequential_eval(db: sqlite3.Connection) -> None:
     """Why a rung's evaluation stopped before every eval row (ladder.eval.sequential); NULL when
     it scored them all, as every rung recorded before did."""
@@ -266,8 +291,10 @@ def _rollback(db: sqlite3.Connection) -> None:
         db.execute("ROLLBACK")
 
 
-def apply_migrations(db: sqlite3.Connection) -> list[str]:
-    """Apply every migration not yet recorded; return the names applied.
+def apply_migrations(db: sqlite3.Connection, migrations: list[tuple[str, Migration]] | None = None) -> list[str]:
+    """Apply every migration of `migrations` (default: the run store's, MIGRATIONS) not yet
+    recorded; return the names applied. Another SQLite file with its own schema (`ladder serve`'s
+    state) passes its own list and gets the same guarantees.
 
     `db` must be in autocommit mode (isolation_level=None) so BEGIN/COMMIT are ours. Each
     migration takes the write lock (BEGIN IMMEDIATE) and checks `_migrations` again under it,
@@ -275,7 +302,7 @@ def apply_migrations(db: sqlite3.Connection) -> list[str]:
     """
     db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
     applied = []
-    for name, fn in MIGRATIONS:
+    for name, fn in MIGRATIONS if migrations is None else migrations:
         if db.execute("SELECT 1 FROM _migrations WHERE name = ?", (name,)).fetchone():
             continue
         db.execute("BEGIN IMMEDIATE")

@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
+from ladder.backends.batch import RemoteBatch
 from ladder.tracking.migrations import apply_migrations
 from ladder.types import Assessment, AssessmentCost, Comparison, ExampleResult, Generation, Retrieval, RetrievedChunk
 
@@ -333,6 +334,32 @@ class Store:
                 "SELECT r.* FROM retrievals r JOIN generations g ON g.id = r.generation_id"
                 " WHERE g.rung_result_id = ? ORDER BY r.generation_id", (rung_result_id,))
         }
+
+    # -- remote batches (backends/batch.py's ledger) ---------------------------------------
+    def remote_batch(self, key: str) -> RemoteBatch | None:
+        """The batch submitted for requests with this content key, if one was."""
+        r = self.db.execute("SELECT * FROM remote_batches WHERE key = ?", (key,)).fetchone()
+        if r is None:
+            return None
+        return RemoteBatch(key=r["key"], host=r["host"], model=r["model"], batch_id=r["batch_id"],
+                           input_file_id=r["input_file_id"], requests=r["requests"], status=r["status"],
+                           output_file_id=r["output_file_id"], error_file_id=r["error_file_id"])
+
+    def save_remote_batch(self, batch: RemoteBatch) -> None:
+        """Record a submitted batch, or its new status; committed at once (a kill keeps it)."""
+        finished = _now() if batch.status in ("completed", "failed", "expired", "cancelled") else None
+        self.db.execute(
+            "INSERT INTO remote_batches (key, host, model, batch_id, input_file_id, requests, status, output_file_id,"
+            " error_file_id, created_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (key) DO UPDATE SET status = excluded.status, output_file_id = excluded.output_file_id,"
+            " error_file_id = excluded.error_file_id, finished_at = excluded.finished_at",
+            (batch.key, batch.host, batch.model, batch.batch_id, batch.input_file_id, batch.requests, batch.status,
+             batch.output_file_id, batch.error_file_id, _now(), finished),
+        )
+
+    def remote_batches(self) -> list[RemoteBatch]:
+        keys = [r["key"] for r in self.db.execute("SELECT key FROM remote_batches ORDER BY created_at, rowid")]
+        return [b for k in keys if (b := self.remote_batch(k)) is not None]
 
     # -- call cache -----------------------------------------------------------------------
     def cache_get(self, key: str) -> Generation | None:

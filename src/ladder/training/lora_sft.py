@@ -20,7 +20,8 @@ from ladder.training.args import LoraArgs
 from ladder.training.loop import IGNORE, StepFn, TrainResult, load_train_result, train_lora
 from ladder.types import Chat, content_hash
 
-__all__ = ["IGNORE", "LoraArgs", "TrainResult", "load_train_result", "tokenize_for_sft", "train_lora_sft",
+__all__ = ["IGNORE", "LoraArgs", "TrainResult", "load_train_result", "tokenize_for_sft", "tokenize_turns_for_sft",
+           "train_lora_sft",
            "train_on_rows", "collate", "labelled_logits", "pad_id_of", "Row"]
 
 Row = tuple[list[int], list[int]]  # token ids, labels (IGNORE where no loss is taken)
@@ -38,6 +39,38 @@ def tokenize_for_sft(tokenizer: Any, chat: Chat, max_length: int) -> Row:
     ids = (prompt_ids + answer_ids)[:max_length]
     labels = ([IGNORE] * len(prompt_ids) + answer_ids)[:max_length]
     return ids, labels
+
+
+def tokenize_turns_for_sft(tokenizer: Any, chat: Chat, trained: Sequence[bool], max_length: int) -> Row:
+    """Token ids and labels for a chat in which each assistant turn is trained on or not
+    (`trained[i]` for message i; OpenAI's per-message `weight: 0` is False). Each assistant turn
+    is labelled as tokenize_for_sft labels the final answer: the text its message adds after the
+    generation prompt; everything else is IGNORE. A chat trained on its final answer only gives
+    exactly tokenize_for_sft's row."""
+    messages = [m.to_dict() for m in chat]
+    ids: list[int] = []
+    labels: list[int] = []
+    done = ""  # the rendered text already turned into tokens
+
+    def add(text: str, labelled: bool) -> None:
+        piece = tokenizer(text, add_special_tokens=False)["input_ids"] if text else []
+        ids.extend(piece)
+        labels.extend(piece if labelled else [IGNORE] * len(piece))
+
+    for i, m in enumerate(chat):
+        if m.role != "assistant":
+            continue
+        prompt = tokenizer.apply_chat_template(messages[:i], add_generation_prompt=True, tokenize=False)
+        full = tokenizer.apply_chat_template(messages[: i + 1], add_generation_prompt=False, tokenize=False)
+        if not prompt.startswith(done) or not full.startswith(prompt):
+            raise ValueError("chat template renders a conversation's turns differently as it grows")
+        add(prompt[len(done):], False)
+        add(full[len(prompt):], bool(trained[i]))
+        done = full
+    whole = tokenizer.apply_chat_template(messages, add_generation_prompt=False, tokenize=False)
+    if whole.startswith(done):
+        add(whole[len(done):], False)
+    return ids[:max_length], labels[:max_length]
 
 
 def collate(rows: Sequence[Row], pad_id: int) -> dict[str, Any]:

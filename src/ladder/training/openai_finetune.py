@@ -60,15 +60,14 @@ class RemoteFinetuneResult:
 
 
 def validate_training_file(path: Path) -> tuple[int, int]:
-    """(examples, estimated tokens) of a chat JSONL file; DataError with file:line problems."""
-    from ladder.task.datasets import DataError, read_examples
+    """(examples, estimated tokens) of an OpenAI chat JSONL file, checked with `ladder data
+    validate`'s rules (every line, at least 10 examples, the OpenAI chat format only, as the
+    fine-tuning APIs take it); DataError with every `file:line: code: message` problem."""
+    from ladder.task.validate import read_openai_chats
 
-    examples = read_examples(path)
-    if len(examples) < MIN_EXAMPLES:
-        raise DataError([f"{path}: {len(examples)} example(s); fine-tuning needs at least {MIN_EXAMPLES}"])
-    chars = sum(len(e.input) + len(e.expected) + len(e.system or "") + sum(len(m.content) for m in e.history)
-                for e in examples)
-    return len(examples), chars // 4
+    chats = read_openai_chats(path, min_examples=MIN_EXAMPLES)
+    chars = sum(len(t.content) for c in chats for t in c.turns)
+    return len(chats), chars // 4
 
 
 def _hyperparameters(config: RemoteFinetuneConfig) -> dict[str, Any]:
