@@ -10,7 +10,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "ladder"
 LAYER = {
     "types": 0, "hardware": 0, "events": 0, "stats": 0, "fsutil": 0, "plugins": 0, "provenance": 1,
     "task": 1, "metrics": 1, "backends": 1, "retrieval": 1, "training": 1, "tracking": 1, "scoring": 1,
-    "rungs": 2, "eval": 2, "diagnosis": 2,
+    "rungs": 2, "eval": 2, "diagnosis": 2, "judges": 2,
     "climb": 3, "serve": 3,
     "report": 4, "cli": 4, "web": 4,
 }
@@ -26,6 +26,8 @@ FORBIDDEN = {
     ("report", "training"),
     ("diagnosis", "rungs"),  # the diagnosis reads what was measured, whatever built it
     ("diagnosis", "eval"),
+    ("judges", "rungs"),  # a judge reads answers, whatever rung gave them
+    ("judges", "eval"),
 }
 
 
