@@ -35,6 +35,8 @@ def render_html(summary: dict[str, Any], png: bytes) -> str:
     retrieval_headers, retrieval_rows = retrieval_table(summary)
     diagnosis_headers, diagnosis_rows = fmt.diagnosis_table(summary)
     check_headers, check_rows = fmt.check_table(summary)
+    judge_headers, judge_rows = fmt.judge_table(summary)
+    pairwise_headers, pairwise_rows = fmt.pairwise_table(summary)
     return _environment().get_template("report.html").render(
         run=summary["run"],
         rungs=summary["rungs"],
@@ -61,6 +63,11 @@ def render_html(summary: dict[str, Any], png: bytes) -> str:
         check_rows=check_rows,
         check_tags=fmt.check_tags(summary),
         environment_rows=environment_rows(summary["environment"]),
+        judge_headers=judge_headers,
+        judge_rows=judge_rows,
+        pairwise_headers=pairwise_headers,
+        pairwise_rows=pairwise_rows,
+        judge_lines=fmt.judge_lines(summary),
     )
 
 
