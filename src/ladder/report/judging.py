@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any, Mapping, Sequence
 
 from ladder.scoring import judge_cost, pair_verdicts, proportion_interval
-from ladder.task.spec import JudgeSpec
+from ladder.task.spec import DEFAULT_JUDGE_TAG
 from ladder.types import Comparison
 
 COVERAGE_GAP = 0.05  # two rungs whose judge coverage differs by more are compared with a warning
@@ -62,22 +62,23 @@ def judges_summary(spec: Mapping[str, Any], rungs: list[dict[str, Any]],
     """The run's judges as configured, with the scoring each actually used and its coverage per
     rung; and what the diagnosis's thin class rests on (a sufficiency judge, or the heuristic)."""
     out = []
-    for raw in spec.get("judges") or []:
-        j = JudgeSpec.model_validate(raw)
+    for raw in spec.get("judges") or []:  # as the run recorded them (every field, defaults included)
+        name, kind = raw["name"], raw["kind"]
         used: dict[str, int] = {}
         per_rung = {}
         for r in rungs:
-            seen = r.get("judges", {}).get(j.name)
+            seen = r.get("judges", {}).get(name)
             if seen is not None:
                 per_rung[r["rung"]] = {"coverage": seen["coverage"], "errors": seen["errors"],
                                        "verdicts": seen["verdicts"], "n_answered": seen["n_answered"]}
                 for how, n in seen["scoring"].items():
                     used[how] = used.get(how, 0) + n
         model = raw.get("model") or {}
-        out.append({"name": j.name, "kind": j.kind, "tag": None if j.kind == "pairwise" else j.verdict_tag,
+        out.append({"name": name, "kind": kind,
+                    "tag": None if kind == "pairwise" else raw.get("tag") or DEFAULT_JUDGE_TAG.get(kind, name),
                     "model": model.get("path") or model.get("name") or "the task's model",
-                    "scoring": j.scoring if j.kind == "rubric" else None, "scoring_used": used,
-                    "against": j.against, "retries": j.retries, "rungs": per_rung})
+                    "scoring": raw.get("scoring", "argmax") if kind == "rubric" else None, "scoring_used": used,
+                    "against": raw.get("against"), "retries": raw.get("retries"), "rungs": per_rung})
     thin = sorted({d["judge"] for d in diagnoses if d.get("judge")})
     return {"configured": out, "thin_judged_by": thin}
 

@@ -194,7 +194,7 @@ class JudgeSpec(_Strict):
             raise ValueError("a rubric judge needs `criteria`: what a good answer does")
         if not rubric and self.criteria is not None:
             raise ValueError(f"`criteria` is for rubric judges only (this one is {self.kind})")
-        if not rubric and "scoring" in self.model_fields_set:
+        if not rubric and self.scoring != "argmax":
             raise ValueError(f"`scoring` is for rubric judges only (this one is {self.kind})")
         if pairwise and self.against is None:
             raise ValueError("a pairwise judge needs `against`: the rung every other rung is compared with")
