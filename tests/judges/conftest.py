@@ -97,15 +97,16 @@ def make_judge():
 
 @pytest.fixture()
 def stored_run():
-    """stored_run(store, {rung: [(id, input, output, error), ...]}): a run "r1" with one ok rung per
-    key (references "ref-<id>"); returns rung name -> its stored id."""
-    def store_it(store: Store, answers: dict[str, list[tuple[str, str, str, str | None]]]) -> dict[str, int]:
-        store.start_run("r1", "t", "t.yaml", "h", {}, model="m")
+    """stored_run(store, {rung: [(id, input, output, error[, reference]), ...]}, spec): a run "r1"
+    with one ok rung per key (reference default "ref-<id>"); returns rung name -> its stored id."""
+    def store_it(store: Store, answers: dict[str, list[tuple[Any, ...]]],
+                 spec: dict[str, Any] | None = None) -> dict[str, int]:
+        store.start_run("r1", "t", "t.yaml", "h", spec or {}, model="m")
         ids = {}
         for position, (rung, rows) in enumerate(answers.items()):
-            results = [ExampleResult(Example(i, q, f"ref-{i}"), "[]",
+            results = [ExampleResult(Example(i, q, ref[0] if ref else f"ref-{i}"), "[]",
                                      Generation(out, 10, 5, 0.1, "error" if err else "stop", error=err))
-                       for i, q, out, err in rows]
+                       for i, q, out, err, *ref in rows]
             ids[rung] = store.add_rung_result(RungRecord("r1", position, rung, "prompt", {}), results)
         return ids
     return store_it
