@@ -90,9 +90,10 @@ def rung_note(summary: dict[str, Any]) -> str:
     return (f"Figures are over the {rows}. `{run['target_metric']} for target` is what the target is compared "
             "with: passes / rows attempted, a failed call counting as a failure; coverage is the share of rows "
             "whose call succeeded. The form, knowledge and overall accuracies are shares of examples whose "
-            "checks of that tag all pass (overall: every check), among the examples they could score (a failed "
-            "call, or a check that cannot read the reference, is neither a pass nor a failure there). Brackets "
-            f"are {run['interval_method']} 95% intervals. Tokens, latency and cost are means per answered request.")
+            "checks and judges of that tag all pass (overall: every one), among the examples they could score (a "
+            "failed call, a check that cannot read the reference or a judge_error is neither a pass nor a failure "
+            f"there). Brackets are {run['interval_method']} 95% intervals. Tokens, latency and cost are means per "
+            "answered request.")
 
 
 def judge_table(summary: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
