@@ -12,6 +12,7 @@ from ladder.events import JudgeProgress
 from ladder.judges.base import SYSTEM
 from ladder.report import summarize
 from ladder.report.markdown import render_markdown
+from ladder.report.render import write_report
 from ladder.task import load_task
 from ladder.tracking.store import Store
 
@@ -102,6 +103,9 @@ def test_a_climb_judges_every_rung_and_reports_coverage_and_evaluation_cost(judg
     assert configured["equivalent"]["tag"] == "knowledge" and configured["ab"]["against"] == "zero_shot"
     text = render_markdown(summary)
     assert "## Judges" in text and "75.0% (1 errors)" in text and "Evaluation cost" in text
+    paths = write_report(store, result.run_id, tmp_path / "report")
+    assert "<h2>Judges</h2>" in paths["html"].read_text() and "judge coverage" in paths["html"].read_text()
+    assert json.loads(paths["json"].read_text())["evaluation_cost"]["verdicts"] == total["verdicts"]
 
     # a second climb reads every answer and verdict from the call cache; only the 2 failed judge calls
     # (never cached) are asked again
