@@ -8,7 +8,6 @@ import math
 
 import pytest
 
-from ladder.backends.local import LocalBackend
 from ladder.judges import JudgeModel, build_judge
 from ladder.judges.answer import Answer
 from ladder.judges.rubric import SCORE_PREFIX, SCORE_TOKENS
