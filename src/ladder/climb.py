@@ -28,7 +28,7 @@ from ladder.judges.run import compare_rungs, judge_rung
 from ladder.provenance import run_environment
 from ladder.rungs import MAIN_LADDER, Rung, RungContext, Variant, by_name, expand, parse_options, registered, unmet
 from ladder.rungs.prompt import ChatPrompt
-from ladder.diagnosis.teacher import ask_teacher
+from ladder.diagnosis.teacher import TEACHER_KIND, ask_teacher
 from ladder.scoring import target_quality
 from ladder.task import Task
 from ladder.task.spec import ModelSpec
@@ -168,6 +168,10 @@ def climb(
     With a teacher, distill learns from it and it then answers the knowledge failures, for the
     diagnosis.
 
+    The task's `judges:` (judge_panel) read each ok rung's answered rows right after its eval, so
+    the target and the early stop see their verdicts; pairwise judges compare the rungs after the
+    last one. Raises ValueError for a pairwise judge whose `against` rung is not climbed.
+
     `use_cache=False` neither reads nor writes the call cache; the rungs named in `refresh` (a
     rung's name, or a sweeping rung's for all its variants) re-ask every call and overwrite
     their cache entries. Raises ValueError for a `refresh` name that is not climbed."""
@@ -254,7 +258,7 @@ def climb(
 
 def _compare(judges: Sequence[AnswerJudge | PairwiseJudge], store: Store, run_id: str, on_event: OnEvent) -> None:
     """Each pairwise judge over every ok rung against its `against` rung, after the whole climb."""
-    rows = [r for r in store.rung_results(run_id) if r.kind not in ("teacher", "baseline")]
+    rows = [r for r in store.rung_results(run_id) if r.kind not in (TEACHER_KIND, "baseline")]
     for judge in judges:
         if isinstance(judge, PairwiseJudge) and not compare_rungs(judge, store, run_id, rows, on_event):
             on_event(Status(f"judge {judge.name}: nothing compared ({judge.spec.against} has no answers to compare "
