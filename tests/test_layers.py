@@ -11,7 +11,7 @@ LAYER = {
     "types": 0, "hardware": 0, "events": 0, "stats": 0, "fsutil": 0, "plugins": 0, "provenance": 1,
     "task": 1, "metrics": 1, "backends": 1, "retrieval": 1, "training": 1, "tracking": 1, "scoring": 1,
     "scoring_human": 1, "scoring_judges": 1, "scoring_ranking": 1,
-    "rungs": 2, "eval": 2, "diagnosis": 2,
+    "rungs": 2, "eval": 2, "diagnosis": 2, "judges": 2,
     "climb": 3, "serve": 3,
     "report": 4, "cli": 4, "web": 4, "review": 4,
 }
@@ -30,6 +30,8 @@ FORBIDDEN = {
     ("review", "backends"),  # the review app reads and writes the store only: no model, no climb
     ("review", "climb"),
     ("review", "rungs"),
+    ("judges", "rungs"),  # a judge reads answers, whatever rung gave them
+    ("judges", "eval"),
 }
 
 

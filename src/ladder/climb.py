@@ -25,11 +25,13 @@ from ladder.eval.sequential import judge_look, look_order, look_sizes
 from ladder.events import (
     EvalProgress, OnEvent, RungFinished, RungOutcome, RungSkipped, RungStarted, Status, TrainStep, ignore,
 )
+from ladder.judges import AnswerJudge, JudgeModel, PairwiseJudge, build_judge
+from ladder.judges.run import compare_rungs, judge_rung
 from ladder.provenance import run_environment
 from ladder.rungs import MAIN_LADDER, Rung, RungContext, Variant, by_name, expand, parse_options, registered, unmet
 from ladder.rungs.prompt import ChatPrompt
-from ladder.diagnosis.teacher import ask_teacher
-from ladder.scoring import target_outcomes
+from ladder.diagnosis.teacher import TEACHER_KIND, ask_teacher
+from ladder.scoring import target_outcomes, target_quality
 from ladder.task import Task
 from ladder.task.spec import ModelSpec
 from ladder.tracking.cache import CachedBackend
@@ -115,6 +117,35 @@ def teacher_backend(task: Task, model: Backend, on_status: Callable[[str], None]
     return model_backend(task, spec, on_status)
 
 
+def judge_panel(task: Task, model: Backend, store: Store, use_cache: bool = True,
+                on_status: Callable[[str], None] = lambda _m: None) -> list[AnswerJudge | PairwiseJudge]:
+    """The task's `judges:`, each asking its model through the call cache at its prices. A judge
+    whose model is the task's own asks `model` (no second copy of the weights); judges naming the
+    same model share one backend."""
+    shared: dict[str, CachedBackend] = {}
+    panel: list[AnswerJudge | PairwiseJudge] = []
+    for spec in task.spec.judges:
+        own = spec.model
+        own_model = None if own is None else own.model_dump(include=set(ModelSpec.model_fields))
+        same = own_model is None or own_model == task.spec.model.model_dump()
+        key = "" if same else repr(sorted(own.model_dump(mode="json", exclude={"prices"}).items()))  # type: ignore[union-attr]
+        if key not in shared:
+            raw = model if same else model_backend(task, own, on_status)
+            shared[key] = CachedBackend(raw, store, read=use_cache, write=use_cache)
+        prices = own.prices if own is not None and own.prices is not None else task.spec.prices
+        panel.append(build_judge(spec, JudgeModel(shared[key], shared[key].fingerprint(), prices)))
+    return panel
+
+
+def check_against(task: Task, rungs: Sequence[tuple[Rung, Any]]) -> None:
+    """ValueError naming each pairwise judge whose `against` is not a rung this climb climbs."""
+    climbed = [rung.name for rung, _ in rungs]
+    for spec in task.spec.judges:
+        if spec.against is not None and spec.against not in climbed:
+            raise ValueError(f"judges: {spec.name!r} compares against {spec.against!r}, which this climb does not "
+                             f"climb ({', '.join(climbed)})")
+
+
 def climb(
     task: Task,
     store: Store,
@@ -140,6 +171,10 @@ def climb(
     With a teacher, distill learns from it and it then answers the knowledge failures, for the
     diagnosis.
 
+    The task's `judges:` (judge_panel) read each ok rung's answered rows right after its eval, so
+    the target and the early stop see their verdicts; pairwise judges compare the rungs after the
+    last one. Raises ValueError for a pairwise judge whose `against` rung is not climbed.
+
     `use_cache=False` neither reads nor writes the call cache; the rungs named in `refresh` (a
     rung's name, or a sweeping rung's for all its variants) re-ask every call and overwrite
     their cache entries. Raises ValueError for a `refresh` name that is not climbed.
@@ -148,6 +183,7 @@ def climb(
     it can neither meet the target nor beat the best rung so far; `exhaustive` scores every row."""
     rungs = select_rungs(task) if rungs is None else rungs
     check_refresh(rungs, refresh)
+    check_against(task, rungs)
 
     def status(message: str) -> None:
         on_event(Status(message))
@@ -165,6 +201,7 @@ def climb(
     fresh = CachedBackend(model, store, read=False, write=use_cache)
     fresh_taught = None if taught is None else fresh if taught is backend else CachedBackend(
         teacher, store, read=False, write=use_cache)
+    judges = judge_panel(task, model, store, use_cache, status)
     run_id = new_run_id(task)
     run_dir = store.runs_dir / run_id
     run_dir.mkdir(parents=True)
@@ -201,6 +238,9 @@ def climb(
             outcomes.append(_climb_one(
                 task, store, *asks, run_id, position, rung, options, params, artifacts, on_event, exhaustive
             ))
+            if outcomes[-1].status == "ok":  # verdicts first: the target may rest on them
+                row = next(r for r in store.rung_results(run_id) if r.rung == rung.name)
+                judge_rung([j for j in judges if isinstance(j, AnswerJudge)], store, row, on_event)
             spent += _rung_money(store, run_id, rung.name)
             # a baseline (random labels) is a reference line: it never ends the climb
             if not all_rungs and rung.kind != "baseline" and _meets_target(task, store, run_id, rung.name):
@@ -209,18 +249,29 @@ def climb(
                 if measured is not None and (
                         cheapest is None or measured.cost.cost_at_volume < cheapest.cost.cost_at_volume):
                     cheapest = measured
+        _compare(judges, store, run_id, on_event)
         if taught is not None:
             _ask_teacher(task, store, run_id, taught, params, on_event)
         run_status = "finished"
     finally:
         store.finish_run(run_id, run_status)
-    caches = {id(c): c for c in (backend, taught, fresh, fresh_taught) if c is not None}.values()
+    judged = [j.model.backend for j in judges]
+    caches = {id(c): c for c in (backend, taught, fresh, fresh_taught, *judged) if c is not None}.values()
     return ClimbResult(
         run_id=run_id, run_dir=run_dir, outcomes=tuple(outcomes),
         cache_hits=sum(c.hits for c in caches), cache_misses=sum(c.misses for c in caches),
         seconds=time.perf_counter() - t_climb,
         details={"target_met_by": met_by, "cheapest_meeting_target": cheapest.rung if cheapest else None},
     )
+
+
+def _compare(judges: Sequence[AnswerJudge | PairwiseJudge], store: Store, run_id: str, on_event: OnEvent) -> None:
+    """Each pairwise judge over every ok rung against its `against` rung, after the whole climb."""
+    rows = [r for r in store.rung_results(run_id) if r.kind not in (TEACHER_KIND, "baseline")]
+    for judge in judges:
+        if isinstance(judge, PairwiseJudge) and not compare_rungs(judge, store, run_id, rows, on_event):
+            on_event(Status(f"judge {judge.name}: nothing compared ({judge.spec.against} has no answers to compare "
+                            "with, or no other rung has)", level="warning"))
 
 
 def check_refresh(rungs: Sequence[tuple[Rung, Any]], refresh: Collection[str]) -> None:

@@ -51,6 +51,16 @@ class EvalProgress:
 
 
 @dataclass(frozen=True)
+class JudgeProgress:
+    """A judge (tier 2) reading a rung's answers, or a pair of rungs' ("few_shot vs instructed")."""
+
+    rung: str
+    judge: str
+    done: int  # verdicts given so far (0 when it starts), errors included
+    total: int
+
+
+@dataclass(frozen=True)
 class RungSkipped:
     rung: str
     reason: str
@@ -62,7 +72,7 @@ class RungFinished:
     traceback: str | None = None  # for a failure that is not a plain bad-input ValueError
 
 
-ClimbEvent = Union[RungStarted, Status, TrainStep, EvalProgress, RungSkipped, RungFinished]
+ClimbEvent = Union[RungStarted, Status, TrainStep, EvalProgress, JudgeProgress, RungSkipped, RungFinished]
 OnEvent = Callable[[ClimbEvent], None]
 
 

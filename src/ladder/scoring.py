@@ -146,3 +146,99 @@ def pass_table(gens: Sequence[Any]) -> dict[str, dict[str, bool]]:
     """metric -> example id -> passed, for the examples scored on that metric."""
     return {m: {g.example_id: o == "pass" for g in gens if (o := outcome(g, m)) in ("pass", "fail")}
             for m in METRICS}
+
+
+def extra_tags(gens: Sequence[Any]) -> list[str]:
+    """Tags beyond form and knowledge that assessments carry (a judge's own, e.g. helpfulness), in
+    first-seen order."""
+    seen: dict[str, None] = {}
+    for g in gens:
+        for a in g.assessments:
+            if a.tag not in METRICS:
+                seen.setdefault(a.tag, None)
+    return list(seen)
+
+
+def tag_accuracies(gens: Sequence[Any], tags: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """tag -> its accuracy, 95% interval and number of scored examples, for tags beyond METRICS."""
+    out = {}
+    for tag in tags:
+        scored = verdicts(gens, tag)
+        out[tag] = {"accuracy": float(np.mean(scored)) if scored else None,
+                    "ci": proportion_interval(scored) if scored else None, "n_scored": len(scored)}
+    return out
+
+
+def _judged(gens: Sequence[Any]) -> list[Any]:
+    return [a for g in gens for a in g.assessments if a.source_kind == "llm_judge"]
+
+
+def judge_coverage(gens: Sequence[Any]) -> dict[str, dict[str, Any]]:
+    """Per LLM judge: its tag, verdicts and judge errors over the answered rows, and its coverage
+    (verdicts / answered rows; a row it never reached counts against it like an error)."""
+    replied = answered(gens)
+    out: dict[str, dict[str, Any]] = {}
+    for a in _judged(replied):
+        entry = out.setdefault(a.name, {"tag": a.tag, "kind": a.metadata.get("judge_kind"), "verdicts": 0,
+                                        "errors": 0, "n_answered": len(replied), "scoring": {}})
+        if a.error is not None:
+            entry["errors"] += 1
+        elif a.passed is not None:
+            entry["verdicts"] += 1
+            used = a.metadata.get("scoring", "argmax")
+            entry["scoring"][used] = entry["scoring"].get(used, 0) + 1
+    for entry in out.values():
+        entry["coverage"] = entry["verdicts"] / entry["n_answered"] if entry["n_answered"] else None
+    return out
+
+
+def judge_cost(assessments: Iterable[Any]) -> dict[str, float]:
+    """What judges' verdicts cost (evaluation cost, apart from build and serving): their count,
+    tokens, money and seconds (a cached verdict shows what its call cost when it was made)."""
+    items = list(assessments)
+    return {"verdicts": len(items),
+            "prompt_tokens": int(sum(a.cost.prompt_tokens for a in items)),
+            "completion_tokens": int(sum(a.cost.completion_tokens for a in items)),
+            "money": float(sum(a.cost.money for a in items)),
+            "seconds": float(sum(a.cost.latency_s for a in items))}
+
+
+def rung_judge_cost(gens: Sequence[Any]) -> dict[str, float]:
+    return judge_cost(_judged(gens))
+
+
+@dataclass(frozen=True)
+class PairVerdict:
+    """A pair of answers as a judge (or person) decided it: a pairwise judge's two orders read
+    together (`consistent` False: the orders disagreed, read as a tie), or one A/B choice
+    (`consistent` None). `error`: no verdict (an order failed)."""
+
+    a: int
+    b: int
+    source_kind: str
+    source_name: str
+    winner: str | None  # a | b | tie | both_bad
+    consistent: bool | None
+    error: str | None = None
+
+
+def pair_verdicts(comparisons: Sequence[Any]) -> list[PairVerdict]:
+    """Group a run's Comparisons into pair verdicts: the two orders a pairwise judge asked (same
+    `metadata["pair"]`) make one; a comparison without a pair key stands alone."""
+    groups: dict[tuple[Any, ...], list[Any]] = {}
+    for i, c in enumerate(comparisons):
+        key = c.metadata.get("pair")
+        groups.setdefault((c.source_kind, c.source_name, key) if key is not None else ("alone", i), []).append(c)
+    out = []
+    for group in groups.values():
+        first = group[0]
+        failed = next((c.error or "no verdict" for c in group if c.error is not None or c.winner is None), None)
+        if failed is not None:
+            out.append(PairVerdict(first.a, first.b, first.source_kind, first.source_name, None, None, failed))
+        elif len(group) == 1:
+            out.append(PairVerdict(first.a, first.b, first.source_kind, first.source_name, first.winner, None))
+        else:
+            same = len({c.winner for c in group}) == 1
+            out.append(PairVerdict(first.a, first.b, first.source_kind, first.source_name,
+                                   first.winner if same else "tie", same))
+    return out

@@ -258,7 +258,8 @@ def test_load_task_needs_a_check_on_every_row(tmp_path: Path) -> None:
     with pytest.raises(DataError) as info:
         load_task(tmp_path / "task.yaml")
     assert info.value.problems == [f"{eval_file}:1: no check of tag 'form' scores this row on the target metric "
-                                   "(target.metric: form); add one to task.yaml checks or to the row's own checks"]
+                                   "(target.metric: form); add one to task.yaml checks or to the row's own checks, "
+                                   "or a judge of that tag"]
     (tmp_path / "task.yaml").write_text("name: t\ndata: {eval: eval.jsonl}\n", encoding="utf-8")
     # Per-example checks are enough, but only on every row: the unchecked row is named by file:line
     check = {"name": "c", "kind": "exact", "tag": "knowledge"}

@@ -272,6 +272,32 @@ class LocalBackend:
             self._models[adapter] = model
         return self._models[adapter]
 
+    # -- token probabilities ----------------------------------------------------------------
+    def next_token_probs(self, chat: Chat, prefix: str, candidates: Sequence[str]) -> tuple[dict[str, float], Generation]:
+        """The probability of each candidate as the next token after `chat` rendered for a reply and
+        `prefix` (the start of that reply), from one forward pass of the base model: what a G-Eval
+        style judge weighs its score tokens with. Probabilities are the model's own (not renormalised
+        over the candidates); the Generation carries the prompt's tokens and the pass's latency."""
+        import torch
+
+        tok, model = self.tokenizer, self._model(None)
+        text = render_chat(tok, chat) + prefix
+        ids = tok(text, add_special_tokens=False)["input_ids"]
+        t0 = time.perf_counter()
+        with torch.no_grad():
+            logits = model(torch.tensor([ids])).logits[0, -1]
+        probs = torch.softmax(logits.float(), dim=-1)
+        out = {c: float(probs[self._next_token_id(text, ids, c)]) for c in candidates}
+        return out, Generation("", len(ids), 0, time.perf_counter() - t0)
+
+    def _next_token_id(self, text: str, ids: list[int], candidate: str) -> int:
+        """The token that continues `text` (tokenised as `ids`) with `candidate`: the one the
+        tokenizer itself appends, or the candidate's first token where it merges with the text's end."""
+        extended = self.tokenizer(text + candidate, add_special_tokens=False)["input_ids"]
+        if len(extended) == len(ids) + 1 and extended[: len(ids)] == ids:
+            return int(extended[-1])
+        return int(self.tokenizer(candidate, add_special_tokens=False)["input_ids"][0])
+
     # -- generation -----------------------------------------------------------------------
     def generate(
         self,

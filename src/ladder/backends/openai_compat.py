@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import re
 import time
+from dataclasses import dataclass
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any, Mapping, Sequence
 from urllib.parse import urlparse
@@ -30,6 +31,14 @@ from ladder.types import Chat, Generation, GenerationParams
 RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
 NO_KEY = "no-key"  # sent to servers that need none; the SDK refuses an empty key
 _KEY_SHAPES = re.compile(r"\b(sk-[A-Za-z0-9_\-*]{4,}|Bearer\s+\S+)")
+
+
+@dataclass(frozen=True)
+class TokenLogprobs:
+    """One reply token and the log-probabilities of the likeliest tokens at its place (itself included)."""
+
+    token: str
+    top: dict[str, float]
 
 
 class MissingKey(ValueError):
@@ -126,17 +135,29 @@ class OpenAICompatBackend:
     # -- generation -----------------------------------------------------------------------
     def generate(self, chats: Sequence[Chat], params: GenerationParams, adapter: str | None = None,
                  on_progress: ProgressFn | None = None) -> list[Generation]:
-        results: list[Generation | None] = [None] * len(chats)
+        # `adapter`: a remote fine-tune's model id on this endpoint answers instead of the base
+        return [g for g, _ in self._many(chats, params, {}, on_progress, adapter or self.name)]
+
+    def generate_logprobs(self, chats: Sequence[Chat], params: GenerationParams,
+                          top_logprobs: int = 5) -> list[tuple[Generation, list[TokenLogprobs] | None]]:
+        """Answer each chat asking for the log-probabilities of each reply token and its
+        `top_logprobs` alternatives; None beside a Generation when the server returned none
+        (many OpenAI-compatible servers ignore the request)."""
+        return self._many(chats, params, {"logprobs": True, "top_logprobs": top_logprobs}, None, self.name)
+
+    def _many(self, chats: Sequence[Chat], params: GenerationParams, extra: Mapping[str, Any],
+              on_progress: ProgressFn | None, model: str) -> list[tuple[Generation, list[TokenLogprobs] | None]]:
+        results: list[tuple[Generation, list[TokenLogprobs] | None] | None] = [None] * len(chats)
         with ThreadPoolExecutor(max_workers=max(1, self.concurrency)) as pool:
-            # `adapter`: a remote fine-tune's model id on this endpoint answers instead of the base
-            futures = {pool.submit(self._one, chat, params, adapter or self.name): i for i, chat in enumerate(chats)}
+            futures = {pool.submit(self._one, chat, params, extra, model): i for i, chat in enumerate(chats)}
             for fut in as_completed(futures):
                 results[futures[fut]] = fut.result()
                 if on_progress:
                     on_progress(1)
         return [r for r in results if r is not None]
 
-    def _one(self, chat: Chat, params: GenerationParams, model: str | None = None) -> Generation:
+    def _one(self, chat: Chat, params: GenerationParams, extra: Mapping[str, Any],
+             model: str) -> tuple[Generation, list[TokenLogprobs] | None]:
         import openai
 
         t0 = time.perf_counter()
@@ -144,12 +165,14 @@ class OpenAICompatBackend:
         while True:
             try:
                 response = self._client.chat.completions.create(
-                    model=model or self.name,
+                    model=model,
                     messages=[m.to_dict() for m in chat],
                     temperature=params.temperature,
                     max_tokens=params.max_new_tokens,
+                    **extra,
                 )
-                return self._to_generation(response, time.perf_counter() - t0)
+                generation = self._to_generation(response, time.perf_counter() - t0)
+                return generation, (_token_logprobs(response) if extra.get("logprobs") else None)
             except openai.APIStatusError as e:
                 retry = e.status_code in RETRY_STATUS
                 detail = f"HTTP {e.status_code}: {_message(e)}"
@@ -162,7 +185,7 @@ class OpenAICompatBackend:
                 if retry:
                     detail += f" (after {attempt + 1} attempts)"
                 return Generation("", 0, 0, time.perf_counter() - t0, "error",
-                                  error=redact(detail, *self._secrets()))
+                                  error=redact(detail, *self._secrets())), None
             time.sleep(min(30.0, wait if wait is not None else self.backoff_s * 2**attempt))
             attempt += 1
 
@@ -183,6 +206,19 @@ class OpenAICompatBackend:
         reason = choice.finish_reason or "stop"
         return Generation(text=(choice.message.content or "").strip(), prompt_tokens=prompt,
                           completion_tokens=completion, latency_s=latency, finish_reason=reason, **answered_by)
+
+
+def _token_logprobs(response: Any) -> list[TokenLogprobs] | None:
+    """Each reply token with its top alternatives' log-probabilities, from a chat completion's
+    `choices[0].logprobs.content`; None when the server sent none."""
+    try:
+        content = response.choices[0].logprobs.content
+    except (AttributeError, IndexError, TypeError):
+        return None
+    if not content:
+        return None
+    return [TokenLogprobs(str(t.token), {str(a.token): float(a.logprob) for a in (t.top_logprobs or ())})
+            for t in content]
 
 
 def _message(e: Any) -> str:

@@ -9,7 +9,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from ladder.events import ClimbEvent, EvalProgress, RungFinished, RungSkipped, RungStarted, Status, TrainStep
+from ladder.events import (ClimbEvent, EvalProgress, JudgeProgress, RungFinished, RungSkipped, RungStarted,
+                           Status, TrainStep)
 
 
 class ClimbProgress:
@@ -24,6 +25,7 @@ class ClimbProgress:
         )
         self._train: dict[str, TaskID] = {}
         self._eval: dict[str, TaskID] = {}
+        self._judge: dict[tuple[str, str], TaskID] = {}
 
     def __enter__(self) -> ClimbProgress:
         self.progress.start()
@@ -46,6 +48,10 @@ class ClimbProgress:
                 if rung not in self._eval:
                     self._eval[rung] = self.progress.add_task(f"{rung}: eval", total=total)
                 self.progress.update(self._eval[rung], completed=done)
+            case JudgeProgress(rung=rung, judge=judge, done=done, total=total):
+                if (rung, judge) not in self._judge:
+                    self._judge[rung, judge] = self.progress.add_task(escape(f"{rung}: judge {judge}"), total=total)
+                self.progress.update(self._judge[rung, judge], completed=done)
             case RungSkipped(rung=rung, reason=reason):
                 self._log(escape(f"{rung}: skipped: {reason}"))
             case RungFinished(outcome=outcome, traceback=trace):

@@ -25,7 +25,8 @@ CLASSES: dict[str, str] = {
     "knowledge_teacher_right": "knowledge error: the teacher model gets it right",
     "knowledge_teacher_wrong": "knowledge error: the teacher model gets it wrong too",
     "knowledge": "knowledge error (no teacher or retrieval evidence to split it)",
-    "thin": "thin answer: passes the checks but is much shorter than the reference",
+    "thin": "thin answer: passes the checks but says too little against the reference (by the sufficiency "
+            "judge, or else the length/coverage heuristic)",
     "blocked": "blocked: the backend refused or its content filter fired",
     "error": "error: the call failed (left out of the accuracies, not a wrong answer)",
 }

@@ -9,9 +9,10 @@ from typing import Any
 
 from ladder.diagnosis.classify import CLASSES, Diagnosis, classify
 from ladder.diagnosis.evidence import retrieval_info, teacher_answers
-from ladder.diagnosis.judge import Judge, ThinAnswerHeuristic
+from ladder.diagnosis.judge import SUFFICIENCY, Judge, ThinAnswerHeuristic
 from ladder.diagnosis.teacher import TEACHER_KIND
-from ladder.tracking.store import Store
+from ladder.tracking.store import GenerationRow, Store
+from ladder.types import Assessment
 
 EXAMPLES_PER_CLASS = 3
 MAX_TEXT = 2000
@@ -96,9 +97,25 @@ def next_step(dominant: str | None, counts: dict[str, int], kind: str, has_teach
     return steps[dominant]
 
 
+def sufficiency_judges(spec: dict[str, Any]) -> list[str]:
+    """The names of a run's `sufficiency` judges (task.yaml `judges:`, as the run recorded it)."""
+    return [j["name"] for j in spec.get("judges") or [] if j.get("kind") == "sufficiency"]
+
+
+def _thin_verdicts(gen: GenerationRow, judges: list[str]) -> tuple[GenerationRow, tuple[Assessment, ...]]:
+    """The stored verdicts of the sufficiency judges, as the diagnosis's sufficiency verdicts, and
+    the row without them: a thin answer is thin, not wrong, whatever tag the judge scores under."""
+    mine = tuple(replace(a, tag=SUFFICIENCY) for a in gen.assessments if a.name in judges)
+    return replace(gen, assessments=tuple(a for a in gen.assessments if a.name not in judges)), mine
+
+
 def diagnose(store: Store, run_id: str, judge: Judge | None = None) -> list[RungDiagnosis]:
-    """One RungDiagnosis per rung that produced results, in climb order."""
+    """One RungDiagnosis per rung that produced results, in climb order. What is thin comes from
+    `judge` when given; else from the run's stored `sufficiency` judge verdicts when it has such a
+    judge; else from ThinAnswerHeuristic (a length/coverage heuristic, named as such)."""
+    stored = [] if judge is not None else sufficiency_judges(store.run(run_id)["spec"])
     judge = judge or ThinAnswerHeuristic()
+    label = f"LLM judge {', '.join(stored)} (sufficiency)" if stored else judge.name
     teachers = teacher_answers(store, run_id)
     rows = store.rung_results(run_id)
     teacher_rows = {r.candidate.get("of"): r for r in rows if r.kind == TEACHER_KIND}
@@ -112,7 +129,10 @@ def diagnose(store: Store, run_id: str, judge: Judge | None = None) -> list[Rung
         examples: dict[str, list[Diagnosis]] = {}
         gens = store.generations(row.id)
         for g in gens:
-            judged = judge.judge(g.input, g.output, g.expected) if g.error is None else ()
+            if stored:
+                g, judged = _thin_verdicts(g, stored)
+            else:
+                judged = judge.judge(g.input, g.output, g.expected) if g.error is None else ()
             d = classify(g, g.example_id, judged, answers.get(g.example_id), retrieved.get(g.id))
             if d.cls is None:
                 continue
@@ -129,7 +149,7 @@ def diagnose(store: Store, run_id: str, judge: Judge | None = None) -> list[Rung
             rung=row.rung, kind=row.kind, n=len(gens), counts=counts,
             examples={c: examples[c] for c in counts}, dominant=dom, next_step="",
             teacher_asked=len(answers), teacher_money=trow.build_money if trow else 0.0,
-            judge=judge.name, notes=notes,
+            judge=label, notes=notes,
         ))
     # The next step of each rung may rest on what the run's retrieval rungs measured.
     evidence = _best_retrieval_evidence(out)

@@ -2,10 +2,11 @@
 
 A `Judge` returns Assessments for (input, output, reference), the record every verdict shares:
 tag `knowledge` says whether the content is right, tag `sufficiency` whether a right answer says
-enough (passed=False: thin). Only one judge ships now: `ThinAnswerHeuristic`, a length/coverage
-heuristic against the reference, named as such. An LLM judge and stored human ratings plug in
-through the same protocol; a judge that says nothing on a tag gives no assessment of it (or one
-with an error), and the diagnosis then falls back on the checks.
+enough (passed=False: thin). `ThinAnswerHeuristic` is a length/coverage heuristic against the
+reference, named as such; it stands in when the task configures no `sufficiency` LLM judge
+(ladder.judges), whose stored verdicts the diagnosis then reads instead (diagnose.py). A judge
+that says nothing on a tag gives no assessment of it (or one with an error), and the diagnosis
+then falls back on the checks.
 """
 
 from __future__ import annotations

@@ -56,7 +56,12 @@ def rung_columns(summary: dict[str, Any]) -> list[tuple[str, Callable[[dict[str,
     ]
     if split:
         cols.append(("dev (chosen on)", lambda r: pct(r["dev_quality"])))
-    return cols + [
+    judged = [("judge coverage", lambda r: pct(r.get("judge_coverage"))),
+              ("judge errors", lambda r: str(r.get("judge_errors", 0))),
+              (f"eval cost ({currency})", lambda r: money((r.get("evaluation_cost") or {}).get("money")))]
+    if not summary.get("judges", {}).get("configured"):
+        judged = []
+    return cols + judged + [
         ("form acc (95% CI)", lambda r: acc(r, "form")),
         ("knowledge acc (95% CI)", lambda r: acc(r, "knowledge")),
         ("overall acc (95% CI)", lambda r: acc(r, "overall")),
@@ -93,11 +98,11 @@ def rung_note(summary: dict[str, Any]) -> str:
     return (f"Figures are over the {rows}. `{run['target_metric']} for target` is what the target is compared "
             "with: passes / rows attempted, a failed call counting as a failure; coverage is the share of rows "
             "whose call succeeded. The form, knowledge and overall accuracies are shares of examples whose "
-            "checks of that tag all pass (overall: every check), among the examples they could score (a failed "
-            "call, or a check that cannot read the reference, is neither a pass nor a failure there). Brackets "
-            f"are {run['interval_method']} 95% intervals. Tokens, latency and cost are means per answered request. "
-            "A rung whose first rows showed it could neither meet the target nor beat the best rung so far "
-            "stopped there (sequential evaluation): its n is the rows it was scored on.")
+            "checks and judges of that tag all pass (overall: every one), among the examples they could score (a "
+            "failed call, a check that cannot read the reference or a judge_error is neither a pass nor a failure "
+            f"there). Brackets are {run['interval_method']} 95% intervals. Tokens, latency and cost are means per "
+            "answered request. A rung whose first rows showed it could neither meet the target nor beat the best "
+            "rung so far stopped there (sequential evaluation): its n is the rows it was scored on.")
 
 
 def human_labels_text(summary: dict[str, Any]) -> str:
@@ -108,6 +113,51 @@ def human_labels_text(summary: dict[str, Any]) -> str:
     return "Human labels (ladder review): " + "; ".join(
         f"{rung} {h['ratings']} rated answer(s) by {h['raters']} rater(s), {h['ab_choices']} A/B choice(s)"
         for rung, h in counts.items()) + "."
+
+
+def judge_table(summary: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """One row per configured judge: what it is, the scoring it used, its coverage on each rung."""
+    judges = summary.get("judges", {}).get("configured") or []
+    names = [r["rung"] for r in summary["rungs"] if r["status"] == "ok"]
+    rows = []
+    for j in judges:
+        used = ", ".join(f"{how} ({n})" for how, n in j["scoring_used"].items()) or DASH
+        scoring = DASH if j["scoring"] is None else f"{j['scoring']}; used: {used}"
+        cells = []
+        for name in names:
+            c = j["rungs"].get(name)
+            cells.append(DASH if c is None else f"{pct(c['coverage'])} ({c['errors']} errors)")
+        what = j["kind"] + (f" vs {j['against']}" if j["against"] else "")
+        rows.append([j["name"], what, j["tag"] or DASH, j["model"], scoring, *cells])
+    return ["judge", "kind", "tag", "model", "scoring", *(f"{n} coverage" for n in names)], rows
+
+
+def pairwise_table(summary: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    headers = ["judge", "rung", "against", "pairs", "wins", "losses", "ties (inconsistent)", "errors",
+               "win rate (95% CI)"]
+    rows = [[p["judge"], p["rung"], p["against"], str(p["pairs"]), str(p["wins"]), str(p["losses"]),
+             f"{p['ties']} ({p['inconsistent']})", str(p["errors"]), with_interval(p["win_rate"], p["win_rate_ci"])]
+            for p in summary.get("pairwise") or []]
+    return headers, rows
+
+
+def judge_lines(summary: dict[str, Any]) -> list[str]:
+    """The judges' footnotes: coverage, errors, scoring, pairwise reading, cost of evaluation."""
+    cost = summary.get("evaluation_cost") or {}
+    currency = summary["run"]["currency"]
+    lines = [
+        "Coverage is verdicts / answered rows; a judge_error (an unreadable or failed verdict after its retries) is "
+        "neither a pass nor a failure and is left out of the accuracies, like a check that cannot score.",
+        "Scoring: argmax is the score the judge wrote; logprobs is the probability-weighted mean of the score tokens "
+        "1-5 (G-Eval), used only where the judge model returned token probabilities.",
+        f"Evaluation cost (the judges' calls, apart from build and serving): {cost.get('verdicts', 0)} verdicts, "
+        f"{cost.get('prompt_tokens', 0):,} prompt + {cost.get('completion_tokens', 0):,} completion tokens, "
+        f"{money(cost.get('money'))} {currency}, {fixed(cost.get('seconds'))} s of judge time.",
+    ]
+    if summary.get("pairwise"):
+        lines.append("Pairwise: each pair is asked in both orders; the same winner both ways is a win or loss, "
+                     "anything else an inconsistent pair, counted as a tie. Win rate = wins / decided pairs.")
+    return lines
 
 
 def selection_text(summary: dict[str, Any]) -> str:

@@ -105,6 +105,11 @@ def render_markdown(summary: dict[str, Any], png_name: str = "frontier.png") -> 
         lines += ["## Checks", "", *_table(check_headers, check_rows), "",
                   "Share of answered examples that pass each check (its tag: " + ", ".join(
                       f"{name} = {tag}" for name, tag in fmt.check_tags(summary).items()) + ").", ""]
+    if summary.get("judges", {}).get("configured"):
+        lines += ["## Judges", "", *_table(*fmt.judge_table(summary)), ""]
+        if summary.get("pairwise"):
+            lines += [*_table(*fmt.pairwise_table(summary)), ""]
+        lines += [f"- {line}" for line in fmt.judge_lines(summary)] + [""]
     if any(r.get("retrieval") for r in summary["rungs"]):
         lines += ["## Retrieval", "", *_table(*retrieval_table(summary)), "",
                   "recall@k and MRR count examples that name their gold source (gold_doc / gold_passage); "

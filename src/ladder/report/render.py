@@ -38,9 +38,11 @@ def render_html(summary: dict[str, Any], png: bytes) -> str:
     diagnosis_headers, diagnosis_rows = fmt.diagnosis_table(summary)
     check_headers, check_rows = fmt.check_table(summary)
     card_headers, card_rows = judge_card_table(summary)
-    pairwise_headers, pairwise_rows = pairwise_judge_table(summary)
+    card_pairwise_headers, card_pairwise_rows = pairwise_judge_table(summary)
     human_headers, human_rows = human_rung_table(summary)
     ab_headers, ab_rows = human_ab_table(summary)
+    judge_headers, judge_rows = fmt.judge_table(summary)
+    pairwise_headers, pairwise_rows = fmt.pairwise_table(summary)
     return _environment().get_template("report.html").render(
         run=summary["run"],
         rungs=summary["rungs"],
@@ -69,9 +71,14 @@ def render_html(summary: dict[str, Any], png: bytes) -> str:
         check_tags=fmt.check_tags(summary),
         environment_rows=environment_rows(summary["environment"]),
         card_headers=card_headers, card_rows=card_rows, card_notes=judge_card_notes(summary) if card_rows else [],
-        pairwise_headers=pairwise_headers, pairwise_rows=pairwise_rows,
+        card_pairwise_headers=card_pairwise_headers, card_pairwise_rows=card_pairwise_rows,
         human_headers=human_headers, human_rows=human_rows, ab_headers=ab_headers, ab_rows=ab_rows,
         human_cost=human_cost_line(summary), rankings=ranking_tables(summary),
+        judge_headers=judge_headers,
+        judge_rows=judge_rows,
+        pairwise_headers=pairwise_headers,
+        pairwise_rows=pairwise_rows,
+        judge_lines=fmt.judge_lines(summary),
     )
 
 

@@ -13,6 +13,11 @@ are the share of pass among pass and fail; `quality`, the figure compared with t
 a failed call as a failure (passes / rows attempted). Token, latency and cost means are over the
 answered rows. Teacher rows (kind "teacher") are evidence for the diagnosis, not rungs.
 
+LLM judges (tier 2) count like checks of their tag; a judge_error is neither pass nor fail. Each
+rung shows its judge coverage (verdicts / answered rows) and judge errors; a comparison of two
+rungs whose judge coverage differs by more than report.judging.COVERAGE_GAP says so. What judges cost is
+evaluation cost, apart from a rung's build and serving cost (`evaluation_cost`).
+
 With a selection split (task.yaml `data.dev` or `selection.dev_fraction`, recorded in the run's
 spec as `selection.dev_ids`) every figure of a rung comes from the test rows (the eval rows that
 are not dev rows), and `dev_quality` is its quality on the dev rows, on which the recommendation
@@ -29,8 +34,10 @@ from ladder.diagnosis import CLASSES, AdviceOptions, Judge, diagnose, recommend
 from ladder.diagnosis.recommend import selection_meets, usable as _usable
 from ladder.diagnosis.teacher import TEACHER_KIND
 from ladder.report.retrieval import comparisons, retrieval_summary
-from ladder.scoring import (INTERVAL_METHOD, accuracies, answered, assessment_rates, coverage, outcome,
-                            pass_table, proportion_interval, target_outcomes, target_quality)
+from ladder.report.judging import coverage_gaps, evaluation_cost, judges_summary, pairwise_summary
+from ladder.scoring import (INTERVAL_METHOD, accuracies, answered, assessment_rates, coverage, extra_tags,
+                            judge_coverage, outcome, pass_table, proportion_interval, rung_judge_cost, tag_accuracies,
+                            target_outcomes, target_quality)
 from ladder.scoring_human import human_figures
 from ladder.scoring_judges import DEFAULT_TRUST_KAPPA, judge_cards
 from ladder.scoring_ranking import pairwise_rankings
@@ -92,7 +99,15 @@ def _rung_entry(row: RungRow, gens: list[GenerationRow], spec: dict[str, Any]) -
         "dev_quality": dev_quality,
         "dev_meets_target": None if dev_quality is None else dev_quality >= target["value"],
         "dev_knowledge_accuracy": accuracies(dev)["knowledge_accuracy"] if dev_ids else None,
+        # accuracies on the tags of judges (e.g. helpfulness), beyond form and knowledge
+        "tag_accuracies": tag_accuracies(test, extra_tags(gens)),
     }
+    judged = judge_coverage(test)
+    entry["judges"] = judged
+    entry["judge_coverage"] = min((j["coverage"] for j in judged.values() if j["coverage"] is not None), default=None)
+    entry["judge_errors"] = sum(j["errors"] for j in judged.values())
+    # what the judges' verdicts on every row of this rung cost (pairwise ones are added by summarize)
+    entry["evaluation_cost"] = rung_judge_cost(gens)
     return entry
 
 
@@ -230,6 +245,8 @@ def summarize(store: Store, run_id: str, options: AdviceOptions | None = None,
     for r in rungs:
         r["on_frontier"] = r["rung"] in front
     currency = spec["prices"]["currency"]
+    pairwise = pairwise_summary(store.comparisons(run_id), {g.id: row.rung for row in rows for g in gens[row.id]},
+                                rungs)
     diagnoses = [d.to_dict() for d in diagnose(store, run_id, judge)]
     # tiers 2 and 3: judges are measured on every answer; people's figures and the rankings use the
     # same (test) rows as the rung figures
@@ -239,6 +256,8 @@ def summarize(store: Store, run_id: str, options: AdviceOptions | None = None,
                        {d["rung"]: d["next_step"] for d in diagnoses},
                        outcomes={name: target_outcomes(g, metric) for name, g in test.items()},
                        optimistic=spec["selection"]["optimistic"], judges=cards)
+    found = comparisons(rungs, {name: pass_table(g) for name, g in test.items()})
+    coverage_gaps(rungs, advice, found)
     selection = {k: v for k, v in spec["selection"].items() if k != "dev_ids"}
     return {
         "run": {
@@ -253,11 +272,14 @@ def summarize(store: Store, run_id: str, options: AdviceOptions | None = None,
         "rungs": rungs,
         "frontier": front,
         "break_even": break_even(rungs, currency),
-        "comparisons": comparisons(rungs, {name: pass_table(g) for name, g in test.items()}),
+        "comparisons": found,
         "recommendation": advice,
         "judge_cards": cards,  # empty without judges
         "human": human_figures(test, votes),  # None when no person labelled the reported rows
         "pairwise_ranking": pairwise_rankings(test, votes),  # one per source kind that voted; empty without votes
+        "judges": judges_summary(run["spec"], rungs, diagnoses),
+        "pairwise": pairwise,
+        "evaluation_cost": evaluation_cost(rungs),
         "diagnosis": diagnoses,
         "failure_classes": {c: d for c, d in CLASSES.items()},
         "environment": run["environment"],  # what ran, where; None when the run did not record it

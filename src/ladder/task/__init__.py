@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 from ladder.metrics.checks import CompareCheck
 from ladder.metrics.python_check import CheckLoadError, PythonCheck, load_function
@@ -82,7 +82,8 @@ def load_task(path: str | Path) -> Task:
     if unloadable:
         raise TaskError(path, unloadable)
     spec = spec.model_copy(update={"checks": checks})
-    problems += unscorable_rows(spec.checks, spec.target.metric, evals)
+    judge_tags = [j.verdict_tag for j in spec.judges if j.kind != "pairwise"]
+    problems += unscorable_rows(spec.checks, spec.target.metric, evals, judge_tags)
     if problems:
         raise DataError(problems)
     spec, selection_problems = resolve_selection(spec, read["dev"], evals)
@@ -92,12 +93,18 @@ def load_task(path: str | Path) -> Task:
 
 
 def with_model_paths(spec: TaskSpec, base: Path) -> TaskSpec:
-    """The spec with `model.path` and `teacher.path` made absolute (they are relative to task.yaml)."""
-    update: dict[str, object] = {}
-    for key in ("model", "teacher"):
-        model = getattr(spec, key)
+    """The spec with `model.path`, `teacher.path` and each judge's `model.path` made absolute (they
+    are relative to task.yaml)."""
+    def absolute(model: Any) -> Any:
         if model is not None and model.path is not None and not model.path.is_absolute():
-            update[key] = model.model_copy(update={"path": base / model.path})
+            return model.model_copy(update={"path": base / model.path})
+        return model
+
+    update: dict[str, object] = {key: absolute(getattr(spec, key)) for key in ("model", "teacher")
+                                 if absolute(getattr(spec, key)) is not getattr(spec, key)}
+    judges = [j.model_copy(update={"model": absolute(j.model)}) for j in spec.judges]
+    if any(new.model is not old.model for new, old in zip(judges, spec.judges)):
+        update["judges"] = judges
     return spec.model_copy(update=update) if update else spec
 
 

@@ -100,11 +100,16 @@ class ModelSpec(_Strict):
 BUILT_IN_BACKENDS = ("local", "openai")
 
 
-class TeacherSpec(ModelSpec):
+class PricedModelSpec(ModelSpec):
+    """A model that is not the task's own, with its token prices (a teacher, a judge)."""
+
+    prices: "PriceSpec | None" = Field(None, description="this model's token prices (default: the task's prices)")
+
+
+class TeacherSpec(PricedModelSpec):
     """A stronger model. The diagnosis asks it the prompts a rung got wrong (teacher right ->
     distil; teacher wrong too -> improve the data or retrieval); calls are cached and costed."""
 
-    prices: "PriceSpec | None" = Field(None, description="the teacher's token prices (default: the task's prices)")
     max_examples: int = Field(100, gt=0, description="most failed examples per rung the diagnosis sends to the teacher")
 
 
@@ -162,9 +167,63 @@ class GenerationSpec(_Strict):
         return None if self.batch_size == "auto" else int(self.batch_size)
 
 
+TARGET_METRICS = ("form", "knowledge", "overall")
+JudgeKind = Literal["rubric", "reference", "sufficiency", "pairwise"]
+# the tag a judge's verdicts carry when task.yaml gives none (a rubric's: the judge's own name)
+DEFAULT_JUDGE_TAG = {"reference": "knowledge", "sufficiency": "sufficiency"}
+
+
+class JudgeSpec(_Strict):
+    """An LLM judge (tier 2): a model that reads each answer and gives a verdict, stored and scored
+    like a check's. Kinds: rubric (criteria -> a 1-5 score and pass), reference (equivalent in
+    meaning to the reference?), sufficiency (right but too thin against the reference?), pairwise
+    (each rung's answer against the `against` rung's, asked in both orders)."""
+
+    name: str = Field(min_length=1, description="unique among judges and checks; the name of its verdicts")
+    kind: JudgeKind = Field(description="rubric | reference | sufficiency | pairwise")
+    tag: str | None = Field(
+        None, min_length=1, description="what its verdicts measure: form, knowledge or a name of one's own (e.g. "
+        "helpfulness), usable as target.metric; default: knowledge (reference), sufficiency (sufficiency), the "
+        "judge's name (rubric); not used by pairwise judges, whose verdicts are comparisons")
+    model: PricedModelSpec | None = Field(
+        None, description="the judge model, any model spec (local, an OpenAI-compatible endpoint, a plugin's) with "
+        "its prices; default: the task's model at the task's prices")
+    criteria: str | None = Field(None, min_length=1, description="rubric only: what a good answer does")
+    scoring: Literal["argmax", "logprobs"] = Field(
+        "argmax", description="rubric only: argmax = the score the judge writes; logprobs = the probability-weighted "
+        "mean of the score tokens 1-5 (G-Eval), where the judge model exposes token probabilities (the local model "
+        "does; an OpenAI-compatible endpoint when it returns logprobs; otherwise argmax, recorded as such)")
+    retries: int = Field(2, ge=0, le=10, description="re-asks after an unparsable or failed verdict, then the verdict "
+                         "is a judge_error (neither pass nor fail)")
+    against: str | None = Field(None, min_length=1, description="pairwise only: the rung every other rung is "
+                                "compared with")
+    max_new_tokens: int = Field(128, gt=0, description="most tokens of one verdict")
+
+    @model_validator(mode="after")
+    def _fields_fit_kind(self) -> "JudgeSpec":
+        rubric, pairwise = self.kind == "rubric", self.kind == "pairwise"
+        if rubric and self.criteria is None:
+            raise ValueError("a rubric judge needs `criteria`: what a good answer does")
+        if not rubric and self.criteria is not None:
+            raise ValueError(f"`criteria` is for rubric judges only (this one is {self.kind})")
+        if not rubric and self.scoring != "argmax":
+            raise ValueError(f"`scoring` is for rubric judges only (this one is {self.kind})")
+        if pairwise and self.against is None:
+            raise ValueError("a pairwise judge needs `against`: the rung every other rung is compared with")
+        if not pairwise and self.against is not None:
+            raise ValueError(f"`against` is for pairwise judges only (this one is {self.kind})")
+        return self
+
+    @property
+    def verdict_tag(self) -> str:
+        """The tag of this judge's verdicts (its own, or its kind's default)."""
+        return self.tag or DEFAULT_JUDGE_TAG.get(self.kind, self.name)
+
+
 class TargetSpec(_Strict):
-    metric: Literal["form", "knowledge", "overall"] = Field(
-        "overall", description="which accuracy must reach `value` (overall = every check passes)"
+    metric: str = Field(
+        "overall", description="which accuracy must reach `value`: form, knowledge, overall (every check and judge "
+        "passes) or the tag of a judge"
     )
     value: float = Field(0.9, ge=0, le=1)
 
@@ -223,6 +282,10 @@ class TaskSpec(_Strict):
                         "Default (none here nor on the examples): one `exact` check named `answer`, tag knowledge: "
                         "the answer must equal the reference"
     )
+    judges: list[JudgeSpec] = Field(
+        [], description="LLM judges (tier 2) run on every answered eval row (pairwise ones after every rung); their "
+                        "verdicts count like checks of their tag, and their cost is evaluation cost"
+    )
     target: TargetSpec = TargetSpec()
     judge_trust_kappa: float = Field(
         0.4, ge=-1, le=1, description="a judge whose Cohen's kappa against its reference (people's labels, else "
@@ -239,6 +302,29 @@ class TaskSpec(_Strict):
                           "few_shot, rag, lora_sft), each skipped with its reason when the task lacks what it needs"
     )
     seed: int = 0
+
+    @model_validator(mode="after")
+    def _judges_fit_task(self) -> "TaskSpec":
+        names = [j.name for j in self.judges]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"judges: the name(s) {', '.join(map(repr, twice))} are given twice; each judge's name "
+                             "must be unique")
+        clash = sorted(set(names) & {c.name for c in self.checks})
+        if clash:
+            raise ValueError(f"judges: {', '.join(map(repr, clash))} is also a check's name; verdicts are told apart "
+                             "by name, so give the judge another")
+        if self.rungs is not None:
+            for j in self.judges:
+                if j.against is not None and j.against not in self.rungs:
+                    raise ValueError(f"judges: {j.name!r} compares against {j.against!r}, which is not among the "
+                                     f"rungs climbed ({', '.join(self.rungs)})")
+        metric = self.target.metric
+        tags = sorted({j.verdict_tag for j in self.judges if j.kind != "pairwise"})
+        if metric not in TARGET_METRICS and metric not in tags:
+            raise ValueError(f"target.metric {metric!r} is neither form, knowledge, overall nor the tag of a judge"
+                             + (f" ({', '.join(tags)})" if tags else " (no judge gives verdicts)"))
+        return self
 
 
 def _strip_optional(tp: Any) -> Any:
@@ -355,4 +441,5 @@ def parse_task_yaml(path: Path) -> TaskSpec:
     return spec
 
 
-TeacherSpec.model_rebuild()  # resolve its forward reference to PriceSpec
+PricedModelSpec.model_rebuild()  # resolve its forward reference to PriceSpec
+TeacherSpec.model_rebuild()

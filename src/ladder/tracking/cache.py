@@ -9,10 +9,15 @@ report still shows what the call would cost.
 `ladder climb --no-cache`; `read=False` alone refreshes the answers (`--refresh RUNG`), overwriting
 their entries. The key cannot see a remote alias move to a new snapshot unless the task gives a
 `model.revision`; re-asking is the way to catch up without one.
+
+Token probabilities (a judge's G-Eval scoring) are cached the same way, under keys that name
+what was asked (`next_token_probs`, `logprobs`), their JSON kept in the entry's text.
 """
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from typing import Sequence
 
 from ladder.backends.base import Backend, ProgressFn
@@ -57,3 +62,45 @@ class CachedBackend:
                 self.store.cache_put([(keys[i], model, g) for i, g in zip(missing, fresh)])
             found.update(zip(missing, fresh))
         return [found[i] for i in range(len(chats))]
+
+    def next_token_probs(self, chat: Chat, prefix: str, candidates: Sequence[str]) -> tuple[dict[str, float], Generation]:
+        """The inner backend's `next_token_probs` (a local model's), through the cache."""
+        model = self.inner.fingerprint(None)
+        key = content_hash(model, chat_to_json(chat), {"next_token_probs": list(candidates), "prefix": prefix})
+        found = self.store.cache_get(key) if self.read else None
+        if found is not None:
+            self.hits += 1
+            return json.loads(found.text), found
+        self.misses += 1
+        probs, gen = self.inner.next_token_probs(chat, prefix, candidates)  # type: ignore[attr-defined]
+        if self.write:
+            self.store.cache_put([(key, model, replace(gen, text=json.dumps(probs)))])
+        return probs, gen
+
+    def generate_logprobs(self, chats: Sequence[Chat], params: GenerationParams,
+                          top_logprobs: int = 5) -> list[tuple[Generation, list | None]]:
+        """The inner backend's `generate_logprobs` (an OpenAI-compatible one's), through the cache:
+        each entry keeps the reply and its token log-probabilities."""
+        from ladder.backends.openai_compat import TokenLogprobs
+
+        model = self.inner.fingerprint(None)
+        keys = [content_hash(model, chat_to_json(c), params.key(), {"logprobs": top_logprobs}) for c in chats]
+        out: dict[int, tuple[Generation, list | None]] = {}
+        for i, k in enumerate(keys):
+            found = self.store.cache_get(k) if self.read else None
+            if found is not None:
+                blob = json.loads(found.text)
+                tokens = None if blob["logprobs"] is None else [TokenLogprobs(t, top) for t, top in blob["logprobs"]]
+                out[i] = (replace(found, text=blob["text"]), tokens)
+        self.hits += len(out)
+        missing = [i for i in range(len(chats)) if i not in out]
+        self.misses += len(missing)
+        if missing:
+            fresh = self.inner.generate_logprobs([chats[i] for i in missing], params, top_logprobs)  # type: ignore[attr-defined]
+            if self.write:
+                self.store.cache_put([
+                    (keys[i], model, replace(g, text=json.dumps(
+                        {"text": g.text, "logprobs": None if t is None else [[x.token, x.top] for x in t]})))
+                    for i, (g, t) in zip(missing, fresh)])
+            out.update(zip(missing, fresh))
+        return [out[i] for i in range(len(chats))]
