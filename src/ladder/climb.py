@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Callable, Collection, Sequence
 
 from ladder.backends import backend_for
-from ladder.backends.base import Backend
+from ladder.backends.base import Backend, answers_each
 from ladder.eval.runner import evaluate
 from ladder.events import (
     EvalProgress, OnEvent, RungFinished, RungOutcome, RungSkipped, RungStarted, Status, TrainStep, ignore,
@@ -78,7 +78,7 @@ def new_run_id(task: Task) -> str:
     return f"{time.strftime('%Y%m%d-%H%M%S')}-{task.name}-{secrets.token_hex(2)}"
 
 
-EVAL_CHUNK = 64  # examples per backend call: results are cached (and a kill resumes) per chunk
+EVAL_CHUNK = 64  # examples per call of a batching (local) backend: its answers are cached per chunk
 
 
 def generation_params(task: Task) -> GenerationParams:
@@ -364,7 +364,8 @@ def _climb_one(task: Task, store: Store, backend: CachedBackend, teacher: Cached
     on_event(EvalProgress(rung.name, 0, total))
     result = evaluate(
         candidate, task.eval, backend, task.checks, params,
-        chunk_size=max(EVAL_CHUNK, task.spec.generation.rows_per_batch or 0),
+        # a remote backend commits each answer as it ends: one chunk keeps every slot of its pool busy
+        chunk_size=len(task.eval) if answers_each(backend) else max(EVAL_CHUNK, task.spec.generation.rows_per_batch or 0),
         on_progress=advance,
     )
     rung_id = store.add_rung_result(RungRecord(

@@ -43,7 +43,8 @@ def backend_for(
         endpoint, key_env = resolve_endpoint(spec.endpoint, spec.base_url, spec.api_key_env,
                                              "api_key_env" in spec.model_fields_set)
         return OpenAICompatBackend(endpoint, spec.name, base_url=spec.base_url, api_key_env=key_env,
-                                   concurrency=spec.concurrency, revision=spec.revision)
+                                   concurrency=spec.concurrency, retry=spec.retry,
+                                   revision=spec.revision)
     plugin = load_plugins("ladder.backends").get(spec.backend)
     if plugin is not None:  # an installed plugin's: it gets the spec and the settings above
         return plugin(spec, params=params, batch_size=batch_size, on_status=on_status)

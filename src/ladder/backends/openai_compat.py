@@ -1,9 +1,14 @@
 """OpenAI-compatible backend: OpenAI, Azure OpenAI, vLLM, Ollama, llama.cpp's server, `ladder serve`.
 
-Each chat is one chat-completions request (temperature from the params, 0 = greedy), sent from a
-small thread pool. A request that fails (HTTP error, refusal, timeout) becomes a Generation with
-`error` set and finish_reason "error"; it never fails the rung. 429 and 5xx answers are retried
-with exponential backoff (honouring Retry-After, capped). The API key is read from the
+Each chat is one chat-completions request (temperature from the params, 0 = greedy). The calls
+of a batch run on a thread pool, at most `AdaptiveLimit` of them in flight to the endpoint
+(halved on a 429, recovering slowly), each retried, timed out and bounded by a deadline as the
+model's `retry:` settings say (backends/retry.py); the SDK's own retries are off (max_retries=0),
+so ours are the only ones. `generate_each` hands each answer over the moment its call ends, so
+the call cache commits it at once. A call that still fails becomes a Generation with
+finish_reason "error" and `error` = "error(<code>): <detail>", code one of the HTTP status,
+timeout, connection, malformed, refusal, no_choices: the row is counted as an error, never as a
+wrong answer, and it never fails the rung. The API key is read from the
 environment variable the task names and never appears in a fingerprint, a Generation, a log
 line or an exception message: every text that leaves this module goes through `redact`, which
 also masks the password of a base_url such as https://user:password@host/v1.
@@ -16,18 +21,22 @@ server said answered it (the response's `model` and `system_fingerprint`).
 
 from __future__ import annotations
 
+import logging
 import os
+import random
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from typing import Any, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Iterator, Mapping, Sequence
 from urllib.parse import urlparse
 
 from ladder.backends.base import ProgressFn
 from ladder.backends.endpoints import Endpoint, url_without_credentials
+from ladder.backends.retry import AdaptiveLimit, RetrySettings, backoff, server_wait, should_retry
 from ladder.types import Chat, Generation, GenerationParams
 
-RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
+log = logging.getLogger(__name__)
 NO_KEY = "no-key"  # sent to servers that need none; the SDK refuses an empty key
 _KEY_SHAPES = re.compile(r"\b(sk-[A-Za-z0-9_\-*]{4,}|Bearer\s+\S+)")
 
@@ -86,21 +95,23 @@ def make_client(endpoint: Endpoint, base_url: str | None = None, api_key_env: st
 
 
 class OpenAICompatBackend:
-    """Chat completions against any OpenAI-compatible base_url, with bounded concurrency."""
+    """Chat completions against any OpenAI-compatible base_url: per-endpoint adaptive concurrency,
+    retries, timeouts and deadlines as `retry` says (backends/retry.py)."""
 
     def __init__(self, endpoint: Endpoint, model: str, base_url: str | None = None,
-                 api_key_env: str | None = None, concurrency: int = 4, max_retries: int = 4,
-                 backoff_s: float = 0.5, timeout_s: float = 120.0, headers: Mapping[str, str] | None = None,
-                 revision: str | None = None):
+                 api_key_env: str | None = None, concurrency: int = 4, retry: RetrySettings = RetrySettings(),
+                 headers: Mapping[str, str] | None = None, revision: str | None = None,
+                 rng: random.Random | None = None):
         self.name = model
         self.revision = revision
         self.endpoint = endpoint
         self.base_url = base_url or endpoint.resolved_base_url()
-        self.concurrency = concurrency
-        self.max_retries = max_retries
-        self.backoff_s = backoff_s
+        self.retry = retry
+        self.limit = AdaptiveLimit(concurrency)
+        self._rng = rng or random.Random()  # the jitter's source; a test passes a seeded one
         self._key_env = api_key_env or endpoint.api_key_env
-        self._client = make_client(endpoint, self.base_url, self._key_env, timeout_s, headers)
+        # max_retries=0 inside: the retries are ours (below), so each failure is seen and bounded
+        self._client = make_client(endpoint, self.base_url, self._key_env, retry.timeout_s, headers)
 
     def __repr__(self) -> str:
         return f"OpenAICompatBackend({self.fingerprint()!r})"
@@ -125,46 +136,84 @@ class OpenAICompatBackend:
     # -- generation -----------------------------------------------------------------------
     def generate(self, chats: Sequence[Chat], params: GenerationParams, adapter: str | None = None,
                  on_progress: ProgressFn | None = None) -> list[Generation]:
-        if adapter is not None:
-            raise ValueError("a remote model takes no local adapter; a remote fine-tune is a model id")
         results: list[Generation | None] = [None] * len(chats)
-        with ThreadPoolExecutor(max_workers=max(1, self.concurrency)) as pool:
-            futures = {pool.submit(self._one, chat, params): i for i, chat in enumerate(chats)}
-            for fut in as_completed(futures):
-                results[futures[fut]] = fut.result()
-                if on_progress:
-                    on_progress(1)
+        for i, gen in self.generate_each(chats, params, adapter):
+            results[i] = gen
+            if on_progress:
+                on_progress(1)
         return [r for r in results if r is not None]
 
-    def _one(self, chat: Chat, params: GenerationParams) -> Generation:
-        import openai
+    def generate_each(self, chats: Sequence[Chat], params: GenerationParams,
+                      adapter: str | None = None) -> Iterator[tuple[int, Generation]]:
+        """(index, Generation) of each chat as its call finishes, in finishing order, so the
+        caller can commit each answer at once (a kill then loses only the calls in flight)."""
+        if adapter is not None:
+            raise ValueError("a remote model takes no local adapter; a remote fine-tune is a model id")
+        pool = ThreadPoolExecutor(max_workers=self.limit.maximum, thread_name_prefix="ladder-remote")
+        try:
+            futures = {pool.submit(self._one, chat, params): i for i, chat in enumerate(chats)}
+            for fut in as_completed(futures):
+                yield futures[fut], fut.result()
+        finally:
+            # Ctrl+C or an abandoned iterator: start no queued call; the ones in flight end on their own
+            pool.shutdown(wait=False, cancel_futures=True)
 
-        t0 = time.perf_counter()
+    def _one(self, chat: Chat, params: GenerationParams) -> Generation:
+        t0 = time.monotonic()
+        deadline = t0 + self.retry.deadline_s
         attempt = 0
         while True:
-            try:
-                response = self._client.chat.completions.create(
-                    model=self.name,
-                    messages=[m.to_dict() for m in chat],
-                    temperature=params.temperature,
-                    max_tokens=params.max_new_tokens,
-                )
-                return self._to_generation(response, time.perf_counter() - t0)
-            except openai.APIStatusError as e:
-                retry = e.status_code in RETRY_STATUS
-                detail = f"HTTP {e.status_code}: {_message(e)}"
-                wait = _retry_after(e)
-            except (openai.APIConnectionError, openai.APITimeoutError) as e:
-                retry, detail, wait = True, f"{type(e).__name__}: {e}", None
-            except Exception as e:  # a malformed answer: fail this row, not the rung
-                retry, detail, wait = False, f"{type(e).__name__}: {e}", None
-            if not retry or attempt >= self.max_retries:
-                if retry:
-                    detail += f" (after {attempt + 1} attempts)"
-                return Generation("", 0, 0, time.perf_counter() - t0, "error",
-                                  error=redact(detail, *self._secrets()))
-            time.sleep(min(30.0, wait if wait is not None else self.backoff_s * 2**attempt))
+            left = deadline - time.monotonic()
+            sent_in = self.limit.acquire()
+            outcome = self._attempt(chat, params, attempt, min(self.retry.timeout_s, max(left, 0.001)), t0)
+            self.limit.release(sent_in, rate_limited=outcome.status == 429)
+            if outcome.generation is not None:
+                return outcome.generation
             attempt += 1
+            wait = outcome.wait if outcome.wait is not None else backoff(attempt - 1, self.retry, self._rng)
+            left = deadline - time.monotonic()
+            why = None
+            if not outcome.retry:
+                why = ""
+            elif attempt >= self.retry.max_attempts:
+                why = f" (gave up after {attempt} attempts)"
+            elif wait >= left:
+                why = (f" (gave up after {attempt} attempts: the next one, in {wait:.2f}s, would pass the "
+                       f"{self.retry.deadline_s:g}s deadline)")
+            if why is not None:
+                return Generation("", 0, 0, time.monotonic() - t0, "error",
+                                  error=redact(f"error({outcome.code}): {outcome.detail}{why}", *self._secrets()))
+            log.debug("retry %d of a call to %s in %.3fs after %s", attempt, self.name, wait, outcome.code)
+            time.sleep(wait)
+
+    def _attempt(self, chat: Chat, params: GenerationParams, attempt: int, timeout: float, t0: float) -> _Attempt:
+        """One request: an answer (a Generation, possibly a refusal) or what went wrong."""
+        import openai
+
+        try:
+            response = self._client.chat.completions.create(
+                model=self.name,
+                messages=[m.to_dict() for m in chat],
+                temperature=params.temperature,
+                max_tokens=params.max_new_tokens,
+                timeout=timeout,
+                # the SDK's own header for "how many retries before this one", filled with ours
+                extra_headers={"x-stainless-retry-count": str(attempt)},
+            )
+        except openai.APITimeoutError:
+            return _Attempt(code="timeout", detail=f"no answer within {timeout:.3g}s", retry=True)
+        except openai.APIConnectionError as e:
+            return _Attempt(code="connection", detail=f"{type(e).__name__}: {e}", retry=True)
+        except openai.APIStatusError as e:
+            headers = e.response.headers
+            return _Attempt(code=str(e.status_code), detail=f"HTTP {e.status_code}: {_message(e)}",
+                            retry=should_retry(e.status_code, headers), wait=server_wait(headers),
+                            status=e.status_code)
+        except (ValueError, openai.APIResponseValidationError) as e:  # a body that is not the JSON promised
+            return _Attempt(code="malformed", detail=f"unreadable response: {type(e).__name__}", retry=False)
+        if isinstance(response, str) or getattr(response, "choices", None) is None:
+            return _Attempt(code="malformed", detail="the response is not a chat completion", retry=False)
+        return _Attempt(generation=self._to_generation(response, time.monotonic() - t0))
 
     def _to_generation(self, response: Any, latency: float) -> Generation:
         usage = response.usage
@@ -173,16 +222,28 @@ class OpenAICompatBackend:
         answered_by = {"response_model": getattr(response, "model", None) or None,
                        "system_fingerprint": getattr(response, "system_fingerprint", None) or None}
         if not response.choices:
-            return Generation("", prompt, completion, latency, "error", error="the response has no choices",
-                              **answered_by)
+            return Generation("", prompt, completion, latency, "error",
+                              error="error(no_choices): the response has no choices", **answered_by)
         choice = response.choices[0]
         refusal = getattr(choice.message, "refusal", None)
         if refusal:
             return Generation("", prompt, completion, latency, "error",
-                              error=redact(f"refusal: {refusal}", *self._secrets()), **answered_by)
+                              error=redact(f"error(refusal): {refusal}", *self._secrets()), **answered_by)
         reason = choice.finish_reason or "stop"
         return Generation(text=(choice.message.content or "").strip(), prompt_tokens=prompt,
                           completion_tokens=completion, latency_s=latency, finish_reason=reason, **answered_by)
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    """What one request came to: an answer, or a failure with its code and whether to retry."""
+
+    generation: Generation | None = None
+    code: str = ""  # 429, 500, timeout, connection, malformed, ...: the row's error(code)
+    detail: str = ""
+    retry: bool = False
+    wait: float | None = None  # what the server asked for; None: our backoff
+    status: int | None = None
 
 
 def _message(e: Any) -> str:
@@ -192,11 +253,3 @@ def _message(e: Any) -> str:
         if isinstance(inner, dict) and inner.get("message"):
             return str(inner["message"])
     return str(getattr(e, "message", "") or e)
-
-
-def _retry_after(e: Any) -> float | None:
-    try:
-        value = e.response.headers.get("retry-after")
-        return max(0.0, float(value)) if value is not None else None
-    except (AttributeError, ValueError, TypeError):
-        return None

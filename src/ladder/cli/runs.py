@@ -90,6 +90,8 @@ def _write_report(store, run_id: str, run_dir: Path) -> dict:
 
 
 def _print_summary(summary: dict) -> None:
+    from ladder.report.fmt import errors_cell
+
     run = summary["run"]
     table = Table(title=f"{run['task_name']}: target {run['target_metric']} >= {run['target_value']}")
     for col in ("rung", "target", "errors", "form", "knowledge", "prompt tok", "latency s", "build s",
@@ -107,7 +109,7 @@ def _print_summary(summary: dict) -> None:
             table.add_row(r["rung"], r["status"], "", "", "", "", "", "", "")
             continue
         table.add_row(
-            r["rung"], pct(r["quality"]), str(r["n_errors"]), pct(r["form_accuracy"]), pct(r["knowledge_accuracy"]),
+            r["rung"], pct(r["quality"]), errors_cell(r), pct(r["form_accuracy"]), pct(r["knowledge_accuracy"]),
             fixed(r["prompt_tokens"], ".0f"), fixed(r["latency_s"], ".2f"), fixed(r["build_seconds"], ".0f"),
             fixed(r["cost_per_1k_requests"], ".4f"),
         )

@@ -27,7 +27,7 @@ from ladder.diagnosis import CLASSES, AdviceOptions, Judge, diagnose, recommend
 from ladder.diagnosis.recommend import selection_meets, usable as _usable
 from ladder.diagnosis.teacher import TEACHER_KIND
 from ladder.report.retrieval import comparisons, retrieval_summary
-from ladder.scoring import (INTERVAL_METHOD, accuracies, answered, assessment_rates, coverage, outcome,
+from ladder.scoring import (INTERVAL_METHOD, accuracies, answered, assessment_rates, coverage, error_codes, outcome,
                             pass_table, proportion_interval, target_outcomes, target_quality)
 from ladder.task.spec import PriceSpec
 from ladder.tracking.costs import break_even_requests, rung_request_cost
@@ -63,7 +63,8 @@ def _rung_entry(row: RungRow, gens: list[GenerationRow], spec: dict[str, Any]) -
     entry: dict[str, Any] = {
         "rung": row.rung, "position": row.position, "kind": row.kind, "status": row.status,
         "error": row.error, "description": row.candidate.get("description", ""), "n": len(test),
-        "n_dev": len(dev), "n_errors": covered.n_errors, "n_unscored": covered.n_unscored,
+        "n_dev": len(dev), "n_errors": covered.n_errors,
+        "error_codes": error_codes(test), "n_unscored": covered.n_unscored,
         "coverage": covered.n_answered / covered.n if covered.n else None,
         "n_failed": sum(outcome(g, "overall") == "fail" for g in test),
         **accuracies(test),
