@@ -231,3 +231,14 @@ def test_each_answer_is_cached_as_it_ends_and_errors_never(api, tmp_path):
     again = CachedBackend(remote(api), store).generate(rows, PARAMS)
     assert [x for x, _a, _t in api.log] == ["bad"]  # only the error row is asked again
     assert again[0].cached and again[1].cached and not again[2].cached
+
+
+def test_the_cache_key_tells_apart_endpoints_behind_one_host():
+    def fp(url, revision=None):
+        return OpenAICompatBackend(Endpoint(name="x", base_url=url, key_required=False, api_key_env="LADDER_TEST_NO_KEY"),
+                                   "default", revision=revision).fingerprint()
+
+    assert fp("http://gw:8000/v1") == fp("http://gw:8000/v1/") == "openai:gw:8000:default"
+    assert fp("http://gw:8000/llama/v1") != fp("http://gw:8000/qwen/v1")
+    assert fp("http://u:secret@gw:8000/llama/v1") == "openai:gw:8000/llama/v1:default"
+    assert fp("http://gw:8000/v1", "2026-01-01") != fp("http://gw:8000/v1")

@@ -121,12 +121,16 @@ class OpenAICompatBackend:
 
     # -- identity -------------------------------------------------------------------------
     def fingerprint(self, adapter: str | None = None) -> str:
-        """Host, model and revision: what answers. Never the key, nor a user:password of the URL."""
+        """Host (with the URL's path when it is not /v1), model and revision: what answers, and the
+        call cache's key for it. Never the key, nor a user:password of the URL."""
         if adapter is not None:
             raise ValueError("a remote model takes no local adapter; a remote fine-tune is a model id")
-        url = url_without_credentials(self.base_url)
-        host = urlparse(url).netloc or url
-        return f"openai:{host}:{self.name}" + (f"@{self.revision}" if self.revision else "")
+        url = urlparse(url_without_credentials(self.base_url))
+        where = url.netloc or url.path
+        path = url.path.rstrip("/")
+        if url.netloc and path not in ("", "/v1"):  # a gateway routing by path serves other models per path
+            where += path
+        return f"openai:{where}:{self.name}" + (f"@{self.revision}" if self.revision else "")
 
     def count_tokens(self, chat: Chat) -> int:
         """An estimate (~4 characters per token + 4 per message): the remote tokenizer is not
