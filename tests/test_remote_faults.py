@@ -269,7 +269,8 @@ def test_faults_kill_and_restart_lose_nothing_pay_nothing_twice_and_leak_no_key(
         # the killed-and-restarted climb: the same rows, and no second paid call for a committed one
         b = _rows(tmp_path / "runs-b")
         differ = {e for e in a if a[e][:-1] != b.get(e, ())[:-1]}
-        assert not differ, _history(broken, {r for r in inputs if inputs[r] in differ})
+        assert not differ, "\n".join([f"{e}: {a[e]} != {b.get(e)}" for e in sorted(differ)]
+                                      + [_history(broken, {r for r in inputs if inputs[r] in differ})])
         committed = {e for e, row in b.items() if row[-1]}  # answered from the cache: committed before the kill
         assert ROWS // 4 < len(committed) < ROWS
         again = {inputs[r] for r in broken.completed("B2")}

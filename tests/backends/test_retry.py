@@ -111,12 +111,13 @@ def test_gives_up_after_max_attempts_with_the_last_code(api):
 
 
 def test_a_hang_times_out_and_is_retried(api):
-    api.script = lambda text, attempt: ("hang", 2.0) if attempt == 0 else ("ok",)
+    api.script = lambda text, attempt: ("hang", 6.0) if attempt == 0 else ("ok",)
     retry = FAST.model_copy(update={"timeout_s": 0.3})
+    backend = remote(api, retry)
     t0 = time.monotonic()
-    (g,) = remote(api, retry).generate(chats("slow"), PARAMS)
+    (g,) = backend.generate(chats("slow"), PARAMS)
     assert g.error is None and g.text == "re: slow"
-    assert time.monotonic() - t0 < 1.5  # the hang was abandoned at the timeout, not waited out
+    assert time.monotonic() - t0 < 5.0  # the hang was abandoned at the timeout, not waited out
     api.script = lambda text, attempt: ("hang", 1.0)
     (g,) = remote(api, retry.model_copy(update={"max_attempts": 2})).generate(chats("stuck"), PARAMS)
     assert error_code(g.error) == "timeout"
@@ -124,9 +125,10 @@ def test_a_hang_times_out_and_is_retried(api):
 
 def test_the_deadline_bounds_a_call_and_a_long_retry_after_is_not_slept(api):
     api.script = lambda text, attempt: ("status", 429, {"Retry-After": "30"})
+    backend = remote(api, FAST.model_copy(update={"deadline_s": 10.0}))
     t0 = time.monotonic()
-    (g,) = remote(api, FAST.model_copy(update={"deadline_s": 2.0})).generate(chats("x"), PARAMS)
-    assert time.monotonic() - t0 < 1.5 and len(api.log) == 1
+    (g,) = backend.generate(chats("x"), PARAMS)
+    assert time.monotonic() - t0 < 9.0 and len(api.log) == 1
     assert error_code(g.error) == "429" and "deadline" in g.error
 
 
@@ -177,3 +179,12 @@ def test_the_cache_key_tells_apart_endpoints_behind_one_host():
     assert fp("http://gw:8000/llama/v1") != fp("http://gw:8000/qwen/v1")
     assert fp("http://u:secret@gw:8000/llama/v1") == "openai:gw:8000/llama/v1:default"
     assert fp("http://gw:8000/v1", "2026-01-01") != fp("http://gw:8000/v1")
+
+
+def test_stopping_early_starts_no_further_call(api):
+    api.script = lambda text, attempt: ("ok", 0.2)
+    each = remote(api, concurrency=2).generate_each(chats(*[f"c{i}" for i in range(20)]), PARAMS)
+    next(each)
+    each.close()  # what Ctrl+C does to the climb's loop
+    time.sleep(0.8)
+    assert len(api.log) <= 4  # the two in flight when it stopped, at most two more already sent

@@ -25,6 +25,7 @@ import logging
 import os
 import random
 import re
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -154,21 +155,27 @@ class OpenAICompatBackend:
         if adapter is not None:
             raise ValueError("a remote model takes no local adapter; a remote fine-tune is a model id")
         pool = ThreadPoolExecutor(max_workers=self.limit.maximum, thread_name_prefix="ladder-remote")
+        stop = threading.Event()
         try:
-            futures = {pool.submit(self._one, chat, params): i for i, chat in enumerate(chats)}
+            futures = {pool.submit(self._one, chat, params, stop): i for i, chat in enumerate(chats)}
             for fut in as_completed(futures):
                 yield futures[fut], fut.result()
         finally:
-            # Ctrl+C or an abandoned iterator: start no queued call; the ones in flight end on their own
+            # Ctrl+C or an abandoned iterator: start no queued call and no further attempt or wait;
+            # a request in flight ends within its timeout, and its answer is dropped
+            stop.set()
             pool.shutdown(wait=False, cancel_futures=True)
 
-    def _one(self, chat: Chat, params: GenerationParams) -> Generation:
+    def _one(self, chat: Chat, params: GenerationParams, stop: threading.Event) -> Generation:
         t0 = time.monotonic()
         deadline = t0 + self.retry.deadline_s
         attempt = 0
         while True:
             left = deadline - time.monotonic()
             sent_in = self.limit.acquire()
+            if stop.is_set():
+                self.limit.release(sent_in, rate_limited=False)
+                return Generation("", 0, 0, time.monotonic() - t0, "error", error="error(cancelled): the caller stopped")
             outcome = self._attempt(chat, params, attempt, min(self.retry.timeout_s, max(left, 0.001)), t0)
             self.limit.release(sent_in, rate_limited=outcome.status == 429)
             if outcome.generation is not None:
@@ -188,7 +195,7 @@ class OpenAICompatBackend:
                 return Generation("", 0, 0, time.monotonic() - t0, "error",
                                   error=redact(f"error({outcome.code}): {outcome.detail}{why}", *self._secrets()))
             log.debug("retry %d of a call to %s in %.3fs after %s", attempt, self.name, wait, outcome.code)
-            time.sleep(wait)
+            stop.wait(wait)
 
     def _attempt(self, chat: Chat, params: GenerationParams, attempt: int, timeout: float, t0: float) -> _Attempt:
         """One request: an answer (a Generation, possibly a refusal) or what went wrong."""
