@@ -167,35 +167,41 @@ class OpenAICompatBackend:
             pool.shutdown(wait=False, cancel_futures=True)
 
     def _one(self, chat: Chat, params: GenerationParams, stop: threading.Event) -> Generation:
-        t0 = time.monotonic()
-        deadline = t0 + self.retry.deadline_s
+        # The deadline counts what this call spends, its attempts and its waits, not the time it
+        # queues for a slot of the endpoint's limit (that is the other calls' time): so whether a
+        # call succeeds does not depend on how busy the rest of the batch keeps the endpoint.
+        spent = 0.0
+        first_sent: float | None = None
         attempt = 0
         while True:
-            left = deadline - time.monotonic()
             sent_in = self.limit.acquire()
+            started = time.monotonic()
+            first_sent = first_sent or started
             if stop.is_set():
                 self.limit.release(sent_in, rate_limited=False)
-                return Generation("", 0, 0, time.monotonic() - t0, "error", error="error(cancelled): the caller stopped")
-            outcome = self._attempt(chat, params, attempt, min(self.retry.timeout_s, max(left, 0.001)), t0)
+                return Generation("", 0, 0, 0.0, "error", error="error(cancelled): the caller stopped")
+            timeout = min(self.retry.timeout_s, max(self.retry.deadline_s - spent, 0.001))
+            outcome = self._attempt(chat, params, attempt, timeout, first_sent)
             self.limit.release(sent_in, rate_limited=outcome.status == 429)
+            spent += time.monotonic() - started
             if outcome.generation is not None:
                 return outcome.generation
             attempt += 1
             wait = outcome.wait if outcome.wait is not None else backoff(attempt - 1, self.retry, self._rng)
-            left = deadline - time.monotonic()
             why = None
             if not outcome.retry:
                 why = ""
             elif attempt >= self.retry.max_attempts:
                 why = f" (gave up after {attempt} attempts)"
-            elif wait >= left:
+            elif spent + wait >= self.retry.deadline_s:
                 why = (f" (gave up after {attempt} attempts: the next one, in {wait:.2f}s, would pass the "
                        f"{self.retry.deadline_s:g}s deadline)")
             if why is not None:
-                return Generation("", 0, 0, time.monotonic() - t0, "error",
+                return Generation("", 0, 0, time.monotonic() - first_sent, "error",
                                   error=redact(f"error({outcome.code}): {outcome.detail}{why}", *self._secrets()))
             log.debug("retry %d of a call to %s in %.3fs after %s", attempt, self.name, wait, outcome.code)
             stop.wait(wait)
+            spent += wait
 
     def _attempt(self, chat: Chat, params: GenerationParams, attempt: int, timeout: float, t0: float) -> _Attempt:
         """One request: an answer (a Generation, possibly a refusal) or what went wrong."""

@@ -6,8 +6,9 @@ requests one endpoint gets at once.
 - The wait before a retry: the server's `retry-after-ms`, else its `Retry-After` (seconds or an
   HTTP date), else exponential backoff with full jitter (uniform in [0, min(cap, base * 2^n)]),
   so that many clients refused at once do not come back at once.
-- Each attempt has a timeout; each call (all its attempts and waits) a deadline. A wait that
-  would end past the deadline is not taken: the call ends in error there.
+- Each attempt has a timeout; each call a deadline on the time it spends in its attempts and
+  waits (not the time it queues behind the endpoint's limit). A wait that would end past the
+  deadline is not taken: the call ends in error there.
 - `AdaptiveLimit`: requests in flight per endpoint, between 1 and the configured concurrency;
   halved on a 429 (once per round of requests: the 429s of requests sent before the last cut
   do not cut again), then raised by one per `limit` successful requests (additive increase).
@@ -38,7 +39,8 @@ class RetrySettings(BaseModel):
     max_attempts: int = Field(6, gt=0, description="attempts per call, the first included")
     timeout_s: float = Field(60.0, gt=0, description="seconds one attempt may take before it is abandoned and retried")
     deadline_s: float = Field(
-        300.0, gt=0, description="seconds one call may take in all, attempts and waits together; then it is an error")
+        300.0, gt=0, description="seconds one call may spend in all, its attempts and waits together (not the time "
+                                 "it queues behind `concurrency`); then it is an error")
     backoff_s: float = Field(0.5, gt=0, description="base of the exponential backoff (seconds) when the server "
                                                     "gives no Retry-After")
     backoff_max_s: float = Field(30.0, gt=0, description="cap of one backoff wait (seconds); a server's Retry-After "
