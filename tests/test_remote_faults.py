@@ -6,7 +6,11 @@ seeded hash of (the row's prompt, the attempt number the client sends in
 x-stainless-retry-count), one of: 429 with a Retry-After (30%), 500 (5%), a hang longer than
 the per-attempt timeout (2%), malformed JSON (1%), else it forwards the request to `ladder serve`.
 So a row's fate is a function of the row alone, and a killed-and-restarted climb must end with
-exactly the rows of an uninterrupted one. `ladder climb` runs in subprocesses with a canary key
+exactly the rows of an uninterrupted one; the two climbs run at the same time, each through its
+own proxy (same seed), so the test takes about as long as one climb. The per-attempt timeout
+(TIMEOUT_S) must exceed the time `ladder serve` takes to answer a request: on a machine so loaded
+that it does not, a slow answer is abandoned and asked again, and the test says so (a row completed
+twice). `ladder climb` runs in subprocesses with a canary key
 (`OPENAI_API_KEY=sk-canary-...`, set only in their environment) and debug logging; the key is
 then looked for in every log, SQLite file and report.
 """
