@@ -110,3 +110,17 @@ def test_a_failed_call_fails_the_target_and_leaves_the_means() -> None:
                                                   **{str(i): False for i in range(5, 10)}}
     assert target_quality(gens[5:10], "knowledge") == 0.0 and target_quality(gens[10:], "knowledge") is None
     assert [g.example_id for g in answered(gens)] == [*map(str, range(5)), "u"]
+
+
+def test_error_codes_are_read_from_the_error_text_and_counted():
+    from types import SimpleNamespace
+
+    from ladder.scoring import error_code, error_codes
+
+    assert error_code("error(429): HTTP 429: slow down (gave up after 6 attempts)") == "429"
+    assert error_code("error(timeout): no answer within 60s") == "timeout"
+    assert error_code("RuntimeError: out of memory") == "RuntimeError"  # a local backend's
+    assert error_code("something odd happened") == "other"
+    gens = [SimpleNamespace(error=e) for e in ("error(429): a", None, "error(timeout): b", "error(429): c")]
+    assert error_codes(gens) == {"429": 2, "timeout": 1}
+    assert list(error_codes(gens)) == ["429", "timeout"]  # most frequent first

@@ -6,7 +6,7 @@ Shared by the climb's early stop, the diagnosis and the report; reads only what 
 Per example and tag (`overall`: every tag of the automatic tiers, checks and judges; people's
 labels, tag `human`, are reported as their own tier and never change `overall`) the outcome is
 one of:
-- `error`: the model call failed; left out of the per-tag accuracies (and counted apart), but a
+- `error`: the model call failed (`error_code` reads its code: error(429), error(timeout), ...); left out of the per-tag accuracies (and counted apart), but a
   failure for the target (`target_outcomes`, `target_quality`): a rung that answers half the
   requests does not meet a target;
 - `unscored`: no assessment of that tag gave a verdict (none exist, or every one errored, e.g.
@@ -19,6 +19,8 @@ Every single proportion gets a Wilson score interval (`proportion_interval`, INT
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Iterable, Literal, Sequence
 
@@ -124,6 +126,25 @@ def coverage(gens: Sequence[Any], tag: str = "overall") -> Coverage:
     errors = outcomes.count("error")
     unscored = outcomes.count("unscored")
     return Coverage(len(outcomes), len(outcomes) - errors, errors, unscored, len(outcomes) - errors - unscored)
+
+
+_ERROR_CODE = re.compile(r"^error\(([^)\s]+)\)")
+
+
+def error_code(error: str) -> str:
+    """The code of a failed call's error, e.g. 429, timeout, malformed (a backend writes
+    "error(<code>): <detail>"); for an error written otherwise, its leading exception name, else "other"."""
+    found = _ERROR_CODE.match(error)
+    if found:
+        return found.group(1)
+    head = error.split(":", 1)[0].strip()
+    return head if head.isidentifier() else "other"
+
+
+def error_codes(gens: Sequence[Any]) -> dict[str, int]:
+    """How many rows ended in each error(code), most frequent first: shown beside the error count."""
+    counts = Counter(error_code(g.error) for g in gens if g.error is not None)
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 def assessment_rates(gens: Sequence[Any]) -> dict[str, dict[str, Any]]:

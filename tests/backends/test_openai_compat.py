@@ -14,6 +14,7 @@ import pytest
 
 from ladder.backends.endpoints import Endpoint
 from ladder.backends.openai_compat import OpenAICompatBackend
+from ladder.backends.retry import RetrySettings
 from ladder.types import GenerationParams, Message
 
 pytestmark = pytest.mark.slow
@@ -48,7 +49,7 @@ def test_unknown_model_is_an_error_per_request(ladder_server, monkeypatch):
     assert len(gens) == 2
     for g in gens:
         assert g.finish_reason == "error" and g.text == ""
-        assert g.error.startswith("HTTP 404") and "gpt-17" in g.error
+        assert g.error.startswith("error(404): HTTP 404") and "gpt-17" in g.error
 
 
 def test_content_filter_and_refusal(ladder_server, monkeypatch):
@@ -58,20 +59,21 @@ def test_content_filter_and_refusal(ladder_server, monkeypatch):
     assert g.finish_reason == "content_filter" and g.error is None and g.text == "" and g.prompt_tokens > 0
     refused = remote(ladder_server, monkeypatch, headers={"X-Ladder-Test-Fault": "refusal"})
     g = refused.generate(CHATS[:1], params)[0]
-    assert g.finish_reason == "error" and g.error.startswith("refusal:")
+    assert g.finish_reason == "error" and g.error.startswith("error(refusal):")
 
 
 def test_retries_429_then_answers_and_gives_up_on_persistent_5xx(ladder_server, monkeypatch):
     params = GenerationParams(max_new_tokens=4)
-    flaky = remote(ladder_server, monkeypatch, backoff_s=0.01,
+    quick = RetrySettings(backoff_s=0.01, backoff_max_s=0.05)
+    flaky = remote(ladder_server, monkeypatch, retry=quick,
                    headers={"X-Ladder-Test-Fault": "status=429;times=2;id=retry-a"})
     g = flaky.generate(CHATS[:1], params)[0]
     assert g.error is None and g.completion_tokens > 0
-    down = remote(ladder_server, monkeypatch, backoff_s=0.01, max_retries=2,
+    down = remote(ladder_server, monkeypatch, retry=quick.model_copy(update={"max_attempts": 3}),
                   headers={"X-Ladder-Test-Fault": "status=503;times=1000;id=retry-b"})
     g = down.generate(CHATS[:1], params)[0]
     assert g.finish_reason == "error" and "HTTP 503" in g.error and "after 3 attempts" in g.error
-    bad = remote(ladder_server, monkeypatch, backoff_s=0.01,
+    bad = remote(ladder_server, monkeypatch, retry=quick,
                  headers={"X-Ladder-Test-Fault": "status=400;times=1000;id=retry-c"})
     assert "after" not in bad.generate(CHATS[:1], params)[0].error  # a 400 is not retried
 
@@ -80,7 +82,7 @@ def test_wrong_key_is_a_401_per_request_and_never_echoed(ladder_server, monkeypa
     monkeypatch.setenv("LADDER_TEST_WRONG_KEY", "sk-wrong-QWERTY98765zyx")
     endpoint = Endpoint(name="test", base_url=ladder_server.base_url, api_key_env="LADDER_TEST_WRONG_KEY")
     g = OpenAICompatBackend(endpoint, "smollm2-135m-instruct").generate(CHATS[:1], GenerationParams(max_new_tokens=4))[0]
-    assert g.error.startswith("HTTP 401") and "QWERTY98765" not in g.error
+    assert g.error.startswith("error(401): HTTP 401") and "QWERTY98765" not in g.error
 
 
 def test_climb_through_the_server_never_records_the_key(ladder_server, tiny_task: Path, tmp_path: Path):

@@ -14,6 +14,7 @@ import pytest
 
 from ladder.backends.endpoints import Endpoint
 from ladder.backends.openai_compat import OpenAICompatBackend
+from ladder.backends.retry import RetrySettings
 from ladder.diagnosis import diagnose
 from ladder.diagnosis.judge import words
 from ladder.diagnosis.teacher import ask_teacher
@@ -76,7 +77,7 @@ def longest(ws):
 def remote(server, monkeypatch, fault):
     monkeypatch.setenv(server.key_env, server.key)
     endpoint = Endpoint(name="test", base_url=server.base_url, api_key_env=server.key_env)
-    return OpenAICompatBackend(endpoint, "smollm2-135m-instruct", max_retries=0,
+    return OpenAICompatBackend(endpoint, "smollm2-135m-instruct", retry=RetrySettings(max_attempts=1),
                                headers={"X-Ladder-Test-Fault": fault})
 
 

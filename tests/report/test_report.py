@@ -256,7 +256,7 @@ def test_write_report_files(store, tmp_path):
     assert "Wilson score 95% intervals" in md and "Wilson score 95% intervals" in html
     assert summary["run"]["interval_method"] == "Wilson score"
     assert "| rung | kind | status | n | errors | coverage | overall for target (95% CI) |" in md
-    assert "| bloated | prompt | ok | 4 | 1 | 75.0% | 50.0% [" in md
+    assert "| bloated | prompt | ok | 4 | 1 (other: 1) | 75.0% | 50.0% [" in md  # errors with their codes
     # the diagnosis: counts per class per rung, and the recommendation with its next step
     assert "## Diagnosis" in md and "| rung | n | form | knowledge | error | dominant |" in md
     assert "| zero_shot | 4 | 1 | 1 | 0 | form |" in md and "| bloated | 4 | 0 | 1 | 1 | knowledge |" in md

@@ -32,6 +32,13 @@ class Backend(Protocol):
         ...
 
 
+def answers_each(backend: Backend) -> bool:
+    """Whether the backend (under its wrappers) can hand each answer over as its call ends: a
+    `generate_each(chats, params, adapter)` iterator of (index, Generation) in finishing order,
+    which the call cache commits one by one. Remote backends do; a local model answers in batches."""
+    return hasattr(unwrap(backend), "generate_each")
+
+
 def unwrap(backend: Backend) -> Backend:
     """The backend underneath wrappers (cache, rate limiter) that keep theirs in `.inner`."""
     while hasattr(backend, "inner"):

@@ -43,7 +43,8 @@ def backend_for(
         endpoint, key_env = resolve_endpoint(spec.endpoint, spec.base_url, spec.api_key_env,
                                              "api_key_env" in spec.model_fields_set)
         live = OpenAICompatBackend(endpoint, spec.name, base_url=spec.base_url, api_key_env=key_env,
-                                   concurrency=spec.concurrency, revision=spec.revision)
+                                   concurrency=spec.concurrency, retry=spec.retry,
+                                   revision=spec.revision)
         if spec.execution == "batch":  # the climb gives it the run store as its ledger (resume after a kill)
             from ladder.backends.batch import BatchBackend
 

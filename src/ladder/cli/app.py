@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import sys
 import warnings
 from enum import Enum
 from pathlib import Path
@@ -24,6 +27,21 @@ err = Console(stderr=True)
 
 
 @app.callback()
+def _setup() -> None:
+    _log_to_stderr()
+    _quiet_library_deprecations()
+
+
+def _log_to_stderr() -> None:
+    # LADDER_LOG=debug|info|warning: ladder's log lines (e.g. each retry of a remote call) on stderr.
+    # Never a key: every text a backend logs has been through its redaction.
+    level = os.environ.get("LADDER_LOG", "").upper()
+    if level in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.getLogger("ladder").setLevel(level)
+
+
 def _quiet_library_deprecations() -> None:
     # transformers/peft deprecation notices about each other's internals tell a ladder user
     # nothing they can act on, and they break the progress display mid-line.

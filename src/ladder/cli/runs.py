@@ -34,10 +34,19 @@ def climb(
     exhaustive: Annotated[bool, typer.Option(
         "--exhaustive", help="Score every rung on every eval row (default: a rung whose first 25% or 50% of rows "
                              "show it can neither meet the target nor beat the best rung so far stops there).")] = False,
+    retry_errors: Annotated[bool, typer.Option(
+        "--retry-errors", help="Climb nothing new: ask again only the rows of the task's last run (or --run) that "
+                               "ended in error(code), put their answers in that run and rewrite its report.")] = False,
+    run: Annotated[Optional[str], typer.Option(
+        "--run", metavar="RUN_ID", help="With --retry-errors: the run to repair (default: the task's latest).")] = None,
 ) -> None:
     """Evaluate the task on its rungs (task.yaml's `rungs:`, else the main ladder), cheapest first, and record
     quality and cost; a rung the task lacks something for is skipped with the reason.
-    Exit code 0 target met, 1 target not met, 2 error (bad input or a failed rung)."""
+    Exit code 0 target met, 1 target not met, 2 error (bad input or a failed rung).
+
+    Started again after Ctrl+C or a kill, it asks only what is missing: every answered call is in the
+    call cache the moment it ends. A row that ended in error is asked again by the next climb (errors
+    are never cached); --retry-errors asks only those rows, in the run they belong to."""
     from ladder.climb import climb as run_climb
     from ladder.climb import check_refresh, model_backend, select_rungs, teacher_backend
     from ladder.cli.progress import ClimbProgress
@@ -56,6 +65,10 @@ def climb(
     except ValueError as e:
         raise fail([f"error: {task}: {e}"]) from None
     store = Store(runs_dir)
+    if retry_errors:
+        _retry_errors(loaded, store, backend, run, report, progress)
+    elif run is not None:
+        raise fail(["error: --run goes with --retry-errors"])
     err.print(f"climbing [bold]{loaded.name}[/bold]: {len(loaded.train)} train, {len(loaded.eval)} eval examples")
     with progress:
         result = run_climb(loaded, store, backend, rungs=chosen, teacher=teacher, all_rungs=all_rungs,
@@ -83,6 +96,36 @@ def climb(
     raise typer.Exit(0 if summary["recommendation"]["meets_target"] else 1)
 
 
+def _retry_errors(task, store, backend, run_id: Optional[str], report: bool, progress) -> None:
+    """`ladder climb --retry-errors`: re-ask the error rows of one run, then report it; exits."""
+    from ladder.climb import retry_errors
+
+    if run_id is None:
+        mine = [r["id"] for r in store.runs() if r["task_name"] == task.name]
+        if not mine:
+            raise fail([f"error: --retry-errors: no run of {task.name} in {store.runs_dir}"])
+        run_id = mine[-1]
+    try:
+        with progress:
+            result = retry_errors(task, store, run_id, backend, on_event=progress)
+    except (KeyError, ValueError) as e:
+        raise fail([f"error: --retry-errors: {e}"]) from None
+    err.print(f"run {run_id}: {result.asked} error row(s) asked again: {result.answered} answered, "
+              f"{result.still_failing} failed again", markup=False, highlight=False)
+    for line in result.not_asked:
+        err.print(f"not asked: {line}", markup=False, highlight=False)
+    run_dir = store.runs_dir / run_id
+    if report:
+        summary = _write_report(store, run_id, run_dir)
+    else:
+        from ladder.report import summarize
+
+        summary = summarize(store, run_id)
+        _print_summary(summary)
+    out.print(f"run: {run_dir}")
+    raise typer.Exit(0 if summary["recommendation"]["meets_target"] else 1)
+
+
 def _write_report(store, run_id: str, run_dir: Path) -> dict:
     from ladder.report import summarize, write_report
 
@@ -94,6 +137,8 @@ def _write_report(store, run_id: str, run_dir: Path) -> dict:
 
 
 def _print_summary(summary: dict) -> None:
+    from ladder.report.fmt import errors_cell
+
     run = summary["run"]
     table = Table(title=f"{run['task_name']}: target {run['target_metric']} >= {run['target_value']}")
     for col in ("rung", "target", "errors", "form", "knowledge", "prompt tok", "latency s", "build s",
@@ -111,7 +156,7 @@ def _print_summary(summary: dict) -> None:
             table.add_row(r["rung"], r["status"], "", "", "", "", "", "", "")
             continue
         table.add_row(
-            r["rung"], pct(r["quality"]), str(r["n_errors"]), pct(r["form_accuracy"]), pct(r["knowledge_accuracy"]),
+            r["rung"], pct(r["quality"]), errors_cell(r), pct(r["form_accuracy"]), pct(r["knowledge_accuracy"]),
             fixed(r["prompt_tokens"], ".0f"), fixed(r["latency_s"], ".2f"), fixed(r["build_seconds"], ".0f"),
             fixed(r["cost_per_1k_requests"], ".4f"),
         )

@@ -1,8 +1,9 @@
 """Evaluate a Candidate on examples: prompts -> generations -> tier-1 check assessments.
 
 A Candidate that carries its answers (a baseline) is scored on them without a model call:
-zero tokens, zero latency, nothing cached. Otherwise calls go to the backend in chunks, and each chunk's answers reach the cache before the next
-starts, so an interrupted evaluation resumes where it stopped. Never imports rungs.
+zero tokens, zero latency, nothing cached. Otherwise calls go to the backend in chunks, and each chunk's
+answers reach the cache before the next starts (a remote backend's, each as its call ends:
+tracking/cache.py), so an interrupted evaluation resumes where it stopped. Never imports rungs.
 """
 
 from __future__ import annotations

@@ -41,6 +41,13 @@ def _build_seconds(r: dict[str, Any]) -> str:
     return f"{s} (reused)" if r["build_reused"] else s
 
 
+def errors_cell(r: dict[str, Any]) -> str:
+    """The error count with its codes, e.g. `3 (429: 2, timeout: 1)`."""
+    codes = r.get("error_codes") or {}
+    detail = ", ".join(f"{code}: {n}" for code, n in codes.items())
+    return f"{r['n_errors']} ({detail})" if detail else str(r["n_errors"])
+
+
 def rung_columns(summary: dict[str, Any]) -> list[tuple[str, Callable[[dict[str, Any]], str]]]:
     """(header, cell) pairs of the per-rung table, in order; a dev column with a selection split."""
     currency, run = summary["run"]["currency"], summary["run"]
@@ -50,7 +57,7 @@ def rung_columns(summary: dict[str, Any]) -> list[tuple[str, Callable[[dict[str,
         ("kind", lambda r: r["kind"]),
         ("status", lambda r: r["status"]),
         ("n", lambda r: str(r["n"])),
-        ("errors", lambda r: str(r["n_errors"])),
+        ("errors", errors_cell),
         ("coverage", lambda r: pct(r["coverage"])),
         (f"{run['target_metric']} for target (95% CI)", lambda r: with_interval(r["quality"], r["quality_ci"])),
     ]

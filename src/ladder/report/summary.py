@@ -35,7 +35,7 @@ from ladder.diagnosis.recommend import selection_meets, usable as _usable
 from ladder.diagnosis.teacher import TEACHER_KIND
 from ladder.report.retrieval import comparisons, retrieval_summary
 from ladder.report.judging import coverage_gaps, evaluation_cost, judges_summary, pairwise_summary
-from ladder.scoring import (INTERVAL_METHOD, accuracies, answered, assessment_rates, coverage, extra_tags,
+from ladder.scoring import (INTERVAL_METHOD, accuracies, answered, assessment_rates, coverage, error_codes, extra_tags,
                             judge_coverage, outcome, pass_table, proportion_interval, rung_judge_cost, tag_accuracies,
                             target_outcomes, target_quality)
 from ladder.scoring_human import human_figures
@@ -78,7 +78,8 @@ def _rung_entry(row: RungRow, gens: list[GenerationRow], spec: dict[str, Any]) -
     entry: dict[str, Any] = {
         "rung": row.rung, "position": row.position, "kind": row.kind, "status": row.status,
         "error": row.error, "description": row.candidate.get("description", ""), "n": len(test),
-        "n_dev": len(dev), "n_errors": covered.n_errors, "n_unscored": covered.n_unscored,
+        "n_dev": len(dev), "n_errors": covered.n_errors,
+        "error_codes": error_codes(test), "n_unscored": covered.n_unscored,
         "coverage": covered.n_answered / covered.n if covered.n else None,
         "n_failed": sum(outcome(g, "overall") == "fail" for g in test),
         **accuracies(test),

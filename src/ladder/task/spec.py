@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serial
 from pydantic_core import PydanticCustomError
 
 from ladder.backends.endpoints import url_without_credentials
+from ladder.backends.retry import RetrySettings
 from ladder.metrics.checks import AnyCheck
 from ladder.plugins import load_plugins
 
@@ -58,7 +59,10 @@ class ModelSpec(_Strict):
                           "`ladder climb --refresh RUNG` / `--no-cache`",
     )
     api_key_env: str = Field("OPENAI_API_KEY", description="environment variable holding the key (never the key itself)")
-    concurrency: int = Field(4, gt=0, description="requests in flight at once (backend: openai)")
+    concurrency: int = Field(4, gt=0, description="most requests in flight at once (backend: openai); halved on "
+                                                   "each rate limit (429), then raised again by one per that many answers")
+    retry: RetrySettings = Field(
+        RetrySettings(), description="retries, timeouts and deadline of each remote call (backend: openai)")
     execution: Literal["live", "batch"] = Field(
         "live", description="backend: openai only. live: one chat-completions request per row. batch: each rung's "
         "eval goes to the endpoint's Batch API as one JSONL file (/v1/files + /v1/batches); the batch id is kept in "

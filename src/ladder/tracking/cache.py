@@ -8,7 +8,14 @@ report still shows what the call would cost.
 `read=False` re-asks every call (a miss), `write=False` leaves the cache as it was: both off is
 `ladder climb --no-cache`; `read=False` alone refreshes the answers (`--refresh RUNG`), overwriting
 their entries. The key cannot see a remote alias move to a new snapshot unless the task gives a
-`model.revision`; re-asking is the way to catch up without one.
+`model.revision`; re-asking is the way to catch up without one. What answered a remote call is
+not part of the key (it is known only after the call): each entry records it
+(`response_model`, `system_fingerprint`), and `model.revision` is how a task tells the key.
+
+A backend that hands answers over one by one as its calls end (`generate_each`: the remote one)
+has each answer committed the moment it arrives, not when the batch ends: a kill loses only the
+calls in flight, and the next climb asks only what is not in the cache. A failed call (an error)
+is never cached: the next climb asks it again.
 
 Token probabilities (a judge's G-Eval scoring) are cached the same way, under keys that name
 what was asked (`next_token_probs`, `logprobs`), their JSON kept in the entry's text.
@@ -56,7 +63,14 @@ class CachedBackend:
             on_progress(len(found))
         missing = [i for i in range(len(chats)) if i not in found]
         self.misses += len(missing)
-        if missing:
+        if missing and hasattr(self.inner, "generate_each"):
+            for j, gen in self.inner.generate_each([chats[i] for i in missing], params, adapter):
+                if self.write:  # committed now: a kill after this line does not lose it
+                    self.store.cache_put([(keys[missing[j]], model, gen)])
+                found[missing[j]] = gen
+                if on_progress:
+                    on_progress(1)
+        elif missing:
             fresh = self.inner.generate([chats[i] for i in missing], params, adapter, on_progress)
             if self.write:
                 self.store.cache_put([(keys[i], model, g) for i, g in zip(missing, fresh)])

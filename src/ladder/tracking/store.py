@@ -186,6 +186,23 @@ class Store:
                 self._insert_assessments(db, int(gcur.lastrowid), row.assessments)  # type: ignore[arg-type]
         return rung_id
 
+    def replace_failed_generation(self, generation_id: int, gen: Generation,
+                                  assessments: Sequence[Assessment] = ()) -> None:
+        """Give a generation whose call had failed the answer (or the new error) of asking again
+        (`ladder climb --retry-errors`), with the assessments of that answer. Only an error row
+        can be replaced: an answered row is what the run measured and stays as it is."""
+        with self.transaction() as db:
+            cur = db.execute(
+                "UPDATE generations SET output = ?, prompt_tokens = ?, completion_tokens = ?, latency_s = ?,"
+                " finish_reason = ?, cached = ?, error = ?, response_model = ?, system_fingerprint = ?"
+                " WHERE id = ? AND error IS NOT NULL",
+                (gen.text, gen.prompt_tokens, gen.completion_tokens, gen.latency_s, gen.finish_reason,
+                 int(gen.cached), gen.error, gen.response_model, gen.system_fingerprint, generation_id),
+            )
+            if cur.rowcount != 1:
+                raise ValueError(f"generation {generation_id} is not a failed call of this store")
+            self._insert_assessments(db, generation_id, assessments)
+
     def add_assessments(self, generation_id: int, assessments: Sequence[Assessment]) -> None:
         """Record more verdicts on a stored generation (a judge's, a person's), appended to its own."""
         with self.transaction() as db:
