@@ -131,3 +131,13 @@ def test_compare_paired_separates_a_clear_win_and_says_when_it_cannot():
     assert not close["distinguishable"] and close["needed"] > 20 and "paired rows would separate" in close["text"]
     with pytest.raises(ValueError):
         compare_paired("x", [True], "y", [True, False])
+
+
+def test_paired_standard_error_of_row_differences():
+    from ladder.stats import paired_standard_error
+
+    diff, se, n = paired_standard_error([0, 0, 0, 0], [1, 0, 1, 0])
+    assert (diff, n) == (0.5, 4) and se == pytest.approx(math.sqrt(1 / 3) / 2)
+    assert paired_standard_error([0.2], [0.9])[1] == math.inf  # one pair: no spread known
+    with pytest.raises(ValueError):
+        paired_standard_error([1, 0], [1])
