@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import random
 import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,6 +18,7 @@ import pytest
 
 from ladder.climb import model_backend, teacher_backend
 from ladder.rungs import BY_NAME, RungContext, parse_options
+from ladder.rungs.few_shot_bootstrap import stratified
 from ladder.rungs.prompt_opt import answer_form, pareto, parse_instruction, template_children, terser
 from ladder.rungs.search import (challenger_wins, halving_rounds, race, race_calls, split_train)
 from ladder.task import load_task
@@ -88,6 +90,15 @@ def test_the_split_is_seeded_disjoint_and_keeps_given_rows_in_fit():
     assert kept <= {e.id for e in b.fit}
     small = split_train(_rows(24), 0, 30)  # fewer than twice the select rows: half, said in the note
     assert len(small.select) == 12 and "fewer than 30" in small.note
+
+
+def test_demonstrations_are_drawn_across_the_labels():
+    rows = _rows(30)  # ten of each colour
+    drawn = stratified(rows, 3, COLOURS, random.Random(0))
+    assert sorted(e.expected for e in drawn) == sorted(COLOURS)
+    assert len({e.expected for e in stratified(rows, 5, COLOURS, random.Random(1))}) == 3
+    assert len(stratified(rows[:2], 4, COLOURS, random.Random(0))) == 2  # never more than there are
+    assert len(stratified(rows, 4, None, random.Random(0))) == 4  # free-form: a plain draw
 
 
 def test_template_rewrites_and_proposal_parsing():

@@ -1,9 +1,10 @@
 """few_shot_bootstrap: the demonstration set chosen by a race on held-out training rows.
 
-Candidates: zero-shot, the static few_shot set (the incumbent: what the few_shot rung shows),
-and `sets` demonstration sets drawn from the `fit` rows, label-stratified where the answers
-form a small label set (task/output_space.py), each in two orderings (drawn, and reversed: the
-demonstration nearest the question changes). With `verify: model` only fit rows that the model
+Candidates: no demonstrations (`no_demos`: zero-shot, or instructed with `with_instructions`),
+the static few_shot set (the incumbent: what the few_shot rung shows), and `sets` demonstration
+sets drawn from the `fit` rows, label-stratified where the answers form a small label set
+(task/output_space.py), each in two orderings (drawn, and reversed: the demonstration nearest
+the question changes). With `verify: model` only fit rows that the model
 itself answers correctly under the checks become demonstrations, as DSPy's bootstrap keeps the
 traces that pass its metric. The candidates are raced on the `select` rows by successive halving;
 the survivor replaces the incumbent only when better by more than the paired standard error.
@@ -99,7 +100,7 @@ class FewShotBootstrap:
         chosen = "static"
         try:
             pool = self._pool(split.fit, base, scorer, verify_rows, labels, rng, k, trace)
-            prompts["zero_shot"] = base
+            prompts["no_demos"] = base
             for i in range(options.sets):
                 demos = stratified(pool, k, labels, rng)
                 prompts[f"set{i}"] = replace(base, demos=demos)
