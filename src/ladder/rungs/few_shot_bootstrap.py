@@ -24,7 +24,8 @@ from ladder.rungs.base import RungContext, first_unmet, needs_train, parse_optio
 from ladder.rungs.few_shot import FewShot, static_demos
 from ladder.rungs.prompt import ChatPrompt
 from ladder.rungs.search import (BudgetExhausted, Ledger, Scorer, SearchOptions, demo_json, fit_labels,
-                                 needs_short_answers, race, race_calls, split_train, write_artifact)
+                                 needs_short_answers, plan_money, race, race_calls, split_train,
+                                 write_artifact)
 from ladder.task import Task
 from ladder.types import Candidate, Example, GenerationParams, content_hash
 
@@ -92,11 +93,14 @@ class FewShotBootstrap:
         trace: list[dict[str, Any]] = []
         prompts: dict[str, ChatPrompt] = {"static": replace(base, demos=static)}
         verify_rows = min(len(split.fit), 2 * options.sets * k) if options.verify == "model" else 0
-        n_candidates = 1 + 2 * options.sets
+        planned = verify_rows + len(split.select) + race_calls(1 + 2 * options.sets, len(split.select),
+                                                                 options.first_rows, options.eta)
+        about = plan_money(ctx.backend, prompts["static"].render(split.select[0]), planned,
+                           spec.generation.max_new_tokens, ledger.target_prices) if split.select else 0.0
         ctx.on_status(
             f"{self.name} ({options.budget}): fit {len(split.fit)} rows, select {len(split.select)} rows; plan "
-            f"~{verify_rows + len(split.select) + race_calls(n_candidates, len(split.select), options.first_rows, options.eta)}"
-            f" target calls (cap {ledger.caps.target_calls}), no proposer calls")
+            f"~{planned} target calls (cap {ledger.caps.target_calls}), about {about:.4g} {spec.prices.currency}; "
+            "no proposer calls")
         chosen = "static"
         try:
             pool = self._pool(split.fit, base, scorer, verify_rows, labels, rng, k, trace)

@@ -30,7 +30,7 @@ from ladder.backends.base import Backend
 from ladder.rungs.base import RungContext, first_unmet, needs_instructions, needs_train
 from ladder.rungs.prompt import ChatPrompt
 from ladder.rungs.search import (BudgetExhausted, Ledger, RowScore, Scorer, SearchOptions, Split, fit_labels, mean,
-                                 needs_short_answers, race, race_calls, split_train, write_artifact)
+                                 needs_short_answers, plan_money, race, race_calls, split_train, write_artifact)
 from ladder.task import Task
 from ladder.types import Candidate, Example, GenerationParams, Message, content_hash
 
@@ -189,13 +189,18 @@ class PromptOpt:
         scorer = Scorer(ledger, ctx.backend, task.checks, spec.target.metric,
                         GenerationParams(max_new_tokens=spec.generation.max_new_tokens), options.score)
         search = _Search(ctx, options, split, ledger, scorer)
-        per_round = options.fit_rows * (1 + 4) + race_calls(4, len(split.select), options.first_rows, options.eta)
+        # a round: the parent on its fit rows, each child on the parent's failures, the children's race
+        children = 4 * ("template" in options.proposers) + sum(p != "template" for p in options.proposers)
+        planned = len(split.select) + rounds * (options.fit_rows * (1 + children)
+                                                + race_calls(children, len(split.select), options.first_rows, options.eta))
+        about = plan_money(ctx.backend, search.prompt("seed").render(split.select[0]), planned,
+                           spec.generation.max_new_tokens, ledger.target_prices) if split.select else 0.0
         model_proposers = sum(p != "template" for p in options.proposers)
         ctx.on_status(
             f"{self.name} ({options.budget}): fit {len(split.fit)} rows, select {len(split.select)} rows; plan up to "
-            f"{rounds} rounds, ~{len(split.select) + rounds * per_round} target calls (cap {caps.target_calls}), "
-            f"{rounds * model_proposers} proposer calls (cap {caps.proposer_calls}, money cap {caps.proposer_money:g} "
-            f"{spec.prices.currency})")
+            f"{rounds} rounds, at most ~{planned} target calls (cap {caps.target_calls}), about {about:.4g} "
+            f"{spec.prices.currency}; {rounds * model_proposers} proposer calls (cap {caps.proposer_calls}, money cap "
+            f"{caps.proposer_money:g} {spec.prices.currency})")
         try:
             search.run(rounds)
         except BudgetExhausted as e:

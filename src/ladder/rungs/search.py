@@ -382,6 +382,12 @@ def race(incumbent: str, challengers: Sequence[str], rows: Sequence[str],
     return best if verdict.wins else incumbent
 
 
+def plan_money(backend: Backend, sample: Chat, calls: int, max_new_tokens: int,
+               prices: tuple[float, float]) -> float:
+    """About what `calls` target calls cost: each priced as `sample`'s prompt and a full answer."""
+    return calls * request_cost(backend.count_tokens(sample), max_new_tokens, *prices)
+
+
 # -- the artifact ---------------------------------------------------------------------------------
 
 def write_artifact(artifacts: Path, rung: str, key: str, payload: Mapping[str, Any]) -> Path:
