@@ -271,3 +271,13 @@ def test_bootstrap_intervals_are_seeded_and_hold_the_estimate():
 def test_connected_comparison_graphs():
     assert connected(3, [(0, 1), (1, 2)]) and connected(1, [])
     assert not connected(4, [(0, 1), (2, 3)]) and not connected(3, [(0, 1)])
+
+
+def test_paired_standard_error_of_row_differences():
+    from ladder.stats import paired_standard_error
+
+    diff, se, n = paired_standard_error([0, 0, 0, 0], [1, 0, 1, 0])
+    assert (diff, n) == (0.5, 4) and se == pytest.approx(math.sqrt(1 / 3) / 2)
+    assert paired_standard_error([0.2], [0.9])[1] == math.inf  # one pair: no spread known
+    with pytest.raises(ValueError):
+        paired_standard_error([1, 0], [1])

@@ -119,6 +119,21 @@ def paired_difference_interval(both: int, only_a: int, only_b: int, neither: int
     return max(-1.0, low), min(1.0, high)
 
 
+def paired_standard_error(a: Sequence[float], b: Sequence[float]) -> tuple[float, float, int]:
+    """(mean of b - a, its standard error, n) over paired rows: the sample standard deviation of
+    the row differences over sqrt(n). The error is infinite below two pairs (nothing is known of
+    the spread). Works for pass/fail (1/0) rows and for continuous scores alike."""
+    if len(a) != len(b):
+        raise ValueError(f"paired rows differ in number: {len(a)} vs {len(b)}")
+    n = len(a)
+    diffs = [y - x for x, y in zip(a, b)]
+    mean = sum(diffs) / n if n else 0.0
+    if n < 2:
+        return mean, math.inf, n
+    variance = sum((d - mean) ** 2 for d in diffs) / (n - 1)
+    return mean, math.sqrt(variance / n), n
+
+
 def paired_sample_size(p_only_a: float, p_only_b: float, alpha: float = ALPHA, power: float = POWER) -> int | None:
     """Pairs (eval rows) for McNemar's test to tell two rungs apart (Connor 1987, Biometrics 43:207).
 

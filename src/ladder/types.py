@@ -84,6 +84,18 @@ class Generation:
     system_fingerprint: str | None = None
 
 
+@dataclass(frozen=True)
+class AnswerScore:
+    """How likely the model finds a given answer to a chat: the summed log-probability of the
+    answer's tokens (and the end of its turn), from one forward pass with no decoding."""
+
+    logprob: float
+    prompt_tokens: int  # chat + answer tokens read by the forward pass
+    latency_s: float  # wall time of the pass, divided evenly across a batch's rows
+    cached: bool = False
+    error: str | None = None
+
+
 SourceKind = Literal["code", "llm_judge", "human"]
 
 

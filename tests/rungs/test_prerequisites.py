@@ -43,8 +43,12 @@ def test_every_rung_can_run_once_the_task_has_what_it_needs(tmp_path: Path):
     (tmp_path / "t" / "corpus" / "a.txt").write_text("text")
     task = load_task(minimal_task(tmp_path / "t", "prompts: {instructions: Answer.}\ncorpus: corpus\n", train=True))
     # every rung but random_baseline, which needs a small label set (tests/rungs/test_random_baseline.py),
-    # and remote_sft, which needs a remote model (test_fine_tuning_rungs_need_local_weights)
-    runnable = [r for r in REGISTRY if r.name not in ("random_baseline", "remote_sft")]
+    # and remote_sft, which needs a remote model (test_fine_tuning_rungs_need_local_weights), and
+    # few_shot_bootstrap, which needs k + 2 training rows: the static set and two to race on
+    runnable = [r for r in REGISTRY if r.name not in ("random_baseline", "remote_sft", "few_shot_bootstrap")]
+    boot = BY_NAME["few_shot_bootstrap"]
+    assert unmet(boot, task, parse_options(boot, {"k": 2})) is None
+    assert unmet(boot, task, parse_options(boot, None)) == "few_shot_bootstrap needs 5 training examples, the task has 4"
     assert {r.name: unmet(r, task, parse_options(r, None)) for r in runnable} == {r.name: None for r in runnable}
     # An option can raise what a rung needs: 5 demonstrations from 4 training examples.
     few = BY_NAME["few_shot"]

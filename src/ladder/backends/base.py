@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Callable, Protocol, Sequence
 
-from ladder.types import Chat, Generation, GenerationParams
+from ladder.types import AnswerScore, Chat, Generation, GenerationParams
 
 ProgressFn = Callable[[int], None]  # called with the number of rows just finished
 
@@ -37,6 +37,21 @@ def answers_each(backend: Backend) -> bool:
     `generate_each(chats, params, adapter)` iterator of (index, Generation) in finishing order,
     which the call cache commits one by one. Remote backends do; a local model answers in batches."""
     return hasattr(unwrap(backend), "generate_each")
+
+
+class AnswerScorer(Protocol):
+    """A backend that can also say how likely a given answer is (the local model does; a remote
+    chat API gives no log-probabilities of text it did not write)."""
+
+    def answer_scores(self, chats: Sequence[Chat], answers: Sequence[str],
+                      adapter: str | None = None) -> list[AnswerScore]:
+        """One AnswerScore per (chat, answer), in order; a failed row has `error` set."""
+        ...
+
+
+def can_score(backend: Backend) -> bool:
+    """Whether the model under any wrappers scores answers (AnswerScorer)."""
+    return callable(getattr(unwrap(backend), "answer_scores", None))
 
 
 def unwrap(backend: Backend) -> Backend:

@@ -25,7 +25,7 @@ from typing import Any, Sequence
 from ladder.backends.base import ProgressFn
 from ladder.backends.batching import generate_rows
 from ladder.fsutil import cache_root, publish_dir, staging_dir
-from ladder.types import Chat, Generation, GenerationParams, file_sha256
+from ladder.types import AnswerScore, Chat, Generation, GenerationParams, file_sha256
 
 
 def offline() -> None:
@@ -335,3 +335,36 @@ class LocalBackend:
             if on_progress:
                 on_progress(len(batch))
         return [r for r in results if r is not None]
+
+    # -- scoring --------------------------------------------------------------------------
+    def answer_scores(self, chats: Sequence[Chat], answers: Sequence[str], adapter: str | None = None,
+                      batch_size: int = 8) -> list[AnswerScore]:
+        """The log-probability of each answer (then the end of the turn) as the assistant's reply
+        to its chat: one forward pass per batch, no decoding. Rows are padded on the right, so
+        every real token keeps its position and attends to nothing but real tokens before it."""
+        import torch
+
+        model, tok = self._model(adapter), self.tokenizer
+        prompts = [tok(render_chat(tok, c), add_special_tokens=False)["input_ids"] for c in chats]
+        replies = [tok(a, add_special_tokens=False)["input_ids"] + [tok.eos_token_id] for a in answers]
+        out: list[AnswerScore] = []
+        for start in range(0, len(prompts), batch_size):
+            rows = [p + r for p, r in zip(prompts[start:start + batch_size], replies[start:start + batch_size])]
+            t0 = time.perf_counter()
+            width = max(len(r) for r in rows)
+            ids = torch.tensor([r + [tok.pad_token_id] * (width - len(r)) for r in rows])
+            mask = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r in rows])
+            try:
+                with torch.no_grad():
+                    logits = model(input_ids=ids, attention_mask=mask).logits
+            except Exception as e:  # fail these rows, not the search
+                out += [AnswerScore(0.0, len(r), 0.0, error=f"{type(e).__name__}: {e}") for r in rows]
+                continue
+            logprobs = torch.log_softmax(logits.float(), dim=-1)
+            elapsed = (time.perf_counter() - t0) / len(rows)
+            for i, (p, r) in enumerate(zip(prompts[start:start + batch_size], replies[start:start + batch_size])):
+                # the token at position t is predicted by the logits at t - 1
+                positions = torch.arange(len(p) - 1, len(p) + len(r) - 1)
+                total = logprobs[i, positions, torch.tensor(r)].sum().item()
+                out.append(AnswerScore(total, len(p) + len(r), elapsed))
+        return out

@@ -10,12 +10,14 @@ from ladder.rungs.cpt import CPT
 from ladder.rungs.distill import Distill
 from ladder.rungs.dpo import DPO
 from ladder.rungs.few_shot import FewShot
+from ladder.rungs.few_shot_bootstrap import FewShotBootstrap
 from ladder.rungs.few_shot_dynamic import FewShotDynamic
 from ladder.rungs.instructed import Instructed
 from ladder.rungs.lora_sft import LoraSFT
 from ladder.rungs.lora_sft_label_noise import LoraSFTLabelNoise
 from ladder.rungs.lora_sft_short_instructions import LoraSFTShortInstructions
 from ladder.rungs.lora_sft_wrong_demos import LoraSFTWrongDemos
+from ladder.rungs.prompt_opt import PromptOpt
 from ladder.rungs.rag import Rag
 from ladder.rungs.remote_sft import RemoteSFT
 from ladder.rungs.random_baseline import RandomBaseline
@@ -23,13 +25,16 @@ from ladder.rungs.zero_shot import ZeroShot
 
 REGISTRY: list[Rung] = [
     RandomBaseline(), ZeroShot(), Instructed(), FewShot(), FewShotDynamic(), Rag(),
+    # prompt rungs whose build (a search: hundreds of model calls) costs more than an index
+    FewShotBootstrap(), PromptOpt(),
     LoraSFT(), RemoteSFT(), LoraSFTLabelNoise(), LoraSFTShortInstructions(), LoraSFTWrongDemos(), Distill(), DPO(), CPT(),
 ]
 BY_NAME: dict[str, Rung] = {r.name: r for r in REGISTRY}
 
 # What a task without `rungs:` climbs: one rung per technique. The others (the fine-tuning
 # ablations, distill, dpo, cpt, dynamic few-shot, ...) answer narrower questions and climb only
-# when task.yaml or --rungs names them. A rung whose prerequisites the task lacks is skipped
+# when task.yaml or --rungs names them. The searches (few_shot_bootstrap, prompt_opt) spend a
+# build budget of model calls, so a user opts in to them by naming them. A rung whose prerequisites the task lacks is skipped
 # with its reason (Rung.requires).
 MAIN_LADDER: tuple[str, ...] = ("random_baseline", "zero_shot", "instructed", "few_shot", "rag", "lora_sft")
 

@@ -14,7 +14,12 @@ from pydantic import Field
 from ladder.rungs.base import RungContext, RungOptions, needs_train
 from ladder.rungs.prompt import ChatPrompt
 from ladder.task import Task
-from ladder.types import Candidate
+from ladder.types import Candidate, Example
+
+
+def static_demos(task: Task, k: int) -> tuple[Example, ...]:
+    """The k demonstrations few_shot shows: drawn once from the training split with the task's seed."""
+    return tuple(random.Random(task.spec.seed).sample(list(task.train), k))
 
 
 class FewShot:
@@ -31,7 +36,7 @@ class FewShot:
         train = ctx.task.train
         if len(train) < options.k:
             raise ValueError(f"few_shot needs {options.k} training examples, the task has {len(train)}")
-        demos = tuple(random.Random(ctx.task.spec.seed).sample(list(train), options.k))
+        demos = static_demos(ctx.task, options.k)
         return Candidate(
             rung=self.name,
             kind=self.kind,

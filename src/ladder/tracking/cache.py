@@ -27,9 +27,9 @@ import json
 from dataclasses import replace
 from typing import Sequence
 
-from ladder.backends.base import Backend, ProgressFn
+from ladder.backends.base import Backend, ProgressFn, can_score, unwrap
 from ladder.tracking.store import Store
-from ladder.types import Chat, Generation, GenerationParams, chat_to_json, content_hash
+from ladder.types import AnswerScore, Chat, Generation, GenerationParams, chat_to_json, content_hash
 
 
 class CachedBackend:
@@ -118,3 +118,30 @@ class CachedBackend:
                     for i, (g, t) in zip(missing, fresh)])
             out.update(zip(missing, fresh))
         return [out[i] for i in range(len(chats))]
+
+    def answer_scores(self, chats: Sequence[Chat], answers: Sequence[str],
+                      adapter: str | None = None) -> list[AnswerScore]:
+        """The inner model's AnswerScores, through the same cache: an entry keyed by the chat and
+        the answer scored, holding the log-probability as its text (finish_reason "score")."""
+        if not can_score(self.inner):
+            raise ValueError(f"the model {self.name} cannot score given answers (no log-probabilities of text it "
+                             "did not write); generate instead")
+        model = self.inner.fingerprint(adapter)
+        keys = [content_hash(model, chat_to_json(c), {"score_answer": a}) for c, a in zip(chats, answers)]
+        found: dict[int, AnswerScore] = {}
+        for i, k in enumerate(keys):
+            g = self.store.cache_get(k) if self.read else None
+            if g is not None and g.finish_reason == "score":
+                found[i] = AnswerScore(float(g.text), g.prompt_tokens, g.latency_s, cached=True)
+        self.hits += len(found)
+        missing = [i for i in range(len(chats)) if i not in found]
+        self.misses += len(missing)
+        if missing:
+            fresh = unwrap(self.inner).answer_scores(  # type: ignore[attr-defined]
+                [chats[i] for i in missing], [answers[i] for i in missing], adapter)
+            if self.write:
+                self.store.cache_put([(keys[i], model, Generation(repr(s.logprob), s.prompt_tokens, 0, s.latency_s,
+                                                                  "score", error=s.error))
+                                      for i, s in zip(missing, fresh)])
+            found.update(zip(missing, fresh))
+        return [found[i] for i in range(len(chats))]
