@@ -12,7 +12,7 @@ LAYER = {
     "task": 1, "metrics": 1, "backends": 1, "retrieval": 1, "training": 1, "tracking": 1, "scoring": 1,
     "rungs": 2, "eval": 2, "diagnosis": 2,
     "climb": 3, "serve": 3,
-    "report": 4, "cli": 4, "web": 4,
+    "report": 4, "cli": 4, "web": 4, "export": 4,
 }
 # Pairs that the layer numbers allow but the design forbids.
 FORBIDDEN = {
@@ -26,6 +26,11 @@ FORBIDDEN = {
     ("report", "training"),
     ("diagnosis", "rungs"),  # the diagnosis reads what was measured, whatever built it
     ("diagnosis", "eval"),
+    ("export", "backends"),  # an export reads the store (and the adapter folders it names), like the report
+    ("export", "eval"),
+    ("export", "rungs"),
+    ("export", "climb"),
+    ("export", "training"),
 }
 
 

@@ -331,6 +331,11 @@ def _ask_teacher(task: Task, store: Store, run_id: str, teacher: CachedBackend, 
         on_event(Status(f"teacher skipped: {type(e).__name__}: {e}", level="warning"))
 
 
+def _options_json(options: Any) -> dict[str, Any]:
+    """The rung's validated options as recorded with it (exports show them as parameters)."""
+    return options.model_dump(mode="json") if hasattr(options, "model_dump") else {}
+
+
 def _rung_money(store: Store, run_id: str, rung: str) -> float:
     return sum(r.build_money for r in store.rung_results(run_id) if r.rung == rung)
 
@@ -368,7 +373,7 @@ def _climb_one(task: Task, store: Store, backend: CachedBackend, teacher: Cached
         on_progress=advance,
     )
     rung_id = store.add_rung_result(RungRecord(
-        run_id, position, rung.name, rung.kind, candidate.describe(),
+        run_id, position, rung.name, rung.kind, {**candidate.describe(), "options": _options_json(options)},
         build_seconds=candidate.build.seconds, build_money=candidate.build.money,
         build_tokens=candidate.build.train_tokens,
         build_call_tokens=candidate.build.call_tokens, build_reused=candidate.build.reused,
