@@ -19,6 +19,7 @@ from typing import Any, Callable, Collection, Sequence
 
 from ladder.backends import backend_for
 from ladder.backends.base import Backend
+from ladder.eval.executor import Executor, LocalExecutor
 from ladder.eval.runner import evaluate
 from ladder.events import (
     EvalProgress, OnEvent, RungFinished, RungOutcome, RungSkipped, RungStarted, Status, TrainStep, ignore,
@@ -124,6 +125,7 @@ def climb(
     use_cache: bool = True,
     refresh: Collection[str] = (),
     on_event: OnEvent = ignore,
+    executor: Executor | None = None,
 ) -> ClimbResult:
     """Climb `rungs` (default: select_rungs(task)) and record every result in `store`; return
     where it went. Progress is reported only as events to `on_event` (ladder.events).
@@ -139,7 +141,10 @@ def climb(
 
     `use_cache=False` neither reads nor writes the call cache; the rungs named in `refresh` (a
     rung's name, or a sweeping rung's for all its variants) re-ask every call and overwrite
-    their cache entries. Raises ValueError for a `refresh` name that is not climbed."""
+    their cache entries. Raises ValueError for a `refresh` name that is not climbed.
+
+    `executor` decides where the model's calls run (eval/executor.py): in this process (default)
+    or on Ray workers; the cache and the store are written here either way."""
     rungs = select_rungs(task) if rungs is None else rungs
     check_refresh(rungs, refresh)
 
@@ -147,13 +152,15 @@ def climb(
         on_event(Status(message))
 
     model = backend or model_backend(task, on_status=status)
-    backend = CachedBackend(model, store, read=use_cache, write=use_cache)
+    answering = (executor or LocalExecutor()).backend(
+        model, task.spec.model, generation_params(task), task.spec.generation.rows_per_batch)
+    backend = CachedBackend(answering, store, read=use_cache, write=use_cache)
     if teacher is None:
         teacher = teacher_backend(task, model, on_status=status)
     taught = None if teacher is None else backend if teacher is model else CachedBackend(
         teacher, store, read=use_cache, write=use_cache)
     # the rungs named in `refresh` ask through caches that re-ask and overwrite
-    fresh = CachedBackend(model, store, read=False, write=use_cache)
+    fresh = CachedBackend(answering, store, read=False, write=use_cache)
     fresh_taught = None if taught is None else fresh if taught is backend else CachedBackend(
         teacher, store, read=False, write=use_cache)
     run_id = new_run_id(task)
