@@ -89,7 +89,7 @@ def test_export_reads_back_with_mlflow_client_and_replaces_on_reexport(tmp_path:
     # the command, given the run folder, replaces the first export: one parent, one child per rung
     second = _export(str(runs / run_id), "--tracking-uri", uri, cwd=tmp_path)
     assert second.returncode == 0, second.stderr[-3000:]
-    assert "replacing the earlier export" in second.stderr
+    assert "replaced the earlier export" in second.stderr
     active = client.search_runs([exp.experiment_id], f"tags.`ladder.run_id` = '{run_id}'")
     parents = [r for r in active if "mlflow.parentRunId" not in r.data.tags]
     assert len(parents) == 1 and parents[0].info.run_id != first_parent[0].info.run_id
@@ -103,6 +103,8 @@ def test_export_reads_back_with_mlflow_client_and_replaces_on_reexport(tmp_path:
     with Store(runs) as store:
         summary = summarize(store, run_id)
     assert parent.data.tags["ladder.recommended_rung"] == summary["recommendation"]["rung"]
+    recommended = next(r for r in summary["rungs"] if r["rung"] == summary["recommendation"]["rung"])
+    assert parent.data.metrics["recommended_quality"] == pytest.approx(recommended["quality"])
     assert {f.path for f in client.list_artifacts(parent.info.run_id)} == {
         "summary.json", "frontier.png", "report.md", "report.html"}
     exported = json.loads(Path(client.download_artifacts(parent.info.run_id, "summary.json", str(tmp_path / "dl")))

@@ -7,8 +7,9 @@
         artifacts: examples.csv (one row per eval example), adapter/ (a fine-tuned rung's LoRA folder)
 
 Everything comes from the store (like the report) plus the adapter folders the store names.
-Exporting a run again replaces what an earlier export made of it: the earlier parent and its
-nested runs are deleted (MLflow's soft delete), so an experiment never lists a climb twice.
+Exporting a run again replaces what an earlier export made of it: once the new export is
+complete, the earlier parent and its nested runs are deleted (MLflow's soft delete), so an
+experiment never lists a climb twice, and a failed re-export leaves the earlier one in place.
 
 The MlflowClient API is used rather than mlflow's fluent one: it sets no global active run and
 records no context tags (command line, user, environment), so nothing beyond what is listed above,
@@ -171,12 +172,7 @@ def export_run(store: Store, run_id: str, tracking_uri: str, experiment: str | N
     dev_ids = set((spec.get("selection") or {}).get("dev_ids") or ())
     experiment_id = _experiment(client, experiment or run["task_name"], tracking_uri)
 
-    replaced = _earlier_exports(client, experiment_id, run_id)
-    for old in replaced:
-        client.delete_run(old.info.run_id)
-    parents = tuple(r.info.run_id for r in replaced if PARENT_TAG not in r.data.tags)
-    if parents:
-        on_status(f"replacing the earlier export of {run_id} ({', '.join(parents)})")
+    earlier = _earlier_exports(client, experiment_id, run_id)  # deleted once the new export is complete
 
     started, finished = _millis(run["started_at"]), _millis(run["finished_at"])
     rec = summary["recommendation"]
@@ -188,7 +184,11 @@ def export_run(store: Store, run_id: str, tracking_uri: str, experiment: str | N
     params = {"model": run["model"], "target_metric": run["target_metric"], "target_value": run["target_value"],
               "volume": run["volume"], "budget": run["budget"], "scenario": run["scenario"],
               "interval_method": run["interval_method"], "prices": run["prices"]}
-    client.log_batch(parent, params=_params(params))
+    recommended = next((r for r in summary["rungs"] if r["rung"] == rec.get("rung")), None)
+    headline = {} if recommended is None else {  # the parent's row in MLflow's run list
+        f"recommended_{k}": v for k, v in _rung_metrics(recommended).items()
+        if k in ("quality", "quality_ci_low", "quality_ci_high", "cost_per_1k_requests", "build_money")}
+    client.log_batch(parent, params=_params(params), metrics=_metrics(headline, finished or started or 0))
 
     rows = {(r.position, r.rung): r for r in store.rung_results(run_id) if r.kind != TEACHER_KIND}
     nested: dict[str, str] = {}
@@ -222,4 +222,9 @@ def export_run(store: Store, run_id: str, tracking_uri: str, experiment: str | N
                     on_status(f"{entry['rung']}: adapter folder {adapter} is gone; exported without it")
             client.set_terminated(child, "FAILED" if entry["status"] == "failed" else "FINISHED", end_time=finished)
     client.set_terminated(parent, "KILLED" if run["status"] == "interrupted" else "FINISHED", end_time=finished)
+    for old in earlier:
+        client.delete_run(old.info.run_id)
+    parents = tuple(r.info.run_id for r in earlier if PARENT_TAG not in r.data.tags)
+    if parents:
+        on_status(f"replaced the earlier export of {run_id} ({', '.join(parents)})")
     return Exported(experiment_id, parent, nested, parents)
