@@ -23,7 +23,14 @@ ray = pytest.importorskip("ray", reason="the ray extra: pip install 'ladder[ray]
 @pytest.fixture(scope="session")
 def ray_cluster():
     """A local Ray instance of 2 CPUs for the session (its workers inherit this environment)."""
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    for attempt in range(3):
+        try:
+            ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+            break
+        except Exception:  # Ray waits a fixed 30 s for its raylet, which a busy machine can exceed
+            ray.shutdown()
+            if attempt == 2:
+                raise
     yield ray
     ray.shutdown()
 

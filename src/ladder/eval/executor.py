@@ -14,8 +14,6 @@ from ladder.backends.base import Backend
 from ladder.task.spec import ModelSpec
 from ladder.types import GenerationParams
 
-EXECUTORS = ("local", "ray")
-
 
 class Executor(Protocol):
     name: str
