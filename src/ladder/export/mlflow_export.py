@@ -221,7 +221,8 @@ def export_run(store: Store, run_id: str, tracking_uri: str, experiment: str | N
                     client.set_tag(child, "ladder.adapter_missing", str(adapter))
                     on_status(f"{entry['rung']}: adapter folder {adapter} is gone; exported without it")
             client.set_terminated(child, "FAILED" if entry["status"] == "failed" else "FINISHED", end_time=finished)
-    client.set_terminated(parent, "KILLED" if run["status"] == "interrupted" else "FINISHED", end_time=finished)
+    # a climb that was interrupted (or is still running, or was killed) did not finish: its tag says which
+    client.set_terminated(parent, "FINISHED" if run["status"] == "finished" else "KILLED", end_time=finished)
     for old in earlier:
         client.delete_run(old.info.run_id)
     parents = tuple(r.info.run_id for r in earlier if PARENT_TAG not in r.data.tags)
