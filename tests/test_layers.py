@@ -13,7 +13,7 @@ LAYER = {
     "scoring_human": 1, "scoring_judges": 1, "scoring_ranking": 1,
     "rungs": 2, "eval": 2, "diagnosis": 2, "judges": 2,
     "climb": 3, "serve": 3,
-    "report": 4, "cli": 4, "web": 4, "review": 4,
+    "report": 4, "cli": 4, "web": 4, "review": 4, "export": 4,
 }
 # Pairs that the layer numbers allow but the design forbids.
 FORBIDDEN = {
@@ -32,6 +32,11 @@ FORBIDDEN = {
     ("review", "rungs"),
     ("judges", "rungs"),  # a judge reads answers, whatever rung gave them
     ("judges", "eval"),
+    ("export", "backends"),  # an export reads the store (and the adapter folders it names), like the report
+    ("export", "eval"),
+    ("export", "rungs"),
+    ("export", "climb"),
+    ("export", "training"),
 }
 
 

@@ -20,6 +20,7 @@ from typing import Any, Callable, Collection, Sequence
 from ladder.backends import backend_for
 from ladder.backends.base import Backend, answers_each, unwrap
 from ladder.backends.batch import BatchBackend
+from ladder.eval.executor import Executor, LocalExecutor
 from ladder.eval.runner import evaluate
 from ladder.eval.sequential import judge_look, look_order, look_sizes
 from ladder.metrics.checks import run_checks
@@ -159,6 +160,7 @@ def climb(
     refresh: Collection[str] = (),
     exhaustive: bool = False,
     on_event: OnEvent = ignore,
+    executor: Executor | None = None,
 ) -> ClimbResult:
     """Climb `rungs` (default: select_rungs(task)) and record every result in `store`; return
     where it went. Progress is reported only as events to `on_event` (ladder.events).
@@ -181,7 +183,10 @@ def climb(
     their cache entries. Raises ValueError for a `refresh` name that is not climbed.
 
     Each rung is evaluated in looks (eval/sequential.py) and stops early once its rows so far show
-    it can neither meet the target nor beat the best rung so far; `exhaustive` scores every row."""
+    it can neither meet the target nor beat the best rung so far; `exhaustive` scores every row.
+
+    `executor` decides where the model's calls run (eval/executor.py): in this process (default)
+    or on Ray workers; the cache and the store are written here either way."""
     rungs = select_rungs(task) if rungs is None else rungs
     check_refresh(rungs, refresh)
     check_against(task, rungs)
@@ -193,13 +198,15 @@ def climb(
     batch = unwrap(model)
     if isinstance(batch, BatchBackend):  # the store remembers submitted batches: a killed climb resumes them
         batch.keep_in(store, store.runs_dir / "batches")
-    backend = CachedBackend(model, store, read=use_cache, write=use_cache)
+    answering = (executor or LocalExecutor()).backend(
+        model, task.spec.model, generation_params(task), task.spec.generation.rows_per_batch)
+    backend = CachedBackend(answering, store, read=use_cache, write=use_cache)
     if teacher is None:
         teacher = teacher_backend(task, model, on_status=status)
     taught = None if teacher is None else backend if teacher is model else CachedBackend(
         teacher, store, read=use_cache, write=use_cache)
     # the rungs named in `refresh` ask through caches that re-ask and overwrite
-    fresh = CachedBackend(model, store, read=False, write=use_cache)
+    fresh = CachedBackend(answering, store, read=False, write=use_cache)
     fresh_taught = None if taught is None else fresh if taught is backend else CachedBackend(
         teacher, store, read=False, write=use_cache)
     judges = judge_panel(task, model, store, use_cache, status)
@@ -441,6 +448,11 @@ def _ask_teacher(task: Task, store: Store, run_id: str, teacher: CachedBackend, 
         on_event(Status(f"teacher skipped: {type(e).__name__}: {e}", level="warning"))
 
 
+def _options_json(options: Any) -> dict[str, Any]:
+    """The rung's validated options as recorded with it (exports show them as parameters)."""
+    return options.model_dump(mode="json") if hasattr(options, "model_dump") else {}
+
+
 def _rung_money(store: Store, run_id: str, rung: str) -> float:
     return sum(r.build_money for r in store.rung_results(run_id) if r.rung == rung)
 
@@ -544,7 +556,7 @@ def _climb_one(task: Task, store: Store, backend: CachedBackend, teacher: Cached
         described = {**described, "execution": "batch", "batch_discount": batch.discount,
                      "batches": batch.submitted[submitted_before:]}
     rung_id = store.add_rung_result(RungRecord(
-        run_id, position, rung.name, rung.kind, described,
+        run_id, position, rung.name, rung.kind, {**described, "options": _options_json(options)},
         build_seconds=candidate.build.seconds, build_money=candidate.build.money,
         build_tokens=candidate.build.train_tokens,
         build_call_tokens=candidate.build.call_tokens, build_reused=candidate.build.reused,

@@ -23,7 +23,7 @@ def ladder(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 def test_help_for_every_command(tmp_path):
     for args in ([], ["climb"], ["report"], ["runs"], ["rungs"], ["data"], ["data", "check"],
-                 ["recommend"]):
+                 ["recommend"], ["export"], ["export", "mlflow"]):
         r = ladder(*args, "--help", cwd=tmp_path)
         assert r.returncode == 0, r.stderr
         assert "Usage" in r.stdout

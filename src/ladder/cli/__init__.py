@@ -5,7 +5,7 @@ Exit codes: 0 success, 2 bad input (task.yaml, data files, options) or a failed 
 """
 
 
-from ladder.cli import init, runs, data, remote, review  # noqa: F401,I001  (each registers its commands, in help order)
+from ladder.cli import init, runs, data, remote, review, export  # noqa: F401,I001  (each registers its commands, in help order)
 from ladder.cli.app import app
 
 __all__ = ["app"]

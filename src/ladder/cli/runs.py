@@ -3,13 +3,46 @@
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
+from enum import Enum
 from pathlib import Path
-from typing import Annotated, List, Optional
+from typing import Annotated, Any, Iterator, List, Optional
 
 import typer
 from rich.table import Table
 
 from ladder.cli.app import RunsDirOpt, TaskArg, Scenario, advice_help, fail, load_task_or_exit, app, err, out
+
+
+class ExecutorName(str, Enum):
+    local = "local"
+    ray = "ray"
+
+
+@contextmanager
+def _executor(name: ExecutorName, ray_address: str | None, ray_workers: int | None) -> Iterator[Any]:
+    """The executor the climb's calls run on (None: this process), closed after: its actors, and
+    the local Ray instance it started."""
+    if name is ExecutorName.local:
+        yield None
+        return
+    from ladder.eval.ray_executor import RayExecutor
+
+    with RayExecutor(address=ray_address, workers=ray_workers) as ray_executor:
+        yield ray_executor
+
+
+def _check_executor(name: ExecutorName, ray_address: str | None, ray_workers: int | None) -> None:
+    """Refuse Ray options without Ray, and Ray without its package, before any model loads."""
+    if name is ExecutorName.local and (ray_address or ray_workers):
+        raise fail(["error: --ray-address and --ray-workers need --executor ray"])
+    if name is ExecutorName.ray:
+        from ladder.eval.ray_executor import RayMissing, require_ray
+
+        try:
+            require_ray()
+        except RayMissing as e:
+            raise fail([f"error: {e}"]) from None
 
 
 @app.command()
@@ -39,6 +72,13 @@ def climb(
                                "ended in error(code), put their answers in that run and rewrite its report.")] = False,
     run: Annotated[Optional[str], typer.Option(
         "--run", metavar="RUN_ID", help="With --retry-errors: the run to repair (default: the task's latest).")] = None,
+    executor: Annotated[ExecutorName, typer.Option(
+        help="Where the model's calls run: in this process, or fanned out over a Ray cluster (needs "
+             "ladder's ray extra); the store and the call cache are written here either way.")] = "local",  # type: ignore[assignment]
+    ray_address: Annotated[Optional[str], typer.Option(
+        help="With --executor ray: the address of a running Ray cluster (default: start a local one).")] = None,
+    ray_workers: Annotated[Optional[int], typer.Option(
+        min=1, help="With --executor ray: model actors to start (default: one per CPU of the cluster).")] = None,
 ) -> None:
     """Evaluate the task on its rungs (task.yaml's `rungs:`, else the main ladder), cheapest first, and record
     quality and cost; a rung the task lacks something for is skipped with the reason.
@@ -53,6 +93,7 @@ def climb(
     from ladder.events import Status
     from ladder.tracking.store import Store
 
+    _check_executor(ExecutorName(executor), ray_address, ray_workers)
     loaded = load_task_or_exit(task)
     only = [r.strip() for r in rungs.split(",") if r.strip()] if rungs else None
     progress = ClimbProgress(err)
@@ -70,10 +111,10 @@ def climb(
     elif run is not None:
         raise fail(["error: --run goes with --retry-errors"])
     err.print(f"climbing [bold]{loaded.name}[/bold]: {len(loaded.train)} train, {len(loaded.eval)} eval examples")
-    with progress:
+    with _executor(ExecutorName(executor), ray_address, ray_workers) as chosen_executor, progress:
         result = run_climb(loaded, store, backend, rungs=chosen, teacher=teacher, all_rungs=all_rungs,
                            use_cache=not no_cache, refresh=refresh or (), exhaustive=exhaustive,
-                           on_event=progress)
+                           on_event=progress, executor=chosen_executor)
     err.print(
         f"climb finished in {result.seconds:.1f}s; model calls: {result.cache_misses} made, "
         f"{result.cache_hits} answered from cache"
