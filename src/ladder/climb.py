@@ -33,7 +33,7 @@ from ladder.provenance import run_environment
 from ladder.rungs import MAIN_LADDER, Rung, RungContext, Variant, by_name, expand, parse_options, registered, unmet
 from ladder.rungs.prompt import ChatPrompt
 from ladder.diagnosis.teacher import TEACHER_KIND, ask_teacher
-from ladder.scoring import target_outcomes, target_quality
+from ladder.scoring import target_outcomes
 from ladder.task import Task
 from ladder.task.spec import ModelSpec
 from ladder.tracking.cache import CachedBackend

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ladder.metrics.checks import make_check
-from ladder.task import DEFAULT_CHECK, DataError, TaskError, load_task
+from ladder.task import DEFAULT_CHECK, DataError, load_task
 from ladder.task.datasets import read_examples
 from ladder.types import Message
 

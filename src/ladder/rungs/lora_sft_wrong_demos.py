@@ -23,7 +23,7 @@ from pydantic import Field
 
 from ladder.rungs.base import RungContext
 from ladder.rungs.finetune import finetune_candidate, local_backend, train_sft
-from ladder.rungs.lora_sft import LoraSFT, TrainOptions
+from ladder.rungs.lora_sft import TrainOptions
 from ladder.rungs.prompt import ChatPrompt
 from ladder.task.output_space import other_answer
 from ladder.types import Candidate, Chat, Example, Message

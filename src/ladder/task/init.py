@@ -314,7 +314,7 @@ def init_task(data: Path, out: Path, *, eval_file: Path | None = None, corpus: P
                 split_note += (f"; {len(split.moved)} row(s) drawn for eval went to train as near-duplicates of a "
                                "training row (same answer, similar input)")
             if split.duplicated:
-                split_note += (f"; every eval row near-duplicates a training row (the data repeats itself): "
+                split_note += ("; every eval row near-duplicates a training row (the data repeats itself): "
                                "`ladder data check` lists them")
     if data.resolve() in {p.resolve() for p in writes}:
         raise InitError([f"{data}: the split would overwrite the data file itself; choose another --out folder"])
