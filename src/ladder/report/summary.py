@@ -60,13 +60,15 @@ def _rung_entry(row: RungRow, gens: list[GenerationRow], spec: dict[str, Any]) -
     completion_tokens = _mean([g.completion_tokens for g in replied])
     cost = None
     if prompt_tokens is not None and completion_tokens is not None:
-        cost = 1000 * rung_request_cost(prompt_tokens, completion_tokens, PriceSpec.model_validate(prices),
+        # a climb of several models (`models:`) records each row's own model prices
+        own = prices if row.prices is None else row.prices
+        cost = 1000 * rung_request_cost(prompt_tokens, completion_tokens, PriceSpec.model_validate(own),
                                         finetuned=row.kind == "finetune")
     covered = coverage(test, metric)
     quality = target_quality(test, metric)
     dev_quality = target_quality(dev, metric) if dev_ids else None
     entry: dict[str, Any] = {
-        "rung": row.rung, "position": row.position, "kind": row.kind, "status": row.status,
+        "rung": row.rung, "model": row.model, "position": row.position, "kind": row.kind, "status": row.status,
         "error": row.error, "description": row.candidate.get("description", ""), "n": len(test),
         "n_dev": len(dev), "n_errors": covered.n_errors, "n_unscored": covered.n_unscored,
         "coverage": covered.n_answered / covered.n if covered.n else None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 from ladder.metrics.checks import CompareCheck
 from ladder.metrics.python_check import CheckLoadError, PythonCheck, load_function
@@ -92,13 +92,17 @@ def load_task(path: str | Path) -> Task:
 
 
 def with_model_paths(spec: TaskSpec, base: Path) -> TaskSpec:
-    """The spec with `model.path` and `teacher.path` made absolute (they are relative to task.yaml)."""
-    update: dict[str, object] = {}
-    for key in ("model", "teacher"):
-        model = getattr(spec, key)
+    """The spec with the `path` of `model`, `teacher` and each of `models` made absolute (they are
+    relative to task.yaml)."""
+    def absolute(model: Any) -> Any:
         if model is not None and model.path is not None and not model.path.is_absolute():
-            update[key] = model.model_copy(update={"path": base / model.path})
-    return spec.model_copy(update=update) if update else spec
+            return model.model_copy(update={"path": base / model.path})
+        return model
+
+    update: dict[str, object] = {key: absolute(getattr(spec, key)) for key in ("model", "teacher")}
+    if spec.models is not None:
+        update["models"] = [absolute(m) for m in spec.models]
+    return spec.model_copy(update=update)
 
 
 def _python_checks_in(base: Path, checks: Sequence[CheckSpec], where: str) -> tuple[list[CheckSpec], list[str]]:

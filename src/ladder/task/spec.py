@@ -15,7 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serializer, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from ladder.backends.endpoints import url_without_credentials
+from ladder.backends.endpoints import get_endpoint, url_without_credentials
 from ladder.metrics.checks import AnyCheck
 from ladder.plugins import load_plugins
 
@@ -67,6 +67,11 @@ class ModelSpec(_Strict):
                     "sample's match rate is >= 90%",
     )
 
+    @property
+    def display_label(self) -> str:
+        """How rows and reports name this model: the stem of `path`, else `name`."""
+        return self.path.stem if self.path is not None else self.name
+
     @field_serializer("base_url")
     def _without_credentials(self, url: str | None) -> str | None:
         # every dump (the run's stored spec, the task's hash) leaves user:password out
@@ -94,6 +99,28 @@ class TeacherSpec(ModelSpec):
 
     prices: "PriceSpec | None" = Field(None, description="the teacher's token prices (default: the task's prices)")
     max_examples: int = Field(100, gt=0, description="most failed examples per rung the diagnosis sends to the teacher")
+
+
+class CandidateModelSpec(ModelSpec):
+    """One base model of task.yaml's `models:`: every rung climbs on it, its rows named
+    `<rung>@<label>` and costed at its own prices."""
+
+    label: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+        description="the model's name in rung rows (`instructed@<label>`) and reports; default: the stem of "
+                    "`path`, else `name`")
+    prices: "PriceSpec | None" = Field(
+        None, description="this model's prices; default: the endpoint's listed prices for `name` (endpoints.yaml), "
+                          "else the task's `prices:`")
+
+    @property
+    def display_label(self) -> str:
+        """The label rows carry: `label`, else the stem of `path`, else `name`."""
+        return self.label if self.label is not None else super().display_label
+
+    def base(self) -> ModelSpec:
+        """The plain model spec (what answers), without the label and prices."""
+        return ModelSpec.model_validate(self.model_dump(include=set(ModelSpec.model_fields), exclude_unset=True))
 
 
 class DataSpec(_Strict):
@@ -197,6 +224,12 @@ class TaskSpec(_Strict):
     name: str = Field("", description="the task's name in runs and reports; default: the name of task.yaml's folder")
     description: str = ""
     model: ModelSpec = ModelSpec()
+    models: list[CandidateModelSpec] | None = Field(
+        None, min_length=2,
+        description="base models to compare (instead of `model:`): every rung climbs on each, rows named "
+                    "`<rung>@<label>`, each costed at its model's prices; fine-tuning rungs run on local models and "
+                    "are skipped with the reason on endpoint models. The first is the task's model (judges' and "
+                    "the teacher's default)")
     teacher: TeacherSpec | None = Field(
         None, description="a stronger model whose answers the `distill` rung trains on (and diagnosis compares)"
     )
@@ -227,6 +260,45 @@ class TaskSpec(_Strict):
                           "few_shot, rag, lora_sft), each skipped with its reason when the task lacks what it needs"
     )
     seed: int = 0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _first_model_is_the_model(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or not data.get("models"):
+            return data
+        first = data["models"][0]
+        if isinstance(first, dict) and "model" not in data:
+            data = {**data, "model": {k: v for k, v in first.items() if k not in ("label", "prices")}}
+        return data
+
+    @model_validator(mode="after")
+    def _models_distinct(self) -> "TaskSpec":
+        if self.models and self.model.model_dump() != self.models[0].base().model_dump():
+            raise ValueError("give either `model:` (one model) or `models:` (models to compare; the first is the "
+                             "task's model), not both")
+        labels = [m.display_label for m in self.models or ()]
+        twice = sorted({x for x in labels if labels.count(x) > 1})
+        if twice:
+            raise ValueError(f"models: label {', '.join(twice)} given to more than one model; set `label:` to tell "
+                             "them apart")
+        other = [m.display_label for m in self.models or () if m.prices is not None
+                 and m.prices.currency != self.prices.currency]
+        if other:
+            raise ValueError(f"models: {', '.join(other)} priced in another currency than prices.currency "
+                             f"({self.prices.currency}): costs are compared, so give them in one currency")
+        return self
+
+    def prices_of(self, model: CandidateModelSpec) -> "PriceSpec":
+        """What `model` costs: its own `prices:`, else its endpoint's listed prices for its name
+        (training still at the task's train_per_hour), else the task's `prices:`."""
+        if model.prices is not None:
+            return model.prices
+        if model.backend == "openai" and model.endpoint is not None:
+            listed = get_endpoint(model.endpoint).price(model.name)
+            if listed is not None:
+                return self.prices.model_copy(update=listed.model_dump(
+                    include={"input_per_1k", "output_per_1k", "finetuned_input_per_1k", "finetuned_output_per_1k"}))
+        return self.prices
 
 
 def _strip_optional(tp: Any) -> Any:
@@ -343,4 +415,6 @@ def parse_task_yaml(path: Path) -> TaskSpec:
     return spec
 
 
-TeacherSpec.model_rebuild()  # resolve its forward reference to PriceSpec
+TeacherSpec.model_rebuild()  # resolve their forward references to PriceSpec
+CandidateModelSpec.model_rebuild()
+TaskSpec.model_rebuild()

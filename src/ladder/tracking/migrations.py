@@ -241,6 +241,14 @@ def m009_sequential_eval(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE rung_results ADD COLUMN eval_stop TEXT")
 
 
+@migration
+def m010_rung_model(db: sqlite3.Connection) -> None:
+    """Which model answered a rung (the label of a task.yaml `models:` entry) and the prices its
+    cost is figured at; NULL for a run of one model: the run's model and `prices:`."""
+    db.execute("ALTER TABLE rung_results ADD COLUMN model TEXT")
+    db.execute("ALTER TABLE rung_results ADD COLUMN prices_json TEXT")
+
+
 def _run_script(db: sqlite3.Connection, script: str) -> None:
     """Run `;`-separated statements one by one, inside the caller's transaction.
 
