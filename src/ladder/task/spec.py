@@ -38,7 +38,7 @@ class ModelSpec(_Strict):
     an installed plugin may add others (entry point group `ladder.backends`)."""
 
     backend: str = Field("local", description="local, openai, or the name of a plugin's backend")
-    name: str = Field("smollm2-135m-instruct", description="local model id, or the API's model name")
+    name: str = Field("smollm2-135m-instruct", description="local model id (smollm2-135m-instruct, gemma3-270m), or the API's model name")
     path: Path | None = Field(
         None, description="one's own local model (backend: local), relative to task.yaml: a folder in Hugging Face "
                           "format (config.json, tokenizer files, *.safetensors) or a .gguf file; loaded offline; "
