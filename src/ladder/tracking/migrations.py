@@ -243,8 +243,9 @@ def m009_sequential_eval(db: sqlite3.Connection) -> None:
 
 @migration
 def m010_rung_model(db: sqlite3.Connection) -> None:
-    """Which model answered a rung (the label of a task.yaml `models:` entry) and the prices its
-    cost is figured at; NULL for a run of one model: the run's model and `prices:`."""
+    """Which model answered a rung (its label: a task.yaml `models:` entry's, else the task's
+    model name) and, in a climb of several models, the prices its cost is figured at; NULL prices:
+    the run's `prices:`. Rows recorded before have neither."""
     db.execute("ALTER TABLE rung_results ADD COLUMN model TEXT")
     db.execute("ALTER TABLE rung_results ADD COLUMN prices_json TEXT")
 

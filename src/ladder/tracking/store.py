@@ -43,7 +43,7 @@ class RungRecord:
     build_reused: bool = False
     eval_seconds: float = 0.0
     eval_stop: str | None = None  # why evaluation stopped before every eval row; None = it scored them all
-    model: str | None = None  # the label of the model that answered (task.yaml `models:`); None: the task's model
+    model: str | None = None  # the label of the model that answered; None: not recorded (the run's model)
     prices: Mapping[str, Any] | None = None  # that model's PriceSpec as dumped; None: the run's `prices:`
 
 
