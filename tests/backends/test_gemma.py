@@ -15,8 +15,9 @@ pytestmark = pytest.mark.skipif(importlib.util.find_spec(LOCAL_MODELS["gemma3-27
 
 
 def test_gemma_chats_are_written_as_a_question_and_answer_transcript():
+    # any tokenizer renders the Jinja template the same way: a one-word one will do
     from tokenizers import Tokenizer, models
-    from transformers import PreTrainedTokenizerFast  # any tokenizer renders the Jinja template the same way
+    from transformers import PreTrainedTokenizerFast
 
     tok = PreTrainedTokenizerFast(tokenizer_object=Tokenizer(models.WordLevel({"<unk>": 0}, unk_token="<unk>")),
                                   bos_token="<bos>")
