@@ -13,7 +13,7 @@ from __future__ import annotations
 import secrets
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Collection, Sequence
 
@@ -194,20 +194,15 @@ def climb(
     def status(message: str) -> None:
         on_event(Status(message))
 
+    views = model_views(task)
     model = backend or model_backend(task, on_status=status)
-    batch = unwrap(model)
-    if isinstance(batch, BatchBackend):  # the store remembers submitted batches: a killed climb resumes them
-        batch.keep_in(store, store.runs_dir / "batches")
-    answering = (executor or LocalExecutor()).backend(
-        model, task.spec.model, generation_params(task), task.spec.generation.rows_per_batch)
-    backend = CachedBackend(answering, store, read=use_cache, write=use_cache)
+    first = _Asking.of(model, task, store, use_cache, executor)
     if teacher is None:
         teacher = teacher_backend(task, model, on_status=status)
-    taught = None if teacher is None else backend if teacher is model else CachedBackend(
+    taught = None if teacher is None else first.cached if teacher is model else CachedBackend(
         teacher, store, read=use_cache, write=use_cache)
     # the rungs named in `refresh` ask through caches that re-ask and overwrite
-    fresh = CachedBackend(answering, store, read=False, write=use_cache)
-    fresh_taught = None if taught is None else fresh if taught is backend else CachedBackend(
+    fresh_taught = None if taught is None else first.fresh if taught is first.cached else CachedBackend(
         teacher, store, read=False, write=use_cache)
     judges = judge_panel(task, model, store, use_cache, status)
     run_id = new_run_id(task)
@@ -215,48 +210,66 @@ def climb(
     run_dir.mkdir(parents=True)
     store.start_run(
         run_id, task.name, str(task.path), task.fingerprint(), task.spec.model_dump(mode="json"),
-        model=backend.fingerprint(), environment=run_environment(task.spec.seed),
+        model=first.cached.fingerprint(), environment=run_environment(task.spec.seed),
     )
     params = generation_params(task)
     artifacts = store.runs_dir / "artifacts"
     outcomes: list[RungOutcome] = []
+    asked = [first]
     spent = 0.0
     met_by: str | None = None
-    cheapest: _Met | None = None  # of the rungs that met the target, the one costing least at volume
-    estimator = _FinetuneEstimator(task, backend, artifacts / "adapters")
+    cheapest: _Met | None = None  # of the first model's rungs that met the target, the cheapest at volume
     t_climb = time.perf_counter()
     run_status = "interrupted"
     try:
-        for position, (rung, options) in enumerate(rungs):
-            budget = task.spec.budget.money
-            skip = None
-            if rung.kind == "finetune" and budget is not None and spent >= budget:
-                skip = f"budget of {budget} spent"
-            elif cheapest is not None and not all_rungs:
-                skip = _early_stop(rung, options, met_by or cheapest.rung, cheapest, estimator, task)
-            if skip is None:  # a missing prerequisite: skipped with its reason, not failed
-                skip = unmet(rung, task, options)
-            if skip is not None:
-                _record_skip(store, run_id, position, rung, skip)
-                outcomes.append(RungOutcome(rung.name, "skipped", 0.0, skip))
-                on_event(RungSkipped(rung.name, skip))
-                continue
-            on_event(RungStarted(rung.name, rung.kind, position))
-            asks = (fresh, fresh_taught) if refresh and set(_names(rung)) & set(refresh) else (backend, taught)
-            outcomes.append(_climb_one(
-                task, store, *asks, run_id, position, rung, options, params, artifacts, on_event, exhaustive
-            ))
-            if outcomes[-1].status == "ok":  # verdicts first: the target may rest on them
-                row = next(r for r in store.rung_results(run_id) if r.rung == rung.name)
-                judge_rung([j for j in judges if isinstance(j, AnswerJudge)], store, row, on_event)
-            spent += _rung_money(store, run_id, rung.name)
-            # a baseline (random labels) is a reference line: it never ends the climb
-            if not all_rungs and rung.kind != "baseline" and _meets_target(task, store, run_id, rung.name):
-                met_by = met_by or rung.name
-                measured = _measured(task, store, run_id, rung.name)
-                if measured is not None and (
-                        cheapest is None or measured.cost.cost_at_volume < cheapest.cost.cost_at_volume):
-                    cheapest = measured
+        position = 0
+        for label, view in views:
+            asking = first if label is None or view.spec.model == task.spec.model else _Asking.of(
+                model_backend(view, on_status=status), view, store, use_cache, executor)
+            asked.append(asking)
+            # each model climbs its own inner loop: a target met on one model stops only its own rungs
+            met, cheapest_here = None, None
+            estimator = _FinetuneEstimator(view, asking.cached, artifacts / "adapters")
+            for rung, options in rungs:
+                name = row_name(rung.name, label)
+                budget = task.spec.budget.money
+                skip = None
+                if rung.kind == "finetune" and budget is not None and spent >= budget:
+                    skip = f"budget of {budget} spent"
+                elif rung.kind == "finetune" and label is not None and view.spec.model.backend != "local":
+                    skip = (f"{rung.name} trains local weights; {label} is served by an endpoint: fine-tune it "
+                            "with `ladder finetune-remote` and list the fine-tuned model under `models:`")
+                elif cheapest_here is not None and not all_rungs:
+                    skip = _early_stop(rung, options, met or cheapest_here.rung, cheapest_here, estimator, view)
+                if skip is None:  # a missing prerequisite: skipped with its reason, not failed
+                    skip = unmet(rung, view, options)
+                if skip is not None:
+                    _record_skip(store, run_id, position, rung, name, skip, _answered_by(view, label))
+                    outcomes.append(RungOutcome(name, "skipped", 0.0, skip))
+                    on_event(RungSkipped(name, skip))
+                    position += 1
+                    continue
+                on_event(RungStarted(name, rung.kind, position))
+                refreshed = refresh and set(_names(rung)) & set(refresh)
+                asks = ((asking.fresh, fresh_taught) if refreshed else (asking.cached, taught))
+                outcomes.append(_climb_one(
+                    view, store, *asks, run_id, position, rung, options, params, artifacts, on_event, exhaustive,
+                    name=name, answered_by=_answered_by(view, label),
+                ))
+                position += 1
+                if outcomes[-1].status == "ok":  # verdicts first: the target may rest on them
+                    row = next(r for r in store.rung_results(run_id) if r.rung == name)
+                    judge_rung([j for j in judges if isinstance(j, AnswerJudge)], store, row, on_event)
+                spent += _rung_money(store, run_id, name)
+                # a baseline (random labels) is a reference line: it never ends the climb
+                if not all_rungs and rung.kind != "baseline" and _meets_target(view, store, run_id, name):
+                    met = met or name
+                    measured = _measured(view, store, run_id, name)
+                    if measured is not None and (
+                            cheapest_here is None or measured.cost.cost_at_volume < cheapest_here.cost.cost_at_volume):
+                        cheapest_here = measured
+            if asking is first:
+                met_by, cheapest = met, cheapest_here
         _compare(judges, store, run_id, on_event)
         if taught is not None:
             _ask_teacher(task, store, run_id, taught, params, on_event)
@@ -264,10 +277,11 @@ def climb(
     finally:
         store.finish_run(run_id, run_status)
     judged = [j.model.backend for j in judges]
-    caches = {id(c): c for c in (backend, taught, fresh, fresh_taught, *judged) if c is not None}.values()
+    caches = {id(c): c for a in asked for c in (a.cached, a.fresh)}
+    caches.update({id(c): c for c in (taught, fresh_taught, *judged) if c is not None})
     return ClimbResult(
         run_id=run_id, run_dir=run_dir, outcomes=tuple(outcomes),
-        cache_hits=sum(c.hits for c in caches), cache_misses=sum(c.misses for c in caches),
+        cache_hits=sum(c.hits for c in caches.values()), cache_misses=sum(c.misses for c in caches.values()),
         seconds=time.perf_counter() - t_climb,
         details={"target_met_by": met_by, "cheapest_meeting_target": cheapest.rung if cheapest else None},
     )
@@ -332,6 +346,48 @@ def retry_errors(task: Task, store: Store, run_id: str, backend: Backend | None 
             answered += new.error is None
         asked += len(failed)
     return RetryErrorsResult(run_id, asked, answered, asked - answered, tuple(not_asked))
+
+
+@dataclass(frozen=True)
+class _Asking:
+    """One model's backend behind the call cache: `cached` reads and writes it, `fresh` re-asks
+    and overwrites (the rungs named in `refresh`)."""
+
+    cached: CachedBackend
+    fresh: CachedBackend
+
+    @classmethod
+    def of(cls, model: Backend, view: Task, store: Store, use_cache: bool,
+           executor: Executor | None) -> "_Asking":
+        """`model` as the climb asks it: where its calls run (`executor`), behind the call cache; a
+        Batch API backend keeps its submitted batches in the store (a killed climb resumes them)."""
+        batch = unwrap(model)
+        if isinstance(batch, BatchBackend):
+            batch.keep_in(store, store.runs_dir / "batches")
+        answering = (executor or LocalExecutor()).backend(
+            model, view.spec.model, generation_params(view), view.spec.generation.rows_per_batch)
+        return cls(CachedBackend(answering, store, read=use_cache, write=use_cache),
+                   CachedBackend(answering, store, read=False, write=use_cache))
+
+
+def model_views(task: Task) -> list[tuple[str | None, Task]]:
+    """The models a climb climbs on, each as (label, the task as that model sees it: its `model`
+    and its `prices`). One model (no `models:`): [(None, task)], its rows named as ever."""
+    if not task.spec.models:
+        return [(None, task)]
+    return [(m.display_label, replace(task, spec=task.spec.model_copy(
+        update={"model": m.base(), "prices": task.spec.prices_of(m)}))) for m in task.spec.models]
+
+
+def row_name(rung: str, label: str | None) -> str:
+    """A rung's row name: `instructed`, or `instructed@<model label>` in a climb of several models."""
+    return rung if label is None else f"{rung}@{label}"
+
+
+def _answered_by(view: Task, label: str | None) -> tuple[str, dict[str, Any] | None]:
+    """(model label, its prices as recorded) of a rung row; prices only where `models:` gave several."""
+    return (label or view.spec.model.display_label,
+            None if label is None else view.spec.prices.model_dump(mode="json"))
 
 
 def check_refresh(rungs: Sequence[tuple[Rung, Any]], refresh: Collection[str]) -> None:
@@ -429,9 +485,10 @@ def _money(x: float) -> str:
     return f"{x:.4g}"
 
 
-def _record_skip(store: Store, run_id: str, position: int, rung: Rung, reason: str) -> None:
-    store.add_rung_result(RungRecord(run_id, position, rung.name, rung.kind,
-                                     {"rung": rung.name, "description": reason}, status="skipped"))
+def _record_skip(store: Store, run_id: str, position: int, rung: Rung, name: str, reason: str,
+                 answered_by: tuple[str, dict[str, Any] | None]) -> None:
+    store.add_rung_result(RungRecord(run_id, position, name, rung.kind, {"rung": name, "description": reason},
+                                     status="skipped", model=answered_by[0], prices=answered_by[1]))
 
 
 def _ask_teacher(task: Task, store: Store, run_id: str, teacher: CachedBackend, params: GenerationParams,
@@ -516,19 +573,25 @@ def _evaluate_in_looks(task: Task, candidate: Any, backend: CachedBackend, param
 
 def _climb_one(task: Task, store: Store, backend: CachedBackend, teacher: CachedBackend | None, run_id: str,
                position: int, rung: Rung, options: Any, params: GenerationParams, artifacts: Path,
-               on_event: OnEvent, exhaustive: bool = False) -> RungOutcome:
+               on_event: OnEvent, exhaustive: bool = False, *, name: str | None = None,
+               answered_by: tuple[str | None, dict[str, Any] | None] = (None, None)) -> RungOutcome:
+    """Prepare, evaluate and record one rung as row `name` (default: the rung's name), answered by
+    the model `answered_by` (its label and recorded prices)."""
+    name = name or rung.name
+    model, prices = answered_by
     t0 = time.perf_counter()
     ctx = RungContext(
         task=task, backend=backend, artifacts=artifacts, teacher=teacher,
-        on_status=lambda msg: on_event(Status(msg, rung=rung.name)),
-        on_train_step=lambda step, total, loss: on_event(TrainStep(rung.name, step, total, loss)),
+        on_status=lambda msg: on_event(Status(msg, rung=name)),
+        on_train_step=lambda step, total, loss: on_event(TrainStep(name, step, total, loss)),
     )
     try:
         candidate = rung.prepare(ctx, options)
     except (ValueError, RuntimeError, OSError) as e:
-        store.add_rung_result(RungRecord(run_id, position, rung.name, rung.kind, {"rung": rung.name},
-                                         status="failed", error=f"{type(e).__name__}: {e}"))
-        failed = RungOutcome(rung.name, "failed", time.perf_counter() - t0, str(e))
+        store.add_rung_result(RungRecord(run_id, position, name, rung.kind, {"rung": name},
+                                         status="failed", error=f"{type(e).__name__}: {e}", model=model,
+                                         prices=prices))
+        failed = RungOutcome(name, "failed", time.perf_counter() - t0, str(e))
         on_event(RungFinished(failed, None if isinstance(e, ValueError) else traceback.format_exc()))
         return failed
 
@@ -538,9 +601,9 @@ def _climb_one(task: Task, store: Store, backend: CachedBackend, teacher: Cached
     def advance(n: int) -> None:
         nonlocal done
         done += n
-        on_event(EvalProgress(rung.name, done, total))
+        on_event(EvalProgress(name, done, total))
 
-    on_event(EvalProgress(rung.name, 0, total))
+    on_event(EvalProgress(name, 0, total))
     batch = unwrap(backend)
     batch = batch if isinstance(batch, BatchBackend) else None
     submitted_before = len(batch.submitted) if batch else 0
@@ -556,16 +619,16 @@ def _climb_one(task: Task, store: Store, backend: CachedBackend, teacher: Cached
         described = {**described, "execution": "batch", "batch_discount": batch.discount,
                      "batches": batch.submitted[submitted_before:]}
     rung_id = store.add_rung_result(RungRecord(
-        run_id, position, rung.name, rung.kind, {**described, "options": _options_json(options)},
+        run_id, position, name, rung.kind, {**described, "options": _options_json(options)},
         build_seconds=candidate.build.seconds, build_money=candidate.build.money,
         build_tokens=candidate.build.train_tokens,
         build_call_tokens=candidate.build.call_tokens, build_reused=candidate.build.reused,
-        eval_seconds=seconds, eval_stop=stop,
+        eval_seconds=seconds, eval_stop=stop, model=model, prices=prices,
     ), results)
     if stop is not None:
-        on_event(Status(stop, rung=rung.name))
+        on_event(Status(stop, rung=name))
     if candidate.retrievals:
         store.add_retrievals(rung_id, dict(candidate.retrievals))
-    outcome = RungOutcome(rung.name, "ok", time.perf_counter() - t0)
+    outcome = RungOutcome(name, "ok", time.perf_counter() - t0)
     on_event(RungFinished(outcome))
     return outcome

@@ -45,12 +45,13 @@ def generate_rows(
     model: Any,
     rows: list[list[int]],
     pad_id: int,
-    eos_id: int,
+    eos_id: int | list[int],
     max_new_tokens: int,
     temperature: float = 0.0,
     memo: dict[tuple[int, ...], Any] | None = None,
 ) -> list[list[int]]:
-    """New token ids for each row (up to max_new_tokens, padding after EOS included)."""
+    """New token ids for each row (up to max_new_tokens, padding after EOS included); `eos_id`
+    may list several ids a row stops at."""
     import torch
 
     memo = {} if memo is None else memo

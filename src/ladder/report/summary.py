@@ -69,14 +69,16 @@ def _rung_entry(row: RungRow, gens: list[GenerationRow], spec: dict[str, Any]) -
     # rows answered through a Batch API (execution: batch) cost the endpoint's batch price
     batch = row.candidate.get("execution") == "batch"
     if prompt_tokens is not None and completion_tokens is not None:
-        live_cost = 1000 * rung_request_cost(prompt_tokens, completion_tokens, PriceSpec.model_validate(prices),
+        # a climb of several models (`models:`) records each row's own model prices
+        own = prices if row.prices is None else row.prices
+        live_cost = 1000 * rung_request_cost(prompt_tokens, completion_tokens, PriceSpec.model_validate(own),
                                              finetuned=row.kind == "finetune")
         cost = live_cost * price_factor(row.candidate)
     covered = coverage(test, metric)
     quality = target_quality(test, metric)
     dev_quality = target_quality(dev, metric) if dev_ids else None
     entry: dict[str, Any] = {
-        "rung": row.rung, "position": row.position, "kind": row.kind, "status": row.status,
+        "rung": row.rung, "model": row.model, "position": row.position, "kind": row.kind, "status": row.status,
         "error": row.error, "description": row.candidate.get("description", ""), "n": len(test),
         "n_dev": len(dev), "n_errors": covered.n_errors,
         "error_codes": error_codes(test), "n_unscored": covered.n_unscored,

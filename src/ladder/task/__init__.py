@@ -93,8 +93,8 @@ def load_task(path: str | Path) -> Task:
 
 
 def with_model_paths(spec: TaskSpec, base: Path) -> TaskSpec:
-    """The spec with `model.path`, `teacher.path` and each judge's `model.path` made absolute (they
-    are relative to task.yaml)."""
+    """The spec with the `path` of `model`, `teacher`, each of `models` and each judge's `model`
+    made absolute (they are relative to task.yaml)."""
     def absolute(model: Any) -> Any:
         if model is not None and model.path is not None and not model.path.is_absolute():
             return model.model_copy(update={"path": base / model.path})
@@ -105,6 +105,8 @@ def with_model_paths(spec: TaskSpec, base: Path) -> TaskSpec:
     judges = [j.model_copy(update={"model": absolute(j.model)}) for j in spec.judges]
     if any(new.model is not old.model for new, old in zip(judges, spec.judges)):
         update["judges"] = judges
+    if spec.models is not None:
+        update["models"] = [absolute(m) for m in spec.models]
     return spec.model_copy(update=update) if update else spec
 
 

@@ -15,7 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serializer, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from ladder.backends.endpoints import url_without_credentials
+from ladder.backends.endpoints import get_endpoint, url_without_credentials
 from ladder.backends.retry import RetrySettings
 from ladder.metrics.checks import AnyCheck
 from ladder.plugins import load_plugins
@@ -39,7 +39,7 @@ class ModelSpec(_Strict):
     an installed plugin may add others (entry point group `ladder.backends`)."""
 
     backend: str = Field("local", description="local, openai, or the name of a plugin's backend")
-    name: str = Field("smollm2-135m-instruct", description="local model id, or the API's model name")
+    name: str = Field("smollm2-135m-instruct", description="local model id (smollm2-135m-instruct, gemma3-270m), or the API's model name")
     path: Path | None = Field(
         None, description="one's own local model (backend: local), relative to task.yaml: a folder in Hugging Face "
                           "format (config.json, tokenizer files, *.safetensors) or a .gguf file; loaded offline; "
@@ -76,6 +76,11 @@ class ModelSpec(_Strict):
                     "exactly as float32 does. auto = bfloat16 only on such CPUs and when the 95% lower bound of the "
                     "sample's match rate is >= 90%",
     )
+
+    @property
+    def display_label(self) -> str:
+        """How rows and reports name this model: the stem of `path`, else `name`."""
+        return self.path.stem if self.path is not None else self.name
 
     @field_serializer("base_url")
     def _without_credentials(self, url: str | None) -> str | None:
@@ -115,6 +120,28 @@ class TeacherSpec(PricedModelSpec):
     distil; teacher wrong too -> improve the data or retrieval); calls are cached and costed."""
 
     max_examples: int = Field(100, gt=0, description="most failed examples per rung the diagnosis sends to the teacher")
+
+
+class CandidateModelSpec(ModelSpec):
+    """One base model of task.yaml's `models:`: every rung climbs on it, its rows named
+    `<rung>@<label>` and costed at its own prices."""
+
+    label: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+        description="the model's name in rung rows (`instructed@<label>`) and reports; default: the stem of "
+                    "`path`, else `name`")
+    prices: "PriceSpec | None" = Field(
+        None, description="this model's prices; default: the endpoint's listed prices for `name` (endpoints.yaml), "
+                          "else the task's `prices:`")
+
+    @property
+    def display_label(self) -> str:
+        """The label rows carry: `label`, else the stem of `path`, else `name`."""
+        return self.label if self.label is not None else super().display_label
+
+    def base(self) -> ModelSpec:
+        """The plain model spec (what answers), without the label and prices."""
+        return ModelSpec.model_validate(self.model_dump(include=set(ModelSpec.model_fields), exclude_unset=True))
 
 
 class DataSpec(_Strict):
@@ -272,6 +299,12 @@ class TaskSpec(_Strict):
     name: str = Field("", description="the task's name in runs and reports; default: the name of task.yaml's folder")
     description: str = ""
     model: ModelSpec = ModelSpec()
+    models: list[CandidateModelSpec] | None = Field(
+        None, min_length=2,
+        description="base models to compare (instead of `model:`): every rung climbs on each, rows named "
+                    "`<rung>@<label>`, each costed at its model's prices; fine-tuning rungs run on local models and "
+                    "are skipped with the reason on endpoint models. The first is the task's model (judges' and "
+                    "the teacher's default)")
     teacher: TeacherSpec | None = Field(
         None, description="a stronger model whose answers the `distill` rung trains on (and diagnosis compares)"
     )
@@ -329,6 +362,45 @@ class TaskSpec(_Strict):
             raise ValueError(f"target.metric {metric!r} is neither form, knowledge, overall nor the tag of a judge"
                              + (f" ({', '.join(tags)})" if tags else " (no judge gives verdicts)"))
         return self
+
+    @model_validator(mode="before")
+    @classmethod
+    def _first_model_is_the_model(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or not data.get("models"):
+            return data
+        first = data["models"][0]
+        if isinstance(first, dict) and "model" not in data:
+            data = {**data, "model": {k: v for k, v in first.items() if k not in ("label", "prices")}}
+        return data
+
+    @model_validator(mode="after")
+    def _models_distinct(self) -> "TaskSpec":
+        if self.models and self.model.model_dump() != self.models[0].base().model_dump():
+            raise ValueError("give either `model:` (one model) or `models:` (models to compare; the first is the "
+                             "task's model), not both")
+        labels = [m.display_label for m in self.models or ()]
+        twice = sorted({x for x in labels if labels.count(x) > 1})
+        if twice:
+            raise ValueError(f"models: label {', '.join(twice)} given to more than one model; set `label:` to tell "
+                             "them apart")
+        other = [m.display_label for m in self.models or () if m.prices is not None
+                 and m.prices.currency != self.prices.currency]
+        if other:
+            raise ValueError(f"models: {', '.join(other)} priced in another currency than prices.currency "
+                             f"({self.prices.currency}): costs are compared, so give them in one currency")
+        return self
+
+    def prices_of(self, model: CandidateModelSpec) -> "PriceSpec":
+        """What `model` costs: its own `prices:`, else its endpoint's listed prices for its name
+        (training still at the task's train_per_hour), else the task's `prices:`."""
+        if model.prices is not None:
+            return model.prices
+        if model.backend == "openai" and model.endpoint is not None:
+            listed = get_endpoint(model.endpoint).price(model.name)
+            if listed is not None:
+                return self.prices.model_copy(update=listed.model_dump(
+                    include={"input_per_1k", "output_per_1k", "finetuned_input_per_1k", "finetuned_output_per_1k"}))
+        return self.prices
 
 
 def _strip_optional(tp: Any) -> Any:
@@ -445,5 +517,7 @@ def parse_task_yaml(path: Path) -> TaskSpec:
     return spec
 
 
-PricedModelSpec.model_rebuild()  # resolve its forward reference to PriceSpec
+PricedModelSpec.model_rebuild()  # resolve their forward references to PriceSpec
 TeacherSpec.model_rebuild()
+CandidateModelSpec.model_rebuild()
+TaskSpec.model_rebuild()

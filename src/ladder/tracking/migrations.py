@@ -266,6 +266,15 @@ def m009_sequential_eval(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE rung_results ADD COLUMN eval_stop TEXT")
 
 
+@migration
+def m010_rung_model(db: sqlite3.Connection) -> None:
+    """Which model answered a rung (its label: a task.yaml `models:` entry's, else the task's
+    model name) and, in a climb of several models, the prices its cost is figured at; NULL prices:
+    the run's `prices:`. Rows recorded before have neither."""
+    db.execute("ALTER TABLE rung_results ADD COLUMN model TEXT")
+    db.execute("ALTER TABLE rung_results ADD COLUMN prices_json TEXT")
+
+
 def _run_script(db: sqlite3.Connection, script: str) -> None:
     """Run `;`-separated statements one by one, inside the caller's transaction.
 

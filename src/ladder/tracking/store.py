@@ -44,6 +44,8 @@ class RungRecord:
     build_reused: bool = False
     eval_seconds: float = 0.0
     eval_stop: str | None = None  # why evaluation stopped before every eval row; None = it scored them all
+    model: str | None = None  # the label of the model that answered; None: not recorded (the run's model)
+    prices: Mapping[str, Any] | None = None  # that model's PriceSpec as dumped; None: the run's `prices:`
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -166,11 +168,11 @@ class Store:
         with self.transaction() as db:
             cur = db.execute(
                 "INSERT INTO rung_results (run_id, position, rung, kind, candidate_json, build_seconds,"
-                " build_money, build_tokens, build_call_tokens, build_reused, eval_seconds, status, error, eval_stop)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " build_money, build_tokens, build_call_tokens, build_reused, eval_seconds, status, error, eval_stop,"
+                " model, prices_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (r.run_id, r.position, r.rung, r.kind, json.dumps(dict(r.candidate)), r.build_seconds,
                  r.build_money, r.build_tokens, r.build_call_tokens, int(r.build_reused), r.eval_seconds,
-                 r.status, r.error, r.eval_stop),
+                 r.status, r.error, r.eval_stop, r.model, None if r.prices is None else json.dumps(dict(r.prices))),
             )
             rung_id = int(cur.lastrowid)  # type: ignore[arg-type]
             for row in rows:
@@ -268,7 +270,8 @@ class Store:
                 candidate=json.loads(r["candidate_json"]), build_seconds=r["build_seconds"],
                 build_money=r["build_money"], build_tokens=r["build_tokens"],
                 build_call_tokens=r["build_call_tokens"], build_reused=bool(r["build_reused"]), eval_seconds=r["eval_seconds"], eval_stop=r["eval_stop"],
-                status=r["status"], error=r["error"],
+                status=r["status"], error=r["error"], model=r["model"],
+                prices=None if r["prices_json"] is None else json.loads(r["prices_json"]),
             )
             for r in rows
         ]

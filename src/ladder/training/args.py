@@ -16,7 +16,18 @@ from ladder.hardware import bf16_pays
 
 LORA_DROPOUT = 0.0  # its RNG was ~20% of each step on CPU (docs/architecture.md, "Decisions")
 WARMUP_RATIO = 0.1  # share of the steps with a linear learning-rate warmup
+# the attention and MLP projections as Llama, Qwen, Mistral and Gemma name them
 TARGET_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+
+
+def lora_targets(model: Any) -> list[str] | str:
+    """The modules LoRA adapts in `model`: TARGET_MODULES when the model names its projections so
+    (every model ladder ships), else PEFT's "all-linear" (every linear layer but the output head),
+    so a causal LM that names them otherwise (GPT-2's c_attn, Phi-3's qkv_proj) is trained whole
+    rather than on the few names that happen to match. Which one is decided by the model, whose
+    weights key the adapter."""
+    names = {name.rsplit(".", 1)[-1] for name, _ in model.named_modules()}
+    return list(TARGET_MODULES) if set(TARGET_MODULES) <= names else "all-linear"
 
 Precision = Literal["auto", "float32", "bfloat16"]
 

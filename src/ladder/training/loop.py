@@ -25,7 +25,7 @@ from typing import Any, Callable, Sequence
 from ladder.fsutil import publish_dir, staging_dir
 from ladder.training import checkpoint
 from ladder.training.early_stop import plan_early_stop
-from ladder.training.args import LORA_DROPOUT, TARGET_MODULES, WARMUP_RATIO, LoraArgs, run_settings
+from ladder.training.args import LORA_DROPOUT, WARMUP_RATIO, LoraArgs, lora_targets, run_settings
 from ladder.hardware import matmul_flops
 from ladder.training.throughput import lora_step_flops, lora_weight_counts, mfu
 from ladder.types import content_hash
@@ -162,7 +162,7 @@ def train_lora(
     peft_model = get_peft_model(
         model,
         LoraConfig(r=args.rank, lora_alpha=args.alpha, lora_dropout=LORA_DROPOUT,
-                   target_modules=list(TARGET_MODULES), task_type="CAUSAL_LM"),
+                   target_modules=lora_targets(model), task_type="CAUSAL_LM"),
     )
     for p in peft_model.parameters():
         if p.requires_grad:
