@@ -122,7 +122,7 @@ class TeacherSpec(PricedModelSpec):
     max_examples: int = Field(100, gt=0, description="most failed examples per rung the diagnosis sends to the teacher")
 
 
-class CandidateModelSpec(ModelSpec):
+class CandidateModelSpec(PricedModelSpec):
     """One base model of task.yaml's `models:`: every rung climbs on it, its rows named
     `<rung>@<label>` and costed at its own prices."""
 
