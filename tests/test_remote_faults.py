@@ -12,7 +12,8 @@ own proxy (same seed), so the test takes about as long as one climb. The per-att
 that it does not, a slow answer is abandoned and asked again, and the test says so (a row completed
 twice). `ladder climb` runs in subprocesses with a canary key
 (`OPENAI_API_KEY=sk-canary-...`, set only in their environment) and debug logging; the key is
-then looked for in every log, SQLite file and report.
+then looked for in every log, SQLite file and report, after `ladder report`, `ladder export mlflow`
+and `ladder review` ran on the run with the same environment.
 """
 
 from __future__ import annotations
@@ -197,6 +198,26 @@ rungs:
     return folder / "task.yaml"
 
 
+def _review_once(run_dir: Path, log: Path) -> None:
+    """Start `ladder review` on the run, load its rate page once, stop it: its log is searched too."""
+    import re
+    import urllib.request
+
+    with log.open("wb") as sink:
+        proc = subprocess.Popen([sys.executable, "-m", "ladder.cli", "review", str(run_dir)], env=_env(),
+                                stdout=subprocess.PIPE, stderr=sink)
+        try:
+            line = proc.stdout.readline().decode()  # type: ignore[union-attr]
+            url = re.search(r"http://\S+", line)
+            assert url, f"no URL in {line!r}"
+            with urllib.request.urlopen(url.group(0), timeout=60) as page:
+                assert page.status == 200
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+            sink.write(line.encode())
+
+
 def _env() -> dict[str, str]:
     # the canary and debug logging live in the children's environment only, never in os.environ
     return {**os.environ, "OPENAI_API_KEY": CANARY, "LADDER_LOG": "debug", "OPENAI_LOG": "debug",
@@ -287,6 +308,12 @@ def test_faults_kill_and_restart_lose_nothing_pay_nothing_twice_and_leak_no_key(
         with log_r.open("wb") as sink:
             assert subprocess.run([sys.executable, "-m", "ladder.cli", "report", str(run_a)], env=_env(),
                                   stdout=sink, stderr=subprocess.STDOUT, timeout=300).returncode == 0
+        # the export to MLflow and the review app, as a user runs them, with the same environment
+        with (tmp_path / "export.log").open("wb") as sink:
+            assert subprocess.run([sys.executable, "-m", "ladder.cli", "export", "mlflow", str(run_a),
+                                   "--tracking-uri", f"sqlite:///{tmp_path / 'mlflow.db'}"], env=_env(),
+                                  stdout=sink, stderr=subprocess.STDOUT, timeout=300).returncode == 0
+        _review_once(run_a, tmp_path / "review.log")
     finally:
         whole.close()
         broken.close()
