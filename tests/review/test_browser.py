@@ -53,6 +53,7 @@ def test_rate_and_choose_with_the_keyboard_then_find_every_label(tmp_path: Path,
             # rate three answers: p/f, a rating, (a comment on the first), j to the next
             for k, (verdict, stars) in enumerate([("p", "4"), ("f", "2"), ("f", "1")], start=1):
                 expect(page).to_have_url(f"{url}/rate" if k == 1 else f"{url}/rate?i={k}")
+                expect(page.locator("body")).to_have_attribute("data-ready", "true")  # keys are live
                 page.keyboard.press(verdict)
                 page.keyboard.press(stars)
                 if k == 1:
@@ -69,13 +70,16 @@ def test_rate_and_choose_with_the_keyboard_then_find_every_label(tmp_path: Path,
             # two blind A/B choices: 1 = A, 2 = B (each moves on to the next pair); 4 + 4 pairs of
             # neighbouring rungs, less the one question instructed and rag answer alike
             page.goto(f"{url}/ab")
+            expect(page.locator("body")).to_have_attribute("data-ready", "true")
             expect(page.locator("#progress")).to_have_text("0 / 7 chosen")
             page.screenshot(path=str(shots / "review-ab.png"), full_page=True)
             page.keyboard.press("1")
             expect(page).to_have_url(f"{url}/ab?i=2")
+            expect(page.locator("body")).to_have_attribute("data-ready", "true")  # keys are live
             expect(page.locator("#progress")).to_have_text("1 / 7 chosen")
             page.keyboard.press("2")
             expect(page).to_have_url(f"{url}/ab?i=3")
+            expect(page.locator("body")).to_have_attribute("data-ready", "true")  # keys are live
 
             # reload: everything is still there
             page.goto(f"{url}/ab?i=2")

@@ -101,4 +101,6 @@
     });
     show(item.dataset.choice);
   }
+  // the shortcuts are live from here on: a key pressed before this (the script is deferred) is lost
+  document.body.dataset.ready = "true";
 })();
