@@ -201,6 +201,7 @@ rungs:
 def _review_once(run_dir: Path, log: Path) -> None:
     """Start `ladder review` on the run, load its rate page once, stop it: its log is searched too."""
     import re
+    import urllib.error
     import urllib.request
 
     with log.open("wb") as sink:
@@ -210,8 +211,16 @@ def _review_once(run_dir: Path, log: Path) -> None:
             line = proc.stdout.readline().decode()  # type: ignore[union-attr]
             url = re.search(r"http://\S+", line)
             assert url, f"no URL in {line!r}"
-            with urllib.request.urlopen(url.group(0), timeout=60) as page:
-                assert page.status == 200
+            # the URL is printed once the port is bound; the server may still be starting: ask again
+            for attempt in range(60):
+                try:
+                    with urllib.request.urlopen(url.group(0), timeout=60) as page:
+                        assert page.status == 200
+                    break
+                except urllib.error.URLError:
+                    if attempt == 59:
+                        raise
+                    time.sleep(1)
         finally:
             proc.terminate()
             proc.wait(timeout=30)
