@@ -10,7 +10,8 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from ladder.cli import app
-from ladder.climb import climb, retry_errors
+from ladder.climb import climb
+from ladder.retry_errors import retry_errors
 from ladder.report import summarize
 from ladder.scoring import error_code, outcome
 from ladder.task import load_task

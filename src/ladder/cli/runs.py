@@ -139,7 +139,7 @@ def climb(
 
 def _retry_errors(task, store, backend, run_id: Optional[str], report: bool, progress) -> None:
     """`ladder climb --retry-errors`: re-ask the error rows of one run, then report it; exits."""
-    from ladder.climb import retry_errors
+    from ladder.retry_errors import retry_errors
 
     if run_id is None:
         mine = [r["id"] for r in store.runs() if r["task_name"] == task.name]
