@@ -21,8 +21,7 @@ from ladder.backends import backend_for
 from ladder.backends.base import Backend, answers_each, unwrap
 from ladder.backends.batch import BatchBackend
 from ladder.eval.executor import Executor, LocalExecutor
-from ladder.eval.runner import evaluate
-from ladder.eval.sequential import judge_look, look_order, look_sizes
+from ladder.eval.sequential import decision_outcomes, evaluate_in_looks
 from ladder.events import (
     EvalProgress, OnEvent, RungFinished, RungOutcome, RungSkipped, RungStarted, Status, TrainStep, ignore,
 )
@@ -32,7 +31,6 @@ from ladder.provenance import run_environment
 from ladder.rungs import MAIN_LADDER, Rung, RungContext, Variant, by_name, expand, parse_options, registered, unmet
 from ladder.rungs.prompt import ChatPrompt
 from ladder.diagnosis.teacher import TEACHER_KIND, ask_teacher
-from ladder.scoring import target_outcomes
 from ladder.task import Task
 from ladder.task.spec import ModelSpec
 from ladder.tracking.cache import CachedBackend
@@ -356,7 +354,7 @@ def _meets_target(task: Task, store: Store, run_id: str, rung: str) -> bool:
     row = next((r for r in store.rung_results(run_id) if r.rung == rung and r.status == "ok"), None)
     if row is None:
         return False
-    outcomes = _decision_outcomes(task, store.generations(row.id))
+    outcomes = decision_outcomes(task, store.generations(row.id))
     return bool(outcomes) and sum(outcomes.values()) / len(outcomes) >= task.spec.target.value
 
 
@@ -461,61 +459,18 @@ def _rung_money(store: Store, run_id: str, rung: str) -> float:
     return sum(r.build_money for r in store.rung_results(run_id) if r.rung == rung)
 
 
-def _decision_outcomes(task: Task, gens: Sequence[Any]) -> dict[str, bool]:
-    """Target outcomes on the rows rungs are chosen on (the dev rows with a selection split)."""
-    if task.dev_ids:
-        gens = [g for g in gens if g.example_id in task.dev_ids]
-    return target_outcomes(gens, task.spec.target.metric)
-
-
 def _best_so_far(task: Task, store: Store, run_id: str) -> tuple[str, dict[str, bool]] | None:
     """The climbed rung with the highest target quality so far (baselines aside), and its outcomes."""
     best: tuple[float, str, dict[str, bool]] | None = None
     for row in store.rung_results(run_id):
         if row.status != "ok" or row.kind == "baseline":
             continue
-        outcomes = _decision_outcomes(task, store.generations(row.id))
+        outcomes = decision_outcomes(task, store.generations(row.id))
         if outcomes:
             quality = sum(outcomes.values()) / len(outcomes)
             if best is None or quality > best[0]:
                 best = (quality, row.rung, outcomes)
     return None if best is None else (best[1], best[2])
-
-
-@dataclass(frozen=True)
-class _Scored:
-    """An ExampleResult seen as scoring.py sees a stored generation."""
-
-    example_id: str
-    error: str | None
-    assessments: tuple[Any, ...]
-
-
-def _evaluate_in_looks(task: Task, candidate: Any, backend: CachedBackend, params: GenerationParams,
-                       best: tuple[str, dict[str, bool]] | None, chunk_size: int,
-                       advance: Callable[[int], None]) -> tuple[list[Any], float, str | None]:
-    """Evaluate in looks (eval/sequential.py) until every row is scored or a look says stop;
-    `best` None scores every row in one look. Returns the results in eval order, the seconds, and
-    why it stopped (None when it scored every row)."""
-    rows = task.eval
-    sizes = [len(rows)] if best is None else look_sizes(len(rows))
-    order = list(range(len(rows))) if len(sizes) == 1 else look_order([ex.id for ex in rows], task.spec.seed)
-    results: dict[int, Any] = {}
-    seconds, start = 0.0, 0
-    for look, size in enumerate(sizes, start=1):
-        chunk = order[start:size]
-        result = evaluate(
-            candidate, [rows[i] for i in chunk], backend, task.checks, params, chunk_size=chunk_size,
-            on_progress=advance,
-        )
-        results.update(zip(chunk, result.results))
-        seconds, start = seconds + result.seconds, size
-        if look < len(sizes) and best is not None:
-            scored = [_Scored(r.example.id, r.generation.error, r.assessments) for r in results.values()]
-            stop = judge_look(_decision_outcomes(task, scored), task.spec.target.value, len(sizes), best)
-            if stop is not None:
-                return [results[i] for i in sorted(results)], seconds, stop
-    return [results[i] for i in sorted(results)], seconds, None
 
 
 def _climb_one(task: Task, store: Store, backend: CachedBackend, teacher: CachedBackend | None, run_id: str,
@@ -560,7 +515,7 @@ def _climb_one(task: Task, store: Store, backend: CachedBackend, teacher: Cached
     # a Batch API gets a look's rows as one batch, and a remote backend commits each answer as it
     # ends (one chunk keeps every slot of its pool busy); the local model goes in resumable chunks
     chunk_size = max(1, total) if batch or answers_each(backend) else max(EVAL_CHUNK, task.spec.generation.rows_per_batch or 0)
-    results, seconds, stop = _evaluate_in_looks(task, candidate, backend, params, best, chunk_size, advance)
+    results, seconds, stop = evaluate_in_looks(task, candidate, backend, params, best, chunk_size, advance)
     described = candidate.describe()
     if batch is not None and candidate.answers is None:  # its rows are priced at the endpoint's batch price
         described = {**described, "execution": "batch", "batch_discount": batch.discount,

@@ -21,9 +21,15 @@ from __future__ import annotations
 
 import math
 import random
-from typing import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Sequence
 
+from ladder.backends.base import Backend
+from ladder.eval.runner import evaluate
+from ladder.scoring import target_outcomes
 from ladder.stats import ALPHA, clopper_pearson_interval
+from ladder.task import Task
+from ladder.types import GenerationParams
 
 LOOK_FRACTIONS = (0.25, 0.5, 1.0)
 MIN_FIRST_LOOK = 20
@@ -67,3 +73,46 @@ def judge_look(outcomes: Mapping[str, bool], target: float, looks: int,
     return (f"stopped after {n} rows: pass rate at most {upper:.1%} < target {target:.1%}, and worse than "
             f"{name} on the rows both answered ({wins} won, {losses} lost; exact one-sided tests at "
             f"{ALPHA / looks:.3g} each, {looks} looks)")
+
+
+def decision_outcomes(task: Task, gens: Sequence[Any]) -> dict[str, bool]:
+    """Target outcomes on the rows rungs are chosen on (the dev rows with a selection split)."""
+    if task.dev_ids:
+        gens = [g for g in gens if g.example_id in task.dev_ids]
+    return target_outcomes(gens, task.spec.target.metric)
+
+
+@dataclass(frozen=True)
+class _Scored:
+    """An ExampleResult seen as scoring.py sees a stored generation."""
+
+    example_id: str
+    error: str | None
+    assessments: tuple[Any, ...]
+
+
+def evaluate_in_looks(task: Task, candidate: Any, backend: Backend, params: GenerationParams,
+                       best: tuple[str, dict[str, bool]] | None, chunk_size: int,
+                       advance: Callable[[int], None]) -> tuple[list[Any], float, str | None]:
+    """Evaluate in looks (eval/sequential.py) until every row is scored or a look says stop;
+    `best` None scores every row in one look. Returns the results in eval order, the seconds, and
+    why it stopped (None when it scored every row)."""
+    rows = task.eval
+    sizes = [len(rows)] if best is None else look_sizes(len(rows))
+    order = list(range(len(rows))) if len(sizes) == 1 else look_order([ex.id for ex in rows], task.spec.seed)
+    results: dict[int, Any] = {}
+    seconds, start = 0.0, 0
+    for look, size in enumerate(sizes, start=1):
+        chunk = order[start:size]
+        result = evaluate(
+            candidate, [rows[i] for i in chunk], backend, task.checks, params, chunk_size=chunk_size,
+            on_progress=advance,
+        )
+        results.update(zip(chunk, result.results))
+        seconds, start = seconds + result.seconds, size
+        if look < len(sizes) and best is not None:
+            scored = [_Scored(r.example.id, r.generation.error, r.assessments) for r in results.values()]
+            stop = judge_look(decision_outcomes(task, scored), task.spec.target.value, len(sizes), best)
+            if stop is not None:
+                return [results[i] for i in sorted(results)], seconds, stop
+    return [results[i] for i in sorted(results)], seconds, None
