@@ -59,15 +59,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("example", type=Path, help="an example folder (holding task.yaml and README.md)")
     parser.add_argument("--write", action="store_true", help="replace the README's figures block")
+    parser.add_argument("--runs", type=Path, default=None,
+                        help="climb into this runs folder and keep it (default: a temporary one); it must not"
+                             " exist yet, so that the call cache is cold")
     args = parser.parse_args()
     folder = args.example.resolve()
     task = folder / "task.yaml"
     shown = f".venv/bin/ladder climb {task.relative_to(ROOT)} --all"
+    if args.runs is not None and args.runs.exists():
+        sys.exit(f"{args.runs} exists: the figures need a cold call cache, give a new folder")
     with tempfile.TemporaryDirectory() as tmp:
+        runs = args.runs.resolve() if args.runs is not None else Path(tmp) / "runs"
         load_before = os.getloadavg()[0]
         t0 = time.perf_counter()
         proc = subprocess.run([sys.executable, "-m", "ladder.cli", "climb", str(task), "--all",
-                               "--runs-dir", str(Path(tmp) / "runs")], capture_output=True, text=True,
+                               "--runs-dir", str(runs)], capture_output=True, text=True,
                               env={**os.environ, "HF_HUB_OFFLINE": "1"})
         seconds = time.perf_counter() - t0
         load = max(load_before, os.getloadavg()[1])  # the 5-minute average covers the climb's end

@@ -45,7 +45,8 @@ target: {metric: helpfulness, value: 0.8}
                                          "'pairwise'"),
     ("judges: [{name: j, kind: rubric}]", "a rubric judge needs `criteria`"),
     ("judges: [{name: j, kind: reference, criteria: x}]", "`criteria` is for rubric judges only"),
-    ("judges: [{name: j, kind: reference, scoring: logprobs}]", "`scoring` is for rubric judges only"),
+    ("judges: [{name: j, kind: pairwise, against: zero_shot, scoring: logprobs}]",
+     "`scoring: logprobs` is not for pairwise judges"),
     ("judges: [{name: j, kind: rubric, criteria: x, scoring: mean}]", "judges.0.scoring: Input should be 'argmax' or "
                                                                       "'logprobs'"),
     ("judges: [{name: j, kind: pairwise}]", "a pairwise judge needs `against`"),

@@ -15,6 +15,7 @@ just failed, and a greedy model, asked something else, may answer something else
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Mapping, Sequence
@@ -35,6 +36,7 @@ REPLY_SCHEMAS = {
 }
 
 JUDGE_ERROR = "judge_error"
+TOP_LOGPROBS = 5  # alternatives asked per token of a reply when a judge weighs token probabilities
 _FENCED = re.compile(r"```(?:json|JSON)?[ \t]*\n(.*?)\n[ \t]*```", re.DOTALL)
 
 
@@ -93,6 +95,23 @@ def parse_reply(reply: str, fields: Mapping[str, Callable[[Any], Any]]) -> dict[
         except ReplyError as e:
             raise ReplyError(f"{key}: {e}") from None
     return out
+
+
+def token_probs_after(tokens: Sequence[Any], key: str, values: Sequence[str]) -> dict[str, float] | None:
+    """From a reply's token log-probabilities (openai_compat.TokenLogprobs), the probabilities of
+    `values` at the place the reply writes `key`'s value: the first of them after `"key":`. A
+    token and its space-prefixed twin (" 4", "4") count as one value. None where no such place is."""
+    before = re.compile(rf'"{re.escape(key)}"\s*:\s*$')
+    so_far = ""
+    for tok in tokens:
+        if before.search(so_far) and tok.token.strip() in values:
+            probs: dict[str, float] = {}
+            for alt, logprob in tok.top.items():
+                if alt.strip() in values:
+                    probs[alt.strip()] = probs.get(alt.strip(), 0.0) + math.exp(logprob)
+            return probs
+        so_far += tok.token
+    return None
 
 
 def block(label: str, content: str) -> str:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from ladder.judges.answer import Answer, AnswerJudge
+from ladder.judges.answer import Answer, BooleanJudge
 from ladder.judges.base import boolean, judge_chat, text
 from ladder.types import Chat
 
 
-class ReferenceJudge(AnswerJudge):
+class ReferenceJudge(BooleanJudge):
     kind = "reference"
+    key = "equivalent"
     fields = {"equivalent": boolean, "reason": text}
 
     def chat(self, answer: Answer) -> Chat:
@@ -20,6 +19,3 @@ class ReferenceJudge(AnswerJudge):
             "leaves out what it turns on or adds a wrong claim is not equivalent.",
             [("Request", answer.input), ("Reference answer", answer.reference), ("Answer to judge", answer.output)],
             self.kind)
-
-    def verdict(self, parsed: dict[str, Any]) -> tuple[bool, float | None, str]:
-        return parsed["equivalent"], None, parsed["reason"]

@@ -13,19 +13,15 @@ Pass/fail and the reason are the judge's written reply either way.
 
 from __future__ import annotations
 
-import math
-import re
 from typing import Any, Sequence
 
 from ladder.backends.base import unwrap
 from ladder.judges.answer import Answer, AnswerJudge
-from ladder.judges.base import Asked, ask, boolean, judge_chat, score_1_to_5, text
+from ladder.judges.base import TOP_LOGPROBS, Asked, ask, boolean, judge_chat, score_1_to_5, text, token_probs_after
 from ladder.types import Assessment, Chat, GenerationParams
 
 SCORE_TOKENS = ("1", "2", "3", "4", "5")
 SCORE_PREFIX = '{"score": '  # the start of the reply, after which the score token comes
-TOP_LOGPROBS = 5
-_BEFORE_SCORE = re.compile(r'"score"\s*:\s*$')
 
 
 def weighted_score(probs: dict[str, float]) -> tuple[float, dict[str, float], float] | None:
@@ -39,18 +35,9 @@ def weighted_score(probs: dict[str, float]) -> tuple[float, dict[str, float], fl
 
 
 def score_token_probs(tokens: Sequence[Any]) -> dict[str, float] | None:
-    """From a reply's token log-probabilities (TokenLogprobs), the probabilities of the score
-    tokens at the place the score is written (the first digit after `"score":`); None if absent."""
-    so_far = ""
-    for tok in tokens:
-        if _BEFORE_SCORE.search(so_far) and tok.token.strip() in SCORE_TOKENS:
-            probs: dict[str, float] = {}
-            for alt, logprob in tok.top.items():
-                if alt.strip() in SCORE_TOKENS:  # "4" and " 4" are the same score
-                    probs[alt.strip()] = probs.get(alt.strip(), 0.0) + math.exp(logprob)
-            return probs
-        so_far += tok.token
-    return None
+    """From a reply's token log-probabilities, the probabilities of the score tokens where the
+    score is written (the first digit after `"score":`); None if absent."""
+    return token_probs_after(tokens, "score", SCORE_TOKENS)
 
 
 class RubricJudge(AnswerJudge):

@@ -6,15 +6,14 @@ Its verdicts are the source of the diagnosis's `thin` class when a task configur
 
 from __future__ import annotations
 
-from typing import Any
-
-from ladder.judges.answer import Answer, AnswerJudge
+from ladder.judges.answer import Answer, BooleanJudge
 from ladder.judges.base import boolean, judge_chat, text
 from ladder.types import Chat
 
 
-class SufficiencyJudge(AnswerJudge):
+class SufficiencyJudge(BooleanJudge):
     kind = "sufficiency"
+    key = "sufficient"
     fields = {"sufficient": boolean, "reason": text}
 
     def chat(self, answer: Answer) -> Chat:
@@ -24,6 +23,3 @@ class SufficiencyJudge(AnswerJudge):
             "most of those points (too thin, too short to act on) is not sufficient.",
             [("Request", answer.input), ("Reference answer", answer.reference), ("Answer to judge", answer.output)],
             self.kind)
-
-    def verdict(self, parsed: dict[str, Any]) -> tuple[bool, float | None, str]:
-        return parsed["sufficient"], None, parsed["reason"]

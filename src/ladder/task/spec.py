@@ -221,9 +221,11 @@ class JudgeSpec(_Strict):
         "its prices; default: the task's model at the task's prices")
     criteria: str | None = Field(None, min_length=1, description="rubric only: what a good answer does")
     scoring: Literal["argmax", "logprobs"] = Field(
-        "argmax", description="rubric only: argmax = the score the judge writes; logprobs = the probability-weighted "
-        "mean of the score tokens 1-5 (G-Eval), where the judge model exposes token probabilities (the local model "
-        "does; an OpenAI-compatible endpoint when it returns logprobs; otherwise argmax, recorded as such)")
+        "argmax", description="argmax = the verdict the judge writes; logprobs = weighed by token probabilities, where "
+        "the judge model exposes them (the local model does; an OpenAI-compatible endpoint when it returns logprobs; "
+        "otherwise argmax, recorded as such): rubric, the probability-weighted mean of the score tokens 1-5 (G-Eval); "
+        "reference and sufficiency, P(true) / (P(true) + P(false)) for the verdict's value, passing above 0.5 (the "
+        "local model answers in one forward pass, writing no reply to misparse); not for pairwise judges")
     retries: int = Field(2, ge=0, le=10, description="re-asks after an unparsable or failed verdict, then the verdict "
                          "is a judge_error (neither pass nor fail)")
     against: str | None = Field(None, min_length=1, description="pairwise only: the rung every other rung is "
@@ -237,8 +239,8 @@ class JudgeSpec(_Strict):
             raise ValueError("a rubric judge needs `criteria`: what a good answer does")
         if not rubric and self.criteria is not None:
             raise ValueError(f"`criteria` is for rubric judges only (this one is {self.kind})")
-        if not rubric and self.scoring != "argmax":
-            raise ValueError(f"`scoring` is for rubric judges only (this one is {self.kind})")
+        if pairwise and self.scoring != "argmax":
+            raise ValueError("`scoring: logprobs` is not for pairwise judges")
         if pairwise and self.against is None:
             raise ValueError("a pairwise judge needs `against`: the rung every other rung is compared with")
         if not pairwise and self.against is not None:
