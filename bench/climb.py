@@ -1,12 +1,21 @@
-"""Benchmark: wall time of a full example climb, and of the cached re-run.
+"""Benchmark an example climb: its wall time cold and cached, and the figures its README shows.
 
-    .venv/bin/python bench/climb.py [examples/balance-shift/task.yaml ...] [--append]
+    PYTHONPATH=src .venv/bin/python bench/climb.py [TASK.yaml ...] [--all] [--readme] [--append] [--runs DIR]
 
-Each climb runs in a fresh runs folder (a cold call cache; the converted model in
-~/.cache/ladder stays warm, as it would for any user after their first climb). It prints one
-table row per task and, with --append, adds the table to BENCHMARKS.md with the CPU it ran on.
-Figures come from the climb's own summary.json: train tokens/s from the fine-tuning rungs'
-build records, eval examples/s from the rungs' evaluation wall time.
+Each task is climbed in a fresh runs folder (a cold call cache; the converted model in
+~/.cache/ladder stays warm, as it would for any user after their first climb), then climbed
+again there to time the cached re-run. It prints one table row per task (rungs, wall times,
+train tokens/s and eval examples/s from the climb's own summary.json) and, per task, the block
+its README shows: the command, the date, the CPU, the wall time, the report's rung table, its
+note and its recommendation, so that no figure in a README is typed by hand.
+
+--all climbs every rung (`ladder climb --all`). --readme writes each block between the task's
+README markers `<!-- figures:begin -->` and `<!-- figures:end -->` (an error when it has none:
+the figures go where the prose that reads them expects them). --append adds the table to
+BENCHMARKS.md with the CPU. --runs keeps the runs folders (DIR/<task folder>, which must not
+exist yet), e.g. to read the reports afterwards or to climb more seeds into the same store.
+Wall times depend on the machine and on what else runs on it: the CPU is named, and a block
+says so when the load average was high while it ran.
 """
 
 from __future__ import annotations
@@ -19,9 +28,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+BEGIN, END = "<!-- figures:begin -->", "<!-- figures:end -->"
 
 
 def cpu_description() -> str:
@@ -38,45 +49,99 @@ def cpu_description() -> str:
     return f"{model}, {os.cpu_count()} cores, flags: {' '.join(wanted) or 'none of avx2/avx512/amx'}"
 
 
-def climb(task: Path, runs: Path) -> tuple[float, Path]:
+@dataclass
+class Climbed:
+    seconds: float
+    run_dir: Path
+    load: float  # the highest load average seen around the climb
+
+
+def climb(task: Path, runs: Path, all_rungs: bool) -> Climbed:
+    load_before = os.getloadavg()[0]
     t0 = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-m", "ladder.cli", "climb", str(task), "--runs-dir", str(runs)],
+        [sys.executable, "-m", "ladder.cli", "climb", str(task), "--runs-dir", str(runs), *(["--all"] if all_rungs else [])],
         capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"},
     )
     seconds = time.perf_counter() - t0
-    if proc.returncode != 0:
+    if proc.returncode not in (0, 1):  # 1: ran, target not met
         sys.exit(f"climb of {task} failed:\n{proc.stderr[-4000:]}")
     run_dir = Path(proc.stdout.split("run: ")[1].split()[0])
-    return seconds, run_dir
+    return Climbed(seconds, run_dir, max(load_before, os.getloadavg()[1]))  # the 5-minute average covers the end
+
+
+def replace_block(readme: str, block: str) -> str:
+    """`readme` with the text between the markers replaced by `block`; ValueError without markers."""
+    start, end = readme.find(BEGIN), readme.find(END)
+    if start < 0 or end < start:
+        raise ValueError(f"no {BEGIN} ... {END} markers: add them where the figures belong")
+    return readme[: start + len(BEGIN)] + "\n" + block.rstrip() + "\n" + readme[end:]
+
+
+def figures_block(summary: dict, command: str, seconds: float, load: float) -> str:
+    """The README block for one climb's summary.json."""
+    from ladder.report import fmt
+    from ladder.report.markdown import _table
+
+    busy = (f" The machine was busy (load average {load:.1f} on {os.cpu_count()} cores): wall times are"
+            " inflated, quality figures are not." if load > (os.cpu_count() or 1) * 0.75 else "")
+    lines = [
+        f"Measured {time.strftime('%Y-%m-%d')} on {cpu_description()}; the whole climb took {seconds:.0f} s "
+        f"with a cold call cache.{busy} Command:", "",
+        f"    {command}", "",
+        *_table(*fmt.rung_table(summary)), "",
+        fmt.rung_note(summary), "",
+        *[f"- {line}" for line in fmt.advice_lines(summary)],
+    ]
+    return "\n".join(lines)
+
+
+def shown(path: Path) -> str:
+    return str(path.relative_to(ROOT) if path.is_absolute() and path.is_relative_to(ROOT) else path)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("tasks", nargs="*", type=Path, default=[ROOT / "examples/balance-shift/task.yaml"])
+    parser.add_argument("--all", action="store_true", help="climb every rung (ladder climb --all)")
+    parser.add_argument("--readme", action="store_true", help="write each task's figures block into its README")
     parser.add_argument("--append", action="store_true", help="append the table to BENCHMARKS.md")
+    parser.add_argument("--runs", type=Path, default=None, help="keep the runs folders under this folder")
     args = parser.parse_args()
 
     rows = []
-    for task in args.tasks:
+    for task in (t.resolve() for t in args.tasks):
         with tempfile.TemporaryDirectory() as tmp:
-            first, run_dir = climb(task, Path(tmp) / "runs")
-            again, _ = climb(task, Path(tmp) / "runs")
-            summary = json.loads((run_dir / "summary.json").read_text())
+            runs = (args.runs.resolve() if args.runs else Path(tmp)) / task.parent.name
+            if runs.exists():
+                sys.exit(f"{runs} exists: a cold climb needs a fresh runs folder")
+            first = climb(task, runs, args.all)
+            again = climb(task, runs, args.all)
+            summary = json.loads((first.run_dir / "summary.json").read_text())
+        command = f".venv/bin/ladder climb {shown(task)}" + (" --all" if args.all else "")
+        block = figures_block(summary, command, first.seconds, first.load)
+        print(block + "\n")
+        if args.readme:
+            readme = task.parent / "README.md"
+            readme.write_text(replace_block(readme.read_text(), block))
+            print(f"wrote {readme}\n", file=sys.stderr)
         rungs = [r for r in summary["rungs"] if r["status"] == "ok"]
         trained = [r for r in rungs if r["kind"] == "finetune" and r["build_seconds"] > 0]
         train_tps = (sum(r["build_tokens"] for r in trained) / sum(r["build_seconds"] for r in trained)) if trained else 0
         eval_eps = sum(r["n"] for r in rungs) / sum(r["eval_seconds"] for r in rungs)
-        rows.append((summary["run"]["task_name"], len(rungs), first, again, train_tps, eval_eps))
+        rows.append((summary["run"]["task_name"], len(rungs), first.seconds, again.seconds, train_tps, eval_eps,
+                     first.load))
 
-    header = "| task | rungs | full climb (s) | cached re-run (s) | re-run / full | train tokens/s | eval examples/s |"
-    lines = [header, "|---|---|---|---|---|---|---|"]
-    for name, n, first, again, tps, eps in rows:
-        lines.append(f"| {name} | {n} | {first:.0f} | {again:.1f} | {again / first:.1%} | {tps:.0f} | {eps:.2f} |")
+    header = ("| task | rungs | full climb (s) | cached re-run (s) | re-run / full | train tokens/s | eval examples/s"
+              " | load average |")
+    lines = [header, "|---|---|---|---|---|---|---|---|"]
+    for name, n, first_s, again_s, tps, eps, load in rows:
+        lines.append(f"| {name} | {n} | {first_s:.0f} | {again_s:.1f} | {again_s / first_s:.1%} | {tps:.0f} | {eps:.2f}"
+                     f" | {load:.1f} |")
     table = "\n".join(lines)
     print(table)
     if args.append:
-        cmd = "python bench/climb.py " + " ".join(str(t.relative_to(ROOT) if t.is_absolute() else t) for t in args.tasks)
+        cmd = "python bench/climb.py " + " ".join(shown(t) for t in args.tasks) + (" --all" if args.all else "")
         with open(ROOT / "BENCHMARKS.md", "a") as f:
             f.write(f"\n### Climb wall time — {time.strftime('%Y-%m-%d')}\n\n")
             f.write(f"Command: `{cmd} --append`  \nMachine: {cpu_description()}\n\n{table}\n")
