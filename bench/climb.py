@@ -1,6 +1,7 @@
 """Benchmark an example climb: its wall time cold and cached, and the figures its README shows.
 
-    PYTHONPATH=src .venv/bin/python bench/climb.py [TASK.yaml ...] [--all] [--readme] [--append] [--runs DIR]
+    PYTHONPATH=src .venv/bin/python bench/climb.py [TASK.yaml ...] [--all] [--rungs A,B] [--readme [--block NAME]]
+        [--append] [--runs DIR]
 
 Each task is climbed in a fresh runs folder (a cold call cache; the converted model in
 ~/.cache/ladder stays warm, as it would for any user after their first climb), then climbed
@@ -9,9 +10,11 @@ train tokens/s and eval examples/s from the climb's own summary.json) and, per t
 its README shows: the command, the date, the CPU, the wall time, the report's rung table, its
 note and its recommendation, so that no figure in a README is typed by hand.
 
---all climbs every rung (`ladder climb --all`). --readme writes each block between the task's
-README markers `<!-- figures:begin -->` and `<!-- figures:end -->` (an error when it has none:
-the figures go where the prose that reads them expects them). --append adds the table to
+--all climbs every rung (`ladder climb --all`), --rungs only those named (`ladder climb --rungs`).
+--readme writes each block between the task's README markers `<!-- figures:begin -->` and
+`<!-- figures:end -->`, or `<!-- figures:NAME:begin -->` ... with --block NAME for a README
+showing more than one climb (an error when it has none: the figures go where the prose that
+reads them expects them). --append adds the table to
 BENCHMARKS.md with the CPU. --runs keeps the runs folders (DIR/<task folder>, which must not
 exist yet), e.g. to read the reports afterwards or to climb more seeds into the same store.
 Wall times depend on the machine and on what else runs on it: the CPU is named, and a block
@@ -32,7 +35,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-BEGIN, END = "<!-- figures:begin -->", "<!-- figures:end -->"
+
+
+def markers(block: str | None = None) -> tuple[str, str]:
+    """The README markers around a figures block (named, where a README shows several)."""
+    name = f":{block}" if block else ""
+    return f"<!-- figures{name}:begin -->", f"<!-- figures{name}:end -->"
+
+
+BEGIN, END = markers()
 
 
 def cpu_description() -> str:
@@ -56,11 +67,11 @@ class Climbed:
     load: float  # the highest load average seen around the climb
 
 
-def climb(task: Path, runs: Path, all_rungs: bool) -> Climbed:
+def climb(task: Path, runs: Path, flags: list[str]) -> Climbed:
     load_before = os.getloadavg()[0]
     t0 = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-m", "ladder.cli", "climb", str(task), "--runs-dir", str(runs), *(["--all"] if all_rungs else [])],
+        [sys.executable, "-m", "ladder.cli", "climb", str(task), "--runs-dir", str(runs), *flags],
         capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"},
     )
     seconds = time.perf_counter() - t0
@@ -70,12 +81,14 @@ def climb(task: Path, runs: Path, all_rungs: bool) -> Climbed:
     return Climbed(seconds, run_dir, max(load_before, os.getloadavg()[1]))  # the 5-minute average covers the end
 
 
-def replace_block(readme: str, block: str) -> str:
-    """`readme` with the text between the markers replaced by `block`; ValueError without markers."""
-    start, end = readme.find(BEGIN), readme.find(END)
+def replace_block(readme: str, block: str, name: str | None = None) -> str:
+    """`readme` with the text between the (`name`d) markers replaced by `block`; ValueError
+    without them."""
+    begin, end_marker = markers(name)
+    start, end = readme.find(begin), readme.find(end_marker)
     if start < 0 or end < start:
-        raise ValueError(f"no {BEGIN} ... {END} markers: add them where the figures belong")
-    return readme[: start + len(BEGIN)] + "\n" + block.rstrip() + "\n" + readme[end:]
+        raise ValueError(f"no {begin} ... {end_marker} markers: add them where the figures belong")
+    return readme[: start + len(begin)] + "\n" + block.rstrip() + "\n" + readme[end:]
 
 
 def figures_block(summary: dict, command: str, seconds: float, load: float) -> str:
@@ -104,26 +117,29 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("tasks", nargs="*", type=Path, default=[ROOT / "examples/balance-shift/task.yaml"])
     parser.add_argument("--all", action="store_true", help="climb every rung (ladder climb --all)")
+    parser.add_argument("--rungs", default=None, help="climb only these rungs, comma-separated (ladder climb --rungs)")
     parser.add_argument("--readme", action="store_true", help="write each task's figures block into its README")
+    parser.add_argument("--block", default=None, help="with --readme: the named markers to write between")
     parser.add_argument("--append", action="store_true", help="append the table to BENCHMARKS.md")
     parser.add_argument("--runs", type=Path, default=None, help="keep the runs folders under this folder")
     args = parser.parse_args()
 
+    flags = (["--all"] if args.all else []) + (["--rungs", args.rungs] if args.rungs else [])
     rows = []
     for task in (t.resolve() for t in args.tasks):
         with tempfile.TemporaryDirectory() as tmp:
-            runs = (args.runs.resolve() if args.runs else Path(tmp)) / task.parent.name
+            runs = (args.runs.resolve() if args.runs else Path(tmp)) / (task.parent.name + (f"-{args.block}" if args.block else ""))
             if runs.exists():
                 sys.exit(f"{runs} exists: a cold climb needs a fresh runs folder")
-            first = climb(task, runs, args.all)
-            again = climb(task, runs, args.all)
+            first = climb(task, runs, flags)
+            again = climb(task, runs, flags)
             summary = json.loads((first.run_dir / "summary.json").read_text())
-        command = f".venv/bin/ladder climb {shown(task)}" + (" --all" if args.all else "")
+        command = " ".join([".venv/bin/ladder climb", shown(task), *flags])
         block = figures_block(summary, command, first.seconds, first.load)
         print(block + "\n")
         if args.readme:
             readme = task.parent / "README.md"
-            readme.write_text(replace_block(readme.read_text(), block))
+            readme.write_text(replace_block(readme.read_text(), block, args.block))
             print(f"wrote {readme}\n", file=sys.stderr)
         rungs = [r for r in summary["rungs"] if r["status"] == "ok"]
         trained = [r for r in rungs if r["kind"] == "finetune" and r["build_seconds"] > 0]
@@ -141,7 +157,7 @@ def main() -> None:
     table = "\n".join(lines)
     print(table)
     if args.append:
-        cmd = "python bench/climb.py " + " ".join(shown(t) for t in args.tasks) + (" --all" if args.all else "")
+        cmd = " ".join(["python bench/climb.py", *(shown(t) for t in args.tasks), *flags])
         with open(ROOT / "BENCHMARKS.md", "a") as f:
             f.write(f"\n### Climb wall time — {time.strftime('%Y-%m-%d')}\n\n")
             f.write(f"Command: `{cmd} --append`  \nMachine: {cpu_description()}\n\n{table}\n")

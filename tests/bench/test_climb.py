@@ -27,3 +27,12 @@ def test_the_block_between_the_markers_is_replaced_and_nothing_else() -> None:
     assert figures.replace_block(new, "| new | table |") == new  # idempotent
     with pytest.raises(ValueError, match="no <!-- figures:begin -->"):
         figures.replace_block("# no markers here\n", "x")
+
+
+def test_a_named_block_has_markers_of_its_own() -> None:
+    figures = _module()
+    begin, end = figures.markers("search")
+    readme = f"{figures.BEGIN}\ndefault\n{figures.END}\n{begin}\nold\n{end}\n"
+    assert figures.replace_block(readme, "new", "search") == f"{figures.BEGIN}\ndefault\n{figures.END}\n{begin}\nnew\n{end}\n"
+    with pytest.raises(ValueError, match="figures:other:begin"):
+        figures.replace_block(readme, "x", "other")
