@@ -1,8 +1,13 @@
-"""Shared fixtures: the real default model, loaded once per test session."""
+"""Shared fixtures: the real default model (loaded once per test session), a scripted
+chat-completions server on 127.0.0.1, the tiny task, `ladder serve` in a subprocess."""
 
 from __future__ import annotations
 
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any, Callable, Mapping
 
 import pytest
 
@@ -15,6 +20,68 @@ def backend():
     from ladder.backends.local import LocalBackend
 
     return LocalBackend(batch_size=4)
+
+
+# What a scripted server answers one request (its JSON body and headers) with: (HTTP status, a
+# JSON-able body or raw bytes, extra headers), or None to close the connection without a reply.
+Respond = Callable[[dict[str, Any], Mapping[str, str]], "tuple[int, Any, Mapping[str, str]] | None"]
+
+
+def chat_completion(content: str, model: str = "stub-1", prompt_tokens: int = 3, completion_tokens: int = 2,
+                    **extra: Any) -> dict[str, Any]:
+    """A well-formed chat completion answering `content` (`extra`: more top-level fields)."""
+    return {"id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": model,
+            "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}],
+            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                      "total_tokens": prompt_tokens + completion_tokens}, **extra}
+
+
+class ChatServers:
+    """Real HTTP servers on 127.0.0.1 speaking the OpenAI wire format, each answering as the
+    test's `respond` says; all shut down when the test ends."""
+
+    completion = staticmethod(chat_completion)
+
+    def __init__(self) -> None:
+        self._servers: list[ThreadingHTTPServer] = []
+
+    def start(self, respond: Respond) -> str:
+        """Start one; returns its base URL (`http://127.0.0.1:PORT/v1`)."""
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+                answer = respond(body, self.headers)
+                if answer is None:
+                    return
+                status, payload, headers = answer
+                data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+                self.send_response(status)
+                for key, value in {"Content-Type": "application/json", **headers}.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *_args: Any) -> None:
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        self._servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}/v1"
+
+    def close(self) -> None:
+        for server in self._servers:
+            server.shutdown()
+            server.server_close()
+
+
+@pytest.fixture()
+def chat_servers():
+    servers = ChatServers()
+    yield servers
+    servers.close()
 
 
 @pytest.fixture()

@@ -9,7 +9,6 @@ import os
 import subprocess
 import sys
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -28,41 +27,22 @@ PASSWORD = "pw-Z9x8Q7stubSECRET"
 
 
 @pytest.fixture()
-def api():
+def api(chat_servers):
     """A chat-completions server answering `answer <n>`, n counting the requests it got."""
     state = SimpleNamespace(requests=0, lock=threading.Lock())
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802 - http.server's name
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            with state.lock:
-                state.requests += 1
-                n = state.requests
-            words = sum(len(m["content"].split()) for m in body["messages"])
-            reply = json.dumps({
-                "id": f"chatcmpl-{n}", "object": "chat.completion", "created": 0, "model": SNAPSHOT,
-                "system_fingerprint": FINGERPRINT,
-                "choices": [{"index": 0, "finish_reason": "stop",
-                             "message": {"role": "assistant", "content": f"answer {n}"}}],
-                "usage": {"prompt_tokens": words, "completion_tokens": 2, "total_tokens": words + 2},
-            }).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(reply)))
-            self.end_headers()
-            self.wfile.write(reply)
+    def respond(body, _headers):
+        with state.lock:
+            state.requests += 1
+            n = state.requests
+        words = sum(len(m["content"].split()) for m in body["messages"])
+        return 200, chat_servers.completion(f"answer {n}", model=SNAPSHOT, prompt_tokens=words, completion_tokens=2,
+                                            system_fingerprint=FINGERPRINT), {}
 
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/v1"
-    state.url_with_credentials = f"http://stubuser:{PASSWORD}@127.0.0.1:{server.server_address[1]}/v1"
-    yield state
-    server.shutdown()
-    server.server_close()
+    state.url = chat_servers.start(respond)
+    port = state.url.split(":")[2].split("/")[0]
+    state.url_with_credentials = f"http://stubuser:{PASSWORD}@127.0.0.1:{port}/v1"
+    return state
 
 
 def _backend(url: str, revision: str | None = None) -> OpenAICompatBackend:

@@ -4,9 +4,7 @@ a test scripts from the request (to play a judge that answers well, badly or wit
 from __future__ import annotations
 
 import json
-import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 
 import pytest
@@ -53,36 +51,17 @@ class JudgeServer:
 
 
 @pytest.fixture()
-def judge_server():
+def judge_server(chat_servers):
     """A fresh server per test; its `script` decides every reply, `requests` records every body."""
-    server_state: dict[str, JudgeServer] = {}
+    state = JudgeServer("")
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's name
-            length = int(self.headers.get("Content-Length", 0))
-            request = json.loads(self.rfile.read(length))
-            state = server_state["it"]
-            state.requests.append(request)
-            status, body = state.script(request)
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    def respond(body, _headers):
+        state.requests.append(body)
+        status, payload = state.script(body)
+        return status, payload, {}
 
-        def log_message(self, *_args: Any) -> None:
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server_state["it"] = JudgeServer(f"http://127.0.0.1:{httpd.server_address[1]}/v1")
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server_state["it"]
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join()
+    state.base_url = chat_servers.start(respond)
+    return state
 
 
 @pytest.fixture()

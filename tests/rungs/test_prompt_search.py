@@ -10,7 +10,6 @@ import math
 import random
 import re
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -119,55 +118,36 @@ def test_template_rewrites_and_proposal_parsing():
 # -- the rungs against a real local chat-completions server ---------------------------------------
 
 @pytest.fixture()
-def api():
+def api(chat_servers):
     """The target model (`target`) answers the colour of `item N: colour X` in one word (passing `exact`)
     when its system message lists the labels, or says `attempt A` with N % 4 < A; else in a sentence.
     The proposer (`proposer`, or any request asking for a new instruction) writes `attempt A`, A
     counting its proposals, so each proposal fixes more items than the one before."""
     state = SimpleNamespace(bodies=[], proposals=0, lock=threading.Lock())
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802 - http.server's name
-            raw = self.rfile.read(int(self.headers["Content-Length"]))
-            body = json.loads(raw)
-            messages = body["messages"]
-            with state.lock:
-                state.bodies.append(raw.decode())
-                if body["model"] == "proposer" or "Write a new instruction" in messages[-1]["content"]:
-                    state.proposals += 1
-                    content = (f"Here it is.\n<instruction>Name the colour, attempt {state.proposals}. "
-                               "LABEL: one word.</instruction>")
-                else:
-                    system = messages[0]["content"] if messages[0]["role"] == "system" else ""
-                    found = re.search(r"colour (\w+)", messages[-1]["content"])
-                    colour = found.group(1) if found else "unknown"
-                    item = re.search(r"item (\d+)", messages[-1]["content"])
-                    attempt = re.search(r"attempt (\d+)", system)
-                    # each proposal fixes more items: a child always has failures left to show
-                    fixed = attempt is not None and item is not None and int(item.group(1)) % 4 < int(attempt.group(1))
-                    content = colour if "exactly one of the following" in system or fixed else f"It is {colour}, I think."
-            words = sum(len(m["content"].split()) for m in messages)
-            reply = json.dumps({
-                "id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": body["model"],
-                "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}],
-                "usage": {"prompt_tokens": words, "completion_tokens": len(content.split()),
-                          "total_tokens": words + len(content.split())},
-            }).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(reply)))
-            self.end_headers()
-            self.wfile.write(reply)
+    def respond(body, _headers):
+        messages = body["messages"]
+        with state.lock:
+            state.bodies.append(json.dumps(body))
+            if body["model"] == "proposer" or "Write a new instruction" in messages[-1]["content"]:
+                state.proposals += 1
+                content = (f"Here it is.\n<instruction>Name the colour, attempt {state.proposals}. "
+                           "LABEL: one word.</instruction>")
+            else:
+                system = messages[0]["content"] if messages[0]["role"] == "system" else ""
+                found = re.search(r"colour (\w+)", messages[-1]["content"])
+                colour = found.group(1) if found else "unknown"
+                item = re.search(r"item (\d+)", messages[-1]["content"])
+                attempt = re.search(r"attempt (\d+)", system)
+                # each proposal fixes more items: a child always has failures left to show
+                fixed = attempt is not None and item is not None and int(item.group(1)) % 4 < int(attempt.group(1))
+                content = colour if "exactly one of the following" in system or fixed else f"It is {colour}, I think."
+        words = sum(len(m["content"].split()) for m in messages)
+        return 200, chat_servers.completion(content, model=body["model"], prompt_tokens=words,
+                                            completion_tokens=len(content.split())), {}
 
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/v1"
-    yield state
-    server.shutdown()
-    server.server_close()
+    state.url = chat_servers.start(respond)
+    return state
 
 
 def _task(folder: Path, url: str) -> Path:
