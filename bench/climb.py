@@ -17,8 +17,9 @@ showing more than one climb (an error when it has none: the figures go where the
 reads them expects them). --append adds the table to
 BENCHMARKS.md with the CPU. --runs keeps the runs folders (DIR/<task folder>, which must not
 exist yet), e.g. to read the reports afterwards or to climb more seeds into the same store.
-Wall times depend on the machine and on what else runs on it: the CPU is named, and a block
-says so when the load average was high while it ran.
+Wall times depend on the machine and on what else runs on it: the CPU is named, and the
+share of the CPU that other processes used during the climb (the machine's busy time, from
+/proc/stat, less the climb's own) is given; a block says so when it was over 10%.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import subprocess
 import sys
 import tempfile
@@ -64,11 +66,25 @@ def cpu_description() -> str:
 class Climbed:
     seconds: float
     run_dir: Path
-    load: float  # the highest load average seen around the climb
+    others_share: float  # of the machine's CPU time during the climb, the share other processes used
+
+
+def busy_cpu_seconds() -> float:
+    """CPU seconds all cores spent not idle since boot (/proc/stat); 0 where it cannot be read."""
+    try:
+        values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    except (OSError, ValueError):
+        return 0.0
+    return (sum(values) - values[3] - values[4]) / os.sysconf("SC_CLK_TCK")  # less idle and iowait
+
+
+def children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def climb(task: Path, runs: Path, flags: list[str]) -> Climbed:
-    load_before = os.getloadavg()[0]
+    busy_before, mine_before = busy_cpu_seconds(), children_cpu_seconds()
     t0 = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-m", "ladder.cli", "climb", str(task), "--runs-dir", str(runs), *flags],
@@ -78,7 +94,10 @@ def climb(task: Path, runs: Path, flags: list[str]) -> Climbed:
     if proc.returncode not in (0, 1):  # 1: ran, target not met
         sys.exit(f"climb of {task} failed:\n{proc.stderr[-4000:]}")
     run_dir = Path(proc.stdout.split("run: ")[1].split()[0])
-    return Climbed(seconds, run_dir, max(load_before, os.getloadavg()[1]))  # the 5-minute average covers the end
+    # What the machine did beside the climb: its busy CPU time less the climb's own (a load
+    # average would count the climb's own threads as load)
+    others = (busy_cpu_seconds() - busy_before) - (children_cpu_seconds() - mine_before)
+    return Climbed(seconds, run_dir, max(0.0, others) / (seconds * (os.cpu_count() or 1)))
 
 
 def replace_block(readme: str, block: str, name: str | None = None) -> str:
@@ -91,13 +110,16 @@ def replace_block(readme: str, block: str, name: str | None = None) -> str:
     return readme[: start + len(begin)] + "\n" + block.rstrip() + "\n" + readme[end:]
 
 
-def figures_block(summary: dict, command: str, seconds: float, load: float) -> str:
+BUSY_SHARE = 0.1  # other processes' share of the CPU above which a wall time is called inflated
+
+
+def figures_block(summary: dict, command: str, seconds: float, others_share: float) -> str:
     """The README block for one climb's summary.json."""
     from ladder.report import fmt
     from ladder.report.markdown import _table
 
-    busy = (f" The machine was busy (load average {load:.1f} on {os.cpu_count()} cores): wall times are"
-            " inflated, quality figures are not." if load > (os.cpu_count() or 1) * 0.75 else "")
+    busy = (f" Other processes used {100 * others_share:.0f}% of the CPU meanwhile: wall times are inflated,"
+            " quality figures are not." if others_share > BUSY_SHARE else "")
     lines = [
         f"Measured {time.strftime('%Y-%m-%d')} on {cpu_description()}; the whole climb took {seconds:.0f} s "
         f"with a cold call cache.{busy} Command:", "",
@@ -135,7 +157,7 @@ def main() -> None:
             again = climb(task, runs, flags)
             summary = json.loads((first.run_dir / "summary.json").read_text())
         command = " ".join([".venv/bin/ladder climb", shown(task), *flags])
-        block = figures_block(summary, command, first.seconds, first.load)
+        block = figures_block(summary, command, first.seconds, first.others_share)
         print(block + "\n")
         if args.readme:
             readme = task.parent / "README.md"
@@ -146,14 +168,14 @@ def main() -> None:
         train_tps = (sum(r["build_tokens"] for r in trained) / sum(r["build_seconds"] for r in trained)) if trained else 0
         eval_eps = sum(r["n"] for r in rungs) / sum(r["eval_seconds"] for r in rungs)
         rows.append((summary["run"]["task_name"], len(rungs), first.seconds, again.seconds, train_tps, eval_eps,
-                     first.load))
+                     first.others_share))
 
     header = ("| task | rungs | full climb (s) | cached re-run (s) | re-run / full | train tokens/s | eval examples/s"
-              " | load average |")
+              " | CPU used by others |")
     lines = [header, "|---|---|---|---|---|---|---|---|"]
-    for name, n, first_s, again_s, tps, eps, load in rows:
+    for name, n, first_s, again_s, tps, eps, others in rows:
         lines.append(f"| {name} | {n} | {first_s:.0f} | {again_s:.1f} | {again_s / first_s:.1%} | {tps:.0f} | {eps:.2f}"
-                     f" | {load:.1f} |")
+                     f" | {100 * others:.0f}% |")
     table = "\n".join(lines)
     print(table)
     if args.append:
