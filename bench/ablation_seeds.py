@@ -5,7 +5,8 @@
 Climbs random_baseline, lora_sft, lora_sft_short_instructions, lora_sft_wrong_demos (both
 rows) and lora_sft_label_noise, with their options from the task.yaml (default: ticket-routing),
 once per seed 0..N-1 (the task's `seed:`, which seeds training and every draw the rungs make:
-demonstrations, wrong answers, the baseline's labels), every rung climbed (--all). Each seed is
+demonstrations, wrong answers, the baseline's labels), every rung climbed and scored on every
+eval row (--all --exhaustive: paired comparisons need the same rows). Each seed is
 one run in the --runs store, so a re-run finds the adapters and answers and is quick.
 
 Prints, per row, the overall accuracy on each seed, the mean and spread over seeds, and the
@@ -115,7 +116,8 @@ def main() -> None:
     for seed in range(args.seeds):
         task = seeded(base, seed, args.limit, args.train_limit)
         print(f"seed {seed}: {len(task.train)} training, {len(task.eval)} eval examples", file=sys.stderr)
-        result = climb(task, store, backend, rungs=select_rungs(task, RUNGS), all_rungs=True, on_event=report)
+        result = climb(task, store, backend, rungs=select_rungs(task, RUNGS), all_rungs=True, exhaustive=True,
+                       on_event=report)
         print(f"  run {result.run_id}", file=sys.stderr)
         per_seed.append(outcomes_by_rung(store, result.run_id))
     print(f"{base.name}: overall accuracy over training seeds 0..{args.seeds - 1}, "

@@ -4,8 +4,13 @@
 
 Workload: the balance-shift eval inputs under the `instructed` prompt (~285 prompt tokens),
 greedy, up to 64 new tokens — the "300-token prompt, 64-token answer" task of issue 6.
-Every variant answers the same prompts; the table gives examples/minute and the share of
-outputs identical to the fp32 one-at-a-time reference. llama.cpp is measured only when
+Every variant answers the same prompts; the table gives examples/minute, the share of outputs
+identical to the fp32 one-at-a-time reference, and the model FLOPs utilisation (MFU): the
+FLOPs the answers need over the seconds taken, against this machine's measured fp32 matmul peak
+(ladder.hardware.matmul_peaks). The FLOPs needed count the shared prompt prefix once, each
+prompt's own tokens and each generated token once (2 x the layers' weights per token, the
+output head only where a token is generated, and attention over the context so far), not
+padding or recomputation: what a perfect loop would do, so the shortfall is the loop's overhead. llama.cpp is measured only when
 `llama_cpp` imports (its default build crashes on this CPU's AMX kernels; see DESIGN.md).
 """
 
@@ -77,6 +82,33 @@ def llama_cpp(chats, max_new_tokens: int) -> tuple[list[str], float] | None:
     return outs, time.perf_counter() - t0
 
 
+def useful_flops(prompt_ids: list[list[int]], generated: list[int]) -> float:
+    """The FLOPs that answering needs (see the module docstring), for SmolLM2-135M's shapes."""
+    from transformers import AutoConfig
+
+    from ladder.backends.local import weights_dir
+
+    cfg = AutoConfig.from_pretrained(str(weights_dir("smollm2-135m-instruct")), local_files_only=True)
+    d, layers, inter, vocab = cfg.hidden_size, cfg.num_hidden_layers, cfg.intermediate_size, cfg.vocab_size
+    kv = d * cfg.num_key_value_heads // cfg.num_attention_heads
+    per_layer = d * d * 2 + d * kv * 2 + 3 * d * inter  # q, o; k, v; gate, up, down
+    shared = 0
+    for column in zip(*prompt_ids):
+        if len(set(column)) > 1:
+            break
+        shared += 1
+
+    def forward(position: int, head: bool) -> float:
+        # 2 FLOPs per weight; attention: q.k and p.v over `position` earlier tokens, per layer
+        return 2 * per_layer * layers + 4 * position * d * layers + (2 * d * vocab if head else 0)
+
+    total = sum(forward(p, False) for p in range(shared))
+    for ids, n in zip(prompt_ids, generated):
+        total += sum(forward(p, p == len(ids) - 1) for p in range(shared, len(ids)))
+        total += sum(forward(len(ids) + j, True) for j in range(max(0, n - 1)))
+    return total
+
+
 def timed(fn, *args):
     t0 = time.perf_counter()
     out = fn(*args)
@@ -90,6 +122,12 @@ def main() -> None:
     parser.add_argument("--append", action="store_true", help="append the table to BENCHMARKS.md")
     args = parser.parse_args()
     chats = prompts(args.n)
+    from ladder.backends.local import load_tokenizer, render_chat
+    from ladder.hardware import matmul_peaks
+
+    tok = load_tokenizer("smollm2-135m-instruct")
+    prompt_ids = [tok(render_chat(tok, c), add_special_tokens=False)["input_ids"] for c in chats]
+    peak = matmul_peaks().float32
 
     reference, ref_s = timed(naive, chats, args.max_new_tokens)
     rows = [("naive transformers loop, fp32, batch 1", reference, ref_s)]
@@ -100,12 +138,15 @@ def main() -> None:
     if cpp is not None:
         rows.append(("llama-cpp-python 0.3.36, same GGUF (Q4_1), 2 threads, single stream", cpp[0], cpp[1]))
 
-    lines = ["| variant | examples/min | x naive | identical to fp32 reference |", "|---|---|---|---|"]
+    lines = [f"fp32 matmul peak measured: {peak / 1e9:.0f} GFLOP/s", "",
+             "| variant | examples/min | x naive | identical to fp32 reference | MFU (fp32 peak) |", "|---|---|---|---|---|"]
     for name, out, s in rows:
         same = sum(a == b for a, b in zip(out, reference)) / len(reference)
-        lines.append(f"| {name} | {len(chats) / s * 60:.1f} | {ref_s / s:.2f} | {same:.0%} |")
+        generated = [len(tok(o, add_special_tokens=False)["input_ids"]) + 1 for o in out]  # + the end of turn
+        utilisation = useful_flops(prompt_ids, generated) / s / peak
+        lines.append(f"| {name} | {len(chats) / s * 60:.1f} | {ref_s / s:.2f} | {same:.0%} | {utilisation:.1%} |")
     if cpp is None:
-        lines.append("| llama-cpp-python | not installed | | |")
+        lines.append("| llama-cpp-python | not installed | | | |")
     table = "\n".join(lines)
     print(table)
     if args.append:

@@ -155,8 +155,9 @@ def judge_lines(summary: dict[str, Any]) -> list[str]:
     lines = [
         "Coverage is verdicts / answered rows; a judge_error (an unreadable or failed verdict after its retries) is "
         "neither a pass nor a failure and is left out of the accuracies, like a check that cannot score.",
-        "Scoring: argmax is the score the judge wrote; logprobs is the probability-weighted mean of the score tokens "
-        "1-5 (G-Eval), used only where the judge model returned token probabilities.",
+        "Scoring: argmax is the verdict the judge wrote; logprobs weighs token probabilities, used only where the "
+        "judge model returned them: for a rubric the probability-weighted mean of the score tokens 1-5 (G-Eval), for "
+        "a reference or sufficiency judge the more probable of true and false (its score P(true)).",
         f"Evaluation cost (the judges' calls, apart from build and serving): {cost.get('verdicts', 0)} verdicts, "
         f"{cost.get('prompt_tokens', 0):,} prompt + {cost.get('completion_tokens', 0):,} completion tokens, "
         f"{money(cost.get('money'))} {currency}, {fixed(cost.get('seconds'))} s of judge time.",

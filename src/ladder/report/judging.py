@@ -77,7 +77,7 @@ def judges_summary(spec: Mapping[str, Any], rungs: list[dict[str, Any]],
         out.append({"name": name, "kind": kind,
                     "tag": None if kind == "pairwise" else raw.get("tag") or DEFAULT_JUDGE_TAG.get(kind, name),
                     "model": model.get("path") or model.get("name") or "the task's model",
-                    "scoring": raw.get("scoring", "argmax") if kind == "rubric" else None, "scoring_used": used,
+                    "scoring": raw.get("scoring", "argmax") if kind != "pairwise" else None, "scoring_used": used,
                     "against": raw.get("against"), "retries": raw.get("retries"), "rungs": per_rung})
     thin = sorted({d["judge"] for d in diagnoses if d.get("judge")})
     return {"configured": out, "thin_judged_by": thin}
