@@ -99,7 +99,10 @@ def test_folder_without_manifest_is_not_reused(tmp_path):
 
 def test_run_settings_key_every_lora_argument_and_resolve_precision():
     settings = run_settings(LoraArgs(precision="bfloat16", early_stop_patience=1), seed=3)
-    assert set(LoraArgs.model_fields) - {"precision"} <= set(settings)  # (early-stop fields: only when on)
+    # early-stop fields only when on, processes only above 1; the launcher never (it changes no weight)
+    assert set(LoraArgs.model_fields) - {"precision", "launcher", "processes"} <= set(settings)
+    assert "processes" not in settings and run_settings(LoraArgs(processes=2), 3)["processes"] == 2
+    assert run_settings(LoraArgs(launcher="accelerate launch"), 3) == run_settings(LoraArgs(), 3)
     assert settings["bf16"] is True and settings["seed"] == 3
     assert run_settings(LoraArgs(precision="float32"), 3)["bf16"] is False
     for field, value in (("rank", 8), ("alpha", 4), ("learning_rate", 0.5), ("epochs", 9), ("batch_size", 3),

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ladder.hardware import bf16_pays
+from ladder.training.parallel import DEFAULT_LAUNCHER
 
 LORA_DROPOUT = 0.0  # its RNG was ~20% of each step on CPU (docs/architecture.md, "Decisions")
 WARMUP_RATIO = 0.1  # share of the steps with a linear learning-rate warmup
@@ -50,6 +51,13 @@ class LoraArgs(BaseModel):
         0.1, gt=0, lt=0.5, description="share of the training items held out to decide the early stop"
         " (only with early_stop_patience > 0; never the eval split)")
     early_stop_every: int = Field(0, ge=0, description="training steps between held-out evaluations; 0 = twice per epoch")
+    processes: int = Field(
+        1, gt=0, description="data-parallel training processes (training/parallel.py): above 1, `launcher` starts"
+        " them, each trains on its share of every batch and the gradients are averaged; the adapter is keyed on it")
+    launcher: str = Field(
+        DEFAULT_LAUNCHER, min_length=1, description="the command that starts the training processes, {processes}"
+        " and {python} filled in, `-m ladder.training.worker JOB` appended; on a GPU box e.g. `accelerate launch"
+        " --multi_gpu --num_processes {processes}` (SFT and continued pre-training; DPO trains in one process)")
     precision: Precision = Field(
         "auto", description="training matmul precision; auto = bfloat16 autocast where this CPU has AMX/AVX512-BF16 and a bf16 matmul measured faster than fp32 (ladder.hardware.bf16_pays)"
     )
@@ -71,6 +79,13 @@ class DpoArgs(LoraArgs):
     nll_weight: float = Field(
         1.0, ge=0, description="weight of the chosen answers' next-token loss added to DPO's (RPO); 0 = pure DPO")
 
+    @field_validator("processes")
+    @classmethod
+    def _one_process(cls, value: int) -> int:
+        if value != 1:
+            raise ValueError("DPO trains in one process (data-parallel training covers SFT and continued pre-training)")
+        return value
+
 
 def run_settings(args: LoraArgs, seed: int) -> dict[str, Any]:
     """Everything besides the data that decides the trained weights, with precision resolved.
@@ -79,9 +94,10 @@ def run_settings(args: LoraArgs, seed: int) -> dict[str, Any]:
     DPO's beta, which its trainer keys with the data: the same dict, and so the same hash, as
     the adapters and checkpoints saved before LoraArgs existed, so an identical climb still
     finds them."""
-    # the early-stop fields decide nothing while early stopping is off: leaving them out then keeps
-    # the keys of every adapter trained before they existed
-    unkeyed = {"precision"} | (set() if args.early_stop_patience else EARLY_STOP_FIELDS)
+    # the early-stop fields decide nothing while early stopping is off, nor `processes` at 1:
+    # leaving them out then keeps the keys of every adapter trained before they existed
+    unkeyed = ({"precision", "launcher"} | (set() if args.early_stop_patience else EARLY_STOP_FIELDS)
+               | ({"processes"} if args.processes == 1 else set()))
     lora = args.model_dump(include=set(LoraArgs.model_fields) - unkeyed)
     return {**lora, "dropout": LORA_DROPOUT, "warmup_ratio": WARMUP_RATIO, "target_modules": list(TARGET_MODULES),
             "bf16": args.bf16, "seed": seed}

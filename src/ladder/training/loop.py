@@ -26,6 +26,7 @@ from ladder.fsutil import publish_dir, staging_dir
 from ladder.training import checkpoint
 from ladder.training.early_stop import plan_early_stop
 from ladder.training.args import LORA_DROPOUT, WARMUP_RATIO, LoraArgs, lora_targets, run_settings
+from ladder.training.parallel import current_group
 from ladder.hardware import matmul_flops
 from ladder.training.throughput import lora_step_flops, lora_weight_counts, mfu
 from ladder.types import content_hash
@@ -151,6 +152,8 @@ def train_lora(
         raise ValueError("no training examples")
     settings = run_settings(args, seed)
     bf16 = settings["bf16"]
+    group = current_group()  # None unless started as one of several processes (training/parallel.py)
+    lead = group is None or group.rank == 0  # the process that writes checkpoints and the adapter
     torch.manual_seed(seed)
     items, stopper = plan_early_stop(len(lengths), args.batch_size, args.early_stop_patience,
                                      args.holdout_fraction, args.early_stop_every, seed)
@@ -192,21 +195,30 @@ def train_lora(
     t0 = last_save = time.perf_counter()
     for step in range(start, total):
         lrs.append(scheduler.get_last_lr()[0])
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            loss, n_tokens = loss_fn(peft_model, plan[step])
-        loss.backward()
+        batch = plan[step] if group is None else group.share(plan[step])
+        loss_value, n_tokens = 0.0, 0
+        if batch:  # a process's share of a batch smaller than the group can be empty
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                loss, n_tokens = loss_fn(peft_model, batch)
+            if group is not None:
+                loss = loss * group.loss_weight(len(batch), len(plan[step]))
+            loss.backward()
+            loss_value = float(loss.detach())
+        if group is not None:
+            group.average_gradients(list(params.values()))
+            loss_value = group.mean(loss_value)
         torch.nn.utils.clip_grad_norm_(list(params.values()), 1.0)
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
-        losses.append(float(loss.detach()))
+        losses.append(loss_value)
         tokens += n_tokens
         if on_step:
             on_step(step + 1, total, losses[-1])
         if stopper is not None and stopper.due(step + 1, total):
             if stopper.observe(step + 1, stopper.heldout_loss(peft_model, loss_fn, bf16), params):
                 break
-        if step + 1 < total and _due(checkpoint_every, step + 1, time.perf_counter() - last_save):
+        if lead and step + 1 < total and _due(checkpoint_every, step + 1, time.perf_counter() - last_save):
             last_save = time.perf_counter()
             groups = [{k: v for k, v in g.items()} for g in optimizer.state_dict()["param_groups"]]
             tensors = _state_tensors(params, optimizer)
@@ -222,6 +234,11 @@ def train_lora(
     seconds = before + time.perf_counter() - t0
     if stopper is not None:
         stopper.restore_best(params)  # the best held-out evaluation's weights, not the last step's
+    if group is not None:
+        tokens = group.total(tokens)
+        if not lead:  # rank 0 saves; the others wait for the adapter and report what it says
+            group.barrier()
+            return load_train_result(Path(out_dir))  # type: ignore[return-value]
     peft_model.eval()
     peak = matmul_flops("bfloat16" if bf16 else "float32")
     # the loss functions report tokens, not labelled positions: the head's FLOPs are left out (a lower bound)
@@ -235,12 +252,14 @@ def train_lora(
                 "planned_steps": total, "early_stop": stopper.record() if stopper is not None else None,
                 "losses": losses, "lrs": lrs, "resumed_from": start, "examples": len(lengths),
                 "tokens_per_s": tokens / seconds if seconds > 0 else 0.0, "mfu": utilisation,
-                "peak_matmul_flops": peak,
+                "peak_matmul_flops": peak, "processes": 1 if group is None else group.world,
                 **(manifest_extra or {})}
     # The manifest is written last: a folder without it is an interrupted save, never reused.
     (tmp / "training.json").write_text(json.dumps(manifest, indent=1))
     publish_dir(tmp, out_dir)
     checkpoint.clear(root)
+    if group is not None:
+        group.barrier()  # the adapter is in place: the other processes may read it
     return TrainResult(adapter_dir=out_dir, seconds=seconds, train_tokens=tokens, steps=len(losses),
                        losses=tuple(losses), lrs=tuple(lrs), resumed_from=start, mfu=utilisation,
                        early_stop=manifest["early_stop"])

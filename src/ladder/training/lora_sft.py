@@ -18,6 +18,7 @@ from typing import Any, Sequence
 
 from ladder.training.args import LoraArgs
 from ladder.training.loop import IGNORE, StepFn, TrainResult, load_train_result, train_lora
+from ladder.training.parallel import current_group, launch
 from ladder.types import Chat, content_hash
 
 __all__ = ["IGNORE", "LoraArgs", "TrainResult", "load_train_result", "tokenize_for_sft", "tokenize_turns_for_sft",
@@ -127,11 +128,22 @@ def train_on_rows(
     init_adapter: Path | None = None,
     kind: str = "sft",
 ) -> TrainResult:
-    """Next-token loss on the labelled tokens of pre-tokenized rows (SFT and CPT share this)."""
+    """Next-token loss on the labelled tokens of pre-tokenized rows (SFT and CPT share this).
+    With `args.processes` > 1 the training runs in that many processes (training/parallel.py)."""
     rows = list(rows)
+    if args.processes > 1 and current_group() is None:
+        job = {"rows": rows, "pad_id": pad_id, "args": args.model_dump(include=set(LoraArgs.model_fields)),
+               "seed": seed, "kind": kind, "out_dir": str(out_dir), "checkpoint_every": checkpoint_every,
+               "init_adapter": str(init_adapter) if init_adapter else None,
+               "model": model.config._name_or_path, "dtype": str(model.dtype).removeprefix("torch.")}
+        launch(job, Path(out_dir).parent / f".{Path(out_dir).name}.job.json", args.processes, args.launcher, on_step)
+        result = load_train_result(Path(out_dir))
+        if result is None:
+            raise RuntimeError(f"the training processes ended without an adapter in {out_dir}")
+        return result
 
     def loss_fn(peft_model: Any, idx: list[int]) -> tuple[Any, int]:
-        batch = collate([rows[i] for i in idx], pad_id)
+        batch = {k: v.to(peft_model.device) for k, v in collate([rows[i] for i in idx], pad_id).items()}
         return next_token_loss(peft_model, batch), int(batch["attention_mask"].sum())
 
     return train_lora(
