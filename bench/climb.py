@@ -117,6 +117,7 @@ def figures_block(summary: dict, command: str, seconds: float, others_share: flo
     """The README block for one climb's summary.json."""
     from ladder.report import fmt
     from ladder.report.markdown import _table
+    from ladder.report.tiers import human_cost_line, judge_card_notes, judge_card_table
 
     busy = (f" Other processes used {100 * others_share:.0f}% of the CPU meanwhile: wall times are inflated,"
             " quality figures are not." if others_share > BUSY_SHARE else "")
@@ -128,6 +129,13 @@ def figures_block(summary: dict, command: str, seconds: float, others_share: flo
         fmt.rung_note(summary), "",
         *[f"- {line}" for line in fmt.advice_lines(summary)],
     ]
+    headers, rows = judge_card_table(summary)
+    if rows:  # a task with judges: their cards, and what evaluating cost per tier
+        lines += ["", "Judge cards:", "", *_table(headers, rows), "",
+                  *[f"- {note}" for note in judge_card_notes(summary)],
+                  *[f"- {line}" for line in fmt.judge_lines(summary) if line.startswith("Evaluation cost")]]
+        human = human_cost_line(summary)
+        lines += [f"- {human}"] if human else []
     return "\n".join(lines)
 
 

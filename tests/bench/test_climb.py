@@ -36,3 +36,23 @@ def test_a_named_block_has_markers_of_its_own() -> None:
     assert figures.replace_block(readme, "new", "search") == f"{figures.BEGIN}\ndefault\n{figures.END}\n{begin}\nnew\n{end}\n"
     with pytest.raises(ValueError, match="figures:other:begin"):
         figures.replace_block(readme, "x", "other")
+
+
+def test_a_judged_climbs_block_carries_the_judge_cards_and_the_cost_of_evaluation(answers_with_spec) -> None:
+    from ladder.report import summarize
+    from ladder.types import Assessment, AssessmentCost
+
+    answers = answers_with_spec({"name": "toy", "prices": {"currency": "USD", "input_per_1k": 0.5, "output_per_1k": 1.5},
+                                 "target": {"metric": "knowledge", "value": 0.5}, "volume": 1000,
+                                 "judges": [{"name": "equivalent", "kind": "reference"}]})
+    ids = answers.rung("zero_shot", [True, False, True, False, True, True])
+    for gid, passed in zip(ids, [True, False, True, True, True, True]):
+        answers.store.add_assessments(gid, [Assessment(
+            "equivalent", "knowledge", "llm_judge", "equivalent", passed=passed, cost=AssessmentCost(100, 0, 0.05, 0.2),
+            metadata={"judge_kind": "reference", "model": "m", "scoring": "logprobs", "prompt": [], "raw": "",
+                      "attempts": 1})])
+    block = _module().figures_block(summarize(answers.store, "run-1"), "ladder climb x", 12.0, 0.0)
+    assert "| zero_shot |" in block and "Judge cards:" in block and "| equivalent |" in block
+    assert "Evaluation cost (the judges' calls" in block and "6 verdicts" in block
+    assert "Other processes" not in block
+    assert "Other processes used 30% of the CPU" in _module().figures_block(summarize(answers.store, "run-1"), "x", 1.0, 0.3)
