@@ -37,3 +37,18 @@ def test_lora_adapts_each_architectures_projections(kind, want):
                if p.requires_grad and ".lora_A" in n}
     # every projection of the block is adapted, and never the output head
     assert adapted == (set(TARGET_MODULES) if kind != "gpt2" else {"c_attn", "c_proj", "c_fc"})
+
+
+@pytest.mark.parametrize("kind, want", [("llama", list(TARGET_MODULES)), ("gpt2", "all-linear")])
+def test_the_manifest_names_the_modules_the_adapter_really_adapts(kind, want, tmp_path):
+    import json
+
+    from ladder.training.args import LoraArgs
+    from ladder.training.loop import IGNORE
+    from ladder.training.lora_sft import train_on_rows
+
+    rows = [([1, 2, 3, 4, 5, 6], [IGNORE, IGNORE, IGNORE, 4, 5, 6])] * 2
+    train_on_rows(_tiny(kind), rows, 0, LoraArgs(rank=2, alpha=4, epochs=1, batch_size=2, precision="float32"),
+                  tmp_path / "adapter", seed=0)
+    manifest = json.loads((tmp_path / "adapter" / "training.json").read_text())
+    assert manifest["config"]["target_modules"] == want

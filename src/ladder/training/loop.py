@@ -150,7 +150,10 @@ def train_lora(
 
     if not lengths:
         raise ValueError("no training examples")
-    settings = run_settings(args, seed)
+    targets = lora_targets(model)
+    # what this model's adapter really adapts: the constant list, or "all-linear" for a model that
+    # names its projections otherwise (it keys checkpoints and goes into the manifest)
+    settings = {**run_settings(args, seed), "target_modules": targets}
     bf16 = settings["bf16"]
     group = current_group()  # None unless started as one of several processes (training/parallel.py)
     lead = group is None or group.rank == 0  # the process that writes checkpoints and the adapter
@@ -165,7 +168,7 @@ def train_lora(
     peft_model = get_peft_model(
         model,
         LoraConfig(r=args.rank, lora_alpha=args.alpha, lora_dropout=LORA_DROPOUT,
-                   target_modules=lora_targets(model), task_type="CAUSAL_LM"),
+                   target_modules=targets, task_type="CAUSAL_LM"),
     )
     for p in peft_model.parameters():
         if p.requires_grad:
