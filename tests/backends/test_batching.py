@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 
 import pytest
+import torch
 
 from ladder.backends.batching import MIN_SHARED_PREFIX, common_prefix_len, generate_rows
 from ladder.backends.local import render_chat
@@ -36,10 +37,18 @@ def test_prefix_cached_batch_matches_plain_batch(backend):
     # the prefix cache is passed under transformers' current argument name: no deprecation notice
     # breaks the progress display mid-climb
     assert [str(w.message) for w in caught if issubclass(w.category, (FutureWarning, DeprecationWarning))] == []
-    # Reference: each row alone (no padding, no shared cache at all).
-    alone = [generate_rows(model, [r], pad, eos, max_new_tokens=12)[0] for r in rows]
+    # Reference: each row alone through transformers' own generate (no padding, no shared cache,
+    # not our loop), so a fault in the loop cannot hide in both sides of the comparison.
+    alone = []
+    for r in rows:
+        with torch.inference_mode():
+            out = model.generate(input_ids=torch.tensor([r]), attention_mask=torch.ones(1, len(r), dtype=torch.long),
+                                 max_new_tokens=12, do_sample=False, top_p=None, top_k=None,
+                                 pad_token_id=pad, eos_token_id=eos)
+        alone.append(out[0, len(r):].tolist())
 
     def cut(ids):
         return ids[: ids.index(eos)] if eos in ids else ids
 
     assert [cut(a) for a in shared] == [cut(b) for b in alone]
+    assert any(len(cut(a)) > 3 for a in shared)  # the rows said something, so the match means something

@@ -69,6 +69,10 @@ def test_plan_batches_fixed_and_auto():
     for b in auto:
         assert len(b) <= AUTO_MAX_ROWS
         assert len(b) * (max(lengths[i] for i in b) + 64) <= AUTO_BATCH_TOKENS or len(b) == 1
-    # short rows fill a batch to the row cap; long rows make smaller batches
-    assert len(auto[0]) == AUTO_MAX_ROWS and len(auto[-1]) < AUTO_MAX_ROWS
+    # as few batches as fit (three: 64 rows at most each), spread evenly rather than a full
+    # batch and a small remainder
+    assert [len(b) for b in auto] == [60, 60, 60]
+    # where the even split would break the budget, the greedy batches stand
+    mixed = plan_batches([10] * 63 + [AUTO_BATCH_TOKENS - 200], 64, None)
+    assert [len(b) for b in mixed] == [63, 1]
     assert plan_batches([AUTO_BATCH_TOKENS * 2], 64, None) == [[0]]  # an over-long row still runs, alone
