@@ -10,13 +10,21 @@ FLOPs the answers need over the seconds taken, against this machine's measured f
 (ladder.hardware.matmul_peaks). The FLOPs needed count the shared prompt prefix once, each
 prompt's own tokens and each generated token once (2 x the layers' weights per token, the
 output head only where a token is generated, and attention over the context so far), not
-padding or recomputation: what a perfect loop would do, so the shortfall is the loop's overhead. llama.cpp is measured only when
-`llama_cpp` imports (its default build crashes on this CPU's AMX kernels; see DESIGN.md).
+padding or recomputation: what a perfect loop would do, so the shortfall is the loop's overhead.
+
+llama.cpp, the strongest CPU peer, runs the same GGUF file two ways where it is available:
+single-stream through llama-cpp-python when `llama_cpp` imports, and batched through
+`llama-server` (--llama-server PATH, or `llama-server` on PATH) with --slots parallel slots and
+continuous batching, every prompt sent at once from as many client threads. Its model loads before
+the clock starts, as ladder's does. Building either from source takes minutes (BENCHMARKS.md says
+how it was built for each figure).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -82,6 +90,56 @@ def llama_cpp(chats, max_new_tokens: int) -> tuple[list[str], float] | None:
     return outs, time.perf_counter() - t0
 
 
+def llama_server(binary: str, chats, max_new_tokens: int, slots: int) -> tuple[list[str], float]:
+    """llama.cpp's batched server: `slots` parallel slots with continuous batching, every prompt
+    sent concurrently; returns the outputs and the seconds from the first request to the last answer."""
+    import json
+    import socket
+    import subprocess
+    import urllib.request
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ladder.backends.local import gguf_path
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    threads = os.cpu_count() or 1
+    server = subprocess.Popen(
+        [binary, "-m", str(gguf_path("smollm2-135m-instruct")), "--host", "127.0.0.1", "--port", str(port),
+         "-np", str(slots), "-c", str(slots * 1024), "-t", str(threads), "-tb", str(threads), "--cont-batching",
+         "--no-webui"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+
+    def ask(chat) -> str:
+        body = json.dumps({"messages": [m.to_dict() for m in chat], "max_tokens": max_new_tokens,
+                           "temperature": 0.0}).encode()
+        request = urllib.request.Request(f"{url}/v1/chat/completions", body, {"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=600) as r:
+            return json.loads(r.read())["choices"][0]["message"]["content"].strip()
+
+    try:
+        deadline = time.monotonic() + 120
+        while True:  # the model loads before the clock starts
+            try:
+                with urllib.request.urlopen(f"{url}/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"llama-server did not start (exit {server.poll()})") from None
+                time.sleep(0.5)
+        ask(chats[0])  # warm-up, outside the timing
+        t0 = time.perf_counter()
+        with ThreadPoolExecutor(slots) as pool:
+            outs = list(pool.map(ask, chats))
+        return outs, time.perf_counter() - t0
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
 def useful_flops(prompt_ids: list[list[int]], generated: list[int]) -> float:
     """The FLOPs that answering needs (see the module docstring), for SmolLM2-135M's shapes."""
     from transformers import AutoConfig
@@ -120,6 +178,9 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=24)
     parser.add_argument("--max-new-tokens", type=int, default=64)
     parser.add_argument("--append", action="store_true", help="append the table to BENCHMARKS.md")
+    parser.add_argument("--llama-server", default=shutil.which("llama-server"),
+                        help="llama.cpp's llama-server binary (default: the one on PATH, if any)")
+    parser.add_argument("--slots", type=int, default=16, help="llama-server's parallel slots (and client threads)")
     args = parser.parse_args()
     chats = prompts(args.n)
     from ladder.backends.local import load_tokenizer, render_chat
@@ -137,6 +198,9 @@ def main() -> None:
     cpp = llama_cpp(chats, args.max_new_tokens)
     if cpp is not None:
         rows.append(("llama-cpp-python 0.3.36, same GGUF (Q4_1), 2 threads, single stream", cpp[0], cpp[1]))
+    if args.llama_server is not None:
+        outs, s = llama_server(args.llama_server, chats, args.max_new_tokens, args.slots)
+        rows.append((f"llama-server, same GGUF (Q4_1), {args.slots} slots, continuous batching", outs, s))
 
     lines = [f"fp32 matmul peak measured: {peak / 1e9:.0f} GFLOP/s", "",
              "| variant | examples/min | x naive | identical to fp32 reference | MFU (fp32 peak) |", "|---|---|---|---|---|"]
@@ -147,6 +211,8 @@ def main() -> None:
         lines.append(f"| {name} | {len(chats) / s * 60:.1f} | {ref_s / s:.2f} | {same:.0%} | {utilisation:.1%} |")
     if cpp is None:
         lines.append("| llama-cpp-python | not installed | | | |")
+    if args.llama_server is None:
+        lines.append("| llama-server | not found (--llama-server PATH) | | | |")
     table = "\n".join(lines)
     print(table)
     if args.append:
