@@ -55,7 +55,7 @@ def test_fingerprint_changes_with_adapter_and_dtype(backend, tmp_path):
 
 
 def test_plan_batches_fixed_and_auto():
-    from ladder.backends.local import AUTO_BATCH_TOKENS, AUTO_MAX_ROWS, plan_batches
+    from ladder.backends.batching import AUTO_BATCH_TOKENS, AUTO_MAX_ROWS, plan_batches
 
     lengths = [300, 40, 350, 45, 320, 41] * 30
     fixed = plan_batches(lengths, 64, 16)

@@ -1,5 +1,6 @@
-"""Batched generation for a transformers causal LM: one greedy (or sampled) loop over a static
-KV cache, reusing the KV cache of a shared prompt prefix.
+"""Batched generation for a transformers causal LM: which rows go together (`plan_batches`), and
+one greedy (or sampled) loop over a static KV cache that reuses the KV cache of a shared prompt
+prefix (`generate_rows`).
 
 The rows of one rung's batch usually share a long prefix (system prompt, instructions,
 few-shot demonstrations). That prefix is prefilled once at batch size 1, memoised, and its KV
@@ -21,9 +22,42 @@ in one batch in 42.7 s against generate's 48.3 s here, with identical outputs
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 MIN_SHARED_PREFIX = 16  # below this, copying the cache costs more than prefilling again
+
+AUTO_BATCH_TOKENS = 32768  # auto batches: rows x (longest prompt + new tokens) stays under this
+AUTO_MAX_ROWS = 64
+
+
+def plan_batches(lengths: Sequence[int], max_new_tokens: int, batch_size: int | None) -> list[list[int]]:
+    """Row indices of each batch, shortest rows first (little padding inside a batch).
+
+    A fixed `batch_size` cuts the sorted rows into equal slices. None (auto) takes as few batches
+    as fit: each holds at most AUTO_MAX_ROWS rows and rows x (its longest prompt +
+    max_new_tokens) stays within AUTO_BATCH_TOKENS, which bounds the KV cache (~46 KB per token
+    for the default model, so ~1.5 GB). Rows are then spread evenly over that many batches where
+    the even split still fits: a CPU matmul over 11 rows ran at 42 GFLOP/s against 72 for 39 and
+    92 for 50 rows (576 x 1536 weights, AMD EPYC AVX2, 2 cores), so 50 rows in batches of 39 and
+    11 waste the small one, and one batch of 50 answered the balance-shift instructed prompts
+    about 1.2x faster than the 39 + 11 that the former 16,384-token budget made."""
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    if batch_size is not None:
+        return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+
+    def fits(rows: list[int]) -> bool:  # rows ascending, so the last is the longest
+        return len(rows) <= AUTO_MAX_ROWS and len(rows) * (lengths[rows[-1]] + max_new_tokens) <= AUTO_BATCH_TOKENS
+
+    greedy: list[list[int]] = []
+    for i in order:
+        if greedy and fits(greedy[-1] + [i]):
+            greedy[-1].append(i)
+        else:
+            greedy.append([i])
+    k = len(greedy)
+    even = [order[len(order) * j // k : len(order) * (j + 1) // k] for j in range(k)]
+    return even if all(len(b) == 1 or fits(b) for b in even) else greedy
+
 
 
 def common_prefix_len(rows: list[list[int]]) -> int:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ladder.backends.base import ProgressFn
-from ladder.backends.batching import generate_rows
+from ladder.backends.batching import generate_rows, plan_batches
 from ladder.fsutil import cache_root, publish_dir, staging_dir
 from ladder.types import AnswerScore, Chat, Generation, GenerationParams, file_sha256
 
@@ -237,39 +237,6 @@ def render_chat(tokenizer: Any, chat: Chat, add_generation_prompt: bool = True) 
     return tokenizer.apply_chat_template(
         [m.to_dict() for m in chat], add_generation_prompt=add_generation_prompt, tokenize=False
     )
-
-
-AUTO_BATCH_TOKENS = 32768  # auto batches: rows x (longest prompt + new tokens) stays under this
-AUTO_MAX_ROWS = 64
-
-
-def plan_batches(lengths: Sequence[int], max_new_tokens: int, batch_size: int | None) -> list[list[int]]:
-    """Row indices of each batch, shortest rows first (little padding inside a batch).
-
-    A fixed `batch_size` cuts the sorted rows into equal slices. None (auto) takes as few batches
-    as fit: each holds at most AUTO_MAX_ROWS rows and rows x (its longest prompt +
-    max_new_tokens) stays within AUTO_BATCH_TOKENS, which bounds the KV cache (~46 KB per token
-    for the default model, so ~1.5 GB). Rows are then spread evenly over that many batches where
-    the even split still fits: a CPU matmul over 11 rows ran at 42 GFLOP/s against 72 for 39 and
-    92 for 50 rows (576 x 1536 weights, AMD EPYC AVX2, 2 cores), so 50 rows in batches of 39 and
-    11 waste the small one, and one batch of 50 answered the balance-shift instructed prompts
-    1.23x faster than the 39 + 11 that the former 16,384-token budget made."""
-    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
-    if batch_size is not None:
-        return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
-
-    def fits(rows: list[int]) -> bool:  # rows ascending, so the last is the longest
-        return len(rows) <= AUTO_MAX_ROWS and len(rows) * (lengths[rows[-1]] + max_new_tokens) <= AUTO_BATCH_TOKENS
-
-    greedy: list[list[int]] = []
-    for i in order:
-        if greedy and fits(greedy[-1] + [i]):
-            greedy[-1].append(i)
-        else:
-            greedy.append([i])
-    k = len(greedy)
-    even = [order[len(order) * j // k : len(order) * (j + 1) // k] for j in range(k)]
-    return even if all(len(b) == 1 or fits(b) for b in even) else greedy
 
 
 class LocalBackend:
