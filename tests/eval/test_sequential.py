@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ladder.eval.sequential import judge_look, look_order, look_sizes
+from ladder.eval.sequential import judge_look, look_order, look_sizes, looks_that_could_stop
 from ladder.types import Candidate
 
 
@@ -107,3 +107,32 @@ def test_the_climb_stops_a_hopeless_rung_and_says_why_exhaustive_scores_every_ro
 
     whole = climb(task, store, NoModel(), rungs=rungs, all_rungs=True, exhaustive=True)
     assert all(r.eval_stop is None and len(store.generations(r.id)) == 80 for r in store.rung_results(whole.run_id))
+
+
+def test_looks_no_outcome_could_stop_at_are_merged_into_the_next(tmp_path: Path) -> None:
+    task = _task(tmp_path / "t")  # 80 rows: looks at 20, 40 and 80
+    order = look_order([ex.id for ex in task.eval], task.spec.seed)
+    ids = [ex.id for ex in task.eval]
+    # no best rung, or one that passed no row: no outcome can show this rung worse, so one look
+    assert looks_that_could_stop(task, order, [20, 40, 80], None) == [80]
+    assert looks_that_could_stop(task, order, [20, 40, 80], ("b", {i: False for i in ids})) == [80]
+    # a best rung that passed every row: failing the first 20 would stop this one, so every look stays
+    assert looks_that_could_stop(task, order, [20, 40, 80], ("b", {i: True for i in ids})) == [20, 40, 80]
+    # passes on only 3 of the first look's rows cannot make the McNemar bound fall below 1/2 there
+    first = {ids[i] for i in order[:20]}
+    few = {i: i in first and sum(1 for j in sorted(first) if j <= i) <= 3 for i in ids}
+    assert sum(few.values()) == 3
+    assert looks_that_could_stop(task, order, [20, 40, 80], ("b", few)) == [80]
+
+
+def test_a_rung_behind_one_that_passed_nothing_is_scored_in_one_look(tmp_path: Path) -> None:
+    from ladder.climb import climb
+    from ladder.events import EvalProgress
+    from ladder.tracking.store import Store
+
+    task = _task(tmp_path / "t")
+    rungs = [(Answers("none_right", right=0), None), (Answers("few_right", right=4), None)]
+    seen: list[tuple[str, int]] = []
+    climb(task, Store(tmp_path / "runs"), NoModel(), rungs=rungs, all_rungs=True,
+          on_event=lambda e: seen.append((e.rung, e.done)) if isinstance(e, EvalProgress) else None)
+    assert [done for rung, done in seen if rung == "few_right"] == [0, 80]  # not 20, 40, 80
