@@ -1,5 +1,6 @@
 """Early stopping on held-out training items: the held-out items are never trained on, training
-stops after `patience` evaluations without a better held-out loss, and the best weights are saved."""
+stops after `patience` evaluations without a better held-out value (a lower loss, or a higher
+pass rate of the target metric, which stops at once when perfect), and the best weights are saved."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import torch
 from safetensors.torch import load_file
 
 from ladder.training.args import LoraArgs, run_settings
-from ladder.training.early_stop import EarlyStop, plan_early_stop, split_holdout
+from ladder.training.early_stop import EarlyStop, HeldoutMetric, plan_early_stop, split_holdout
 from ladder.training.lora_sft import collate, next_token_loss, tokenize_for_sft
 from ladder.training.loop import train_lora
 from ladder.types import Message
@@ -40,11 +41,28 @@ def test_it_stops_after_patience_evaluations_without_improvement_and_keeps_the_b
         assert stop.observe(step, loss, weights) is False
     weights["w"].fill_(6)
     assert stop.observe(6, 2.2, weights) is True  # steps 5 and 6 both failed to beat step 4's 1.9
-    assert (stop.best_step, stop.best_loss, stop.stopped_at) == (4, 1.9, 6)
+    assert (stop.best_step, stop.best_value, stop.stopped_at) == (4, 1.9, 6)
     stop.restore_best(weights)
     assert weights["w"].item() == 4
     record = stop.record()
-    assert record["best_step"] == 4 and [h["loss"] for h in record["heldout_losses"]] == [3.0, 2.0, 2.5, 1.9, 2.0, 2.2]
+    assert record["measure"] == "loss" and record["best_step"] == 4
+    assert [h["value"] for h in record["heldout"]] == [3.0, 2.0, 2.5, 1.9, 2.0, 2.2]
+
+
+def test_on_a_metric_higher_is_better_and_a_perfect_pass_rate_stops_at_once() -> None:
+    metric = HeldoutMetric("form", lambda model, items: 0.0)
+    stop = EarlyStop(holdout=[0, 1], every=1, patience=3, batch_size=2, metric=metric)
+    weights = {"w": torch.zeros(1)}
+    for step, rate in enumerate([0.25, 0.5, 0.5, 0.25], start=1):
+        weights["w"].fill_(step)
+        assert stop.observe(step, rate, weights) is False  # a tie is no improvement: step 2 stays the best
+    assert (stop.best_step, stop.best_value) == (2, 0.5)
+    weights["w"].fill_(5)
+    assert stop.observe(5, 1.0, weights) is True  # before patience runs out: 100% cannot improve
+    assert (stop.best_step, stop.stopped_at) == (5, 5) and stop.record()["measure"] == "form"
+    stop = EarlyStop(holdout=[0, 1], every=1, patience=2, batch_size=2, metric=metric)
+    assert [stop.observe(s, r, weights) for s, r in enumerate([0.5, 0.25, 0.5], start=1)] == [False, False, True]
+    assert stop.best_step == 1
 
 
 def test_the_early_stop_settings_are_keyed_only_when_it_is_on() -> None:
@@ -79,7 +97,7 @@ def test_training_never_sees_the_held_out_items_and_saves_the_best_weights(tiny_
     assert planned == 6 * math.ceil((len(rows) - len(held)) / 2)
     assert stop["stopped_at"] is not None and result.steps == stop["stopped_at"] < planned
     assert len(result.losses) == result.steps == manifest["steps"]
-    curve = [h["loss"] for h in stop["heldout_losses"]]
+    curve = [h["value"] for h in stop["heldout"]]
     assert len(curve) == result.steps and min(curve) == curve[stop["best_step"] - 1]
 
     # the saved adapter is the best evaluation's: its held-out loss is the curve's minimum
@@ -97,3 +115,29 @@ def test_training_never_sees_the_held_out_items_and_saves_the_best_weights(tiny_
     assert abs(mean - min(curve)) < 1e-4
     assert all(torch.count_nonzero(t) > 0 for n, t in load_file(out / "adapter_model.safetensors").items()
                if "lora_B" in n)
+
+
+def test_a_metric_early_stop_scores_the_held_out_items_in_eval_mode_and_stops_on_it(tiny_model, tokenizer,
+                                                                                    tmp_path) -> None:
+    rows = [tokenize_for_sft(tokenizer, c, 128) for c in CHATS]
+    calls: list[tuple[list[int], bool, bool]] = []
+    rates = iter([0.25, 0.5, 0.5, 0.5, 0.75])
+
+    def score(model, items):
+        calls.append((items, model.training, torch.is_grad_enabled()))
+        return next(rates)
+
+    def loss_fn(model, idx):
+        batch = collate([rows[i] for i in idx], tokenizer.eos_token_id)
+        return next_token_loss(model, batch), int(batch["attention_mask"].sum())
+
+    args = LoraArgs(rank=4, alpha=8, epochs=4, batch_size=2, learning_rate=0.01, precision="float32",
+                    early_stop_patience=2, holdout_fraction=0.2, early_stop_every=2)
+    result = train_lora(tiny_model, args, tmp_path / "adapter", [len(r[0]) for r in rows], loss_fn, "data", seed=0,
+                        checkpoint_every=0, heldout_metric=HeldoutMetric("form", score))
+    held = split_holdout(len(rows), 0.2, seed=0)[1]
+    assert [c[0] for c in calls] == [held] * 4 and not any(c[1] or c[2] for c in calls)
+    stop = result.early_stop
+    # 25%, 50% (best, step 4), then two evaluations without a higher rate: stopped at step 8
+    assert stop["measure"] == "form" and stop["best_step"] == 4 and stop["stopped_at"] == 8 == result.steps
+    assert [h["value"] for h in stop["heldout"]] == [0.25, 0.5, 0.5, 0.5]

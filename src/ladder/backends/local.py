@@ -239,6 +239,41 @@ def render_chat(tokenizer: Any, chat: Chat, add_generation_prompt: bool = True) 
     )
 
 
+def generate_chats(model: Any, tok: Any, stops: list[int], chats: Sequence[Chat], params: GenerationParams,
+                   batch_size: int | None = None, on_progress: ProgressFn | None = None) -> list[Generation]:
+    """Answers to `chats` from `model` in planned batches (backends/batching.py): what the
+    backend's generate does with its loaded model, and what a trainer's early stop does with the
+    model it is training. A batch that raises fails its rows, not the others."""
+    rows = [tok(render_chat(tok, c), add_special_tokens=False)["input_ids"] for c in chats]
+    results: list[Generation | None] = [None] * len(rows)
+    memo: dict[tuple[int, ...], Any] = {}  # shared-prefix KV caches, reused across batches
+    for batch in plan_batches([len(r) for r in rows], params.max_new_tokens, batch_size):
+        t0 = time.perf_counter()
+        try:
+            new = generate_rows(
+                model, [rows[i] for i in batch], tok.pad_token_id, stops,
+                params.max_new_tokens, params.temperature, memo,
+            )
+        except Exception as e:  # an OOM or a bad input fails its rows, not the whole rung
+            for i in batch:
+                results[i] = Generation("", len(rows[i]), 0, 0.0, "error", error=f"{type(e).__name__}: {e}")
+            continue
+        elapsed = time.perf_counter() - t0
+        for ids, i in zip(new, batch):
+            n = next((j for j, t in enumerate(ids) if t in stops), len(ids))
+            stopped = n < len(ids)
+            results[i] = Generation(
+                text=tok.decode(ids[:n], skip_special_tokens=True).strip(),
+                prompt_tokens=len(rows[i]),
+                completion_tokens=n,
+                latency_s=elapsed / len(batch),
+                finish_reason="stop" if stopped else "length",
+            )
+        if on_progress:
+            on_progress(len(batch))
+    return [r for r in results if r is not None]
+
+
 class LocalBackend:
     """Batched greedy generation with a transformers causal LM on CPU."""
 
@@ -329,35 +364,8 @@ class LocalBackend:
         adapter: str | None = None,
         on_progress: ProgressFn | None = None,
     ) -> list[Generation]:
-        model, tok, stops = self._model(adapter), self.tokenizer, self.stop_ids
-        rows = [tok(render_chat(tok, c), add_special_tokens=False)["input_ids"] for c in chats]
-        results: list[Generation | None] = [None] * len(rows)
-        memo: dict[tuple[int, ...], Any] = {}  # shared-prefix KV caches, reused across batches
-        for batch in plan_batches([len(r) for r in rows], params.max_new_tokens, self.batch_size):
-            t0 = time.perf_counter()
-            try:
-                new = generate_rows(
-                    model, [rows[i] for i in batch], tok.pad_token_id, stops,
-                    params.max_new_tokens, params.temperature, memo,
-                )
-            except Exception as e:  # an OOM or a bad input fails its rows, not the whole rung
-                for i in batch:
-                    results[i] = Generation("", len(rows[i]), 0, 0.0, "error", error=f"{type(e).__name__}: {e}")
-                continue
-            elapsed = time.perf_counter() - t0
-            for ids, i in zip(new, batch):
-                n = next((j for j, t in enumerate(ids) if t in stops), len(ids))
-                stopped = n < len(ids)
-                results[i] = Generation(
-                    text=tok.decode(ids[:n], skip_special_tokens=True).strip(),
-                    prompt_tokens=len(rows[i]),
-                    completion_tokens=n,
-                    latency_s=elapsed / len(batch),
-                    finish_reason="stop" if stopped else "length",
-                )
-            if on_progress:
-                on_progress(len(batch))
-        return [r for r in results if r is not None]
+        return generate_chats(self._model(adapter), self.tokenizer, self.stop_ids, chats, params,
+                              self.batch_size, on_progress)
 
     # -- scoring --------------------------------------------------------------------------
     def answer_scores(self, chats: Sequence[Chat], answers: Sequence[str], adapter: str | None = None,

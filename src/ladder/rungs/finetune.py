@@ -14,6 +14,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from ladder.backends.base import unwrap
 from ladder.backends.local import LocalBackend, load_model_and_tokenizer
+from ladder.eval.heldout import heldout_metric
 from ladder.rungs.base import RungContext
 from ladder.tracking.costs import request_cost, training_cost
 from ladder.training.args import LoraArgs, run_settings
@@ -75,11 +76,14 @@ def early_stop_note(record: Mapping[str, Any] | None) -> str:
     """What the early stop did, for the build notes the report shows ("" when it was off)."""
     if not record:
         return ""
-    curve = ", ".join(f"{h['step']}: {h['loss']:.3f}" for h in record["heldout_losses"])
+    measure = record["measure"]
+    shown = "{:.3f}" if measure == "loss" else "{:.0%}"
+    curve = ", ".join(f"{h['step']}: {shown.format(h['value'])}" for h in record["heldout"])
     stopped = (f"stopped early at step {record['stopped_at']}" if record["stopped_at"] is not None
                else "ran every step")
-    return (f"; {stopped}, kept step {record['best_step']} (best loss on {record['holdout_items']} held-out"
-            f" training items; step: loss {curve})")
+    what = "loss" if measure == "loss" else f"{measure} pass rate"
+    return (f"; {stopped}, kept step {record['best_step']} (best {what} on {record['holdout_items']} held-out"
+            f" training items; step: {what} {curve})")
 
 
 def finetune_candidate(rung: str, ctx: RungContext, prompt: Prompt, adapter_dir: Path, result: TrainResult,
@@ -108,13 +112,17 @@ def finetune_candidate(rung: str, ctx: RungContext, prompt: Prompt, adapter_dir:
     )
 
 
-def train_sft(ctx: RungContext, rung: str, args: LoraArgs, chats: Sequence[Chat],
+def train_sft(ctx: RungContext, rung: str, args: LoraArgs, chats: Sequence[Chat], examples: Sequence[Example],
               status: str) -> tuple[Path, TrainResult, bool]:
-    """LoRA SFT on `chats` (train_or_reuse): (adapter folder, result, reused)."""
+    """LoRA SFT on `chats`, `chats[i]` answering `examples[i]` (train_or_reuse): (adapter folder,
+    result, reused). An early stop goes by the task's target metric on held-out chats where the
+    task's checks score it (eval/heldout.py), else by their loss."""
     seed = ctx.task.spec.seed
+    metric = heldout_metric(ctx.task, local_backend(ctx, rung), chats, examples) if args.early_stop_patience else None
     return train_or_reuse(
         ctx, rung, ([chat_to_json(c) for c in chats], run_settings(args, seed)),
-        lambda model, tok, out: train_lora_sft(model, tok, chats, args, out, seed=seed, on_step=ctx.on_train_step),
+        lambda model, tok, out: train_lora_sft(model, tok, chats, args, out, seed=seed, on_step=ctx.on_train_step,
+                                               heldout_metric=metric),
         status,
     )
 
@@ -130,7 +138,7 @@ def train_sft_candidate(rung: str, ctx: RungContext, args: LoraArgs, prompt: Pro
         raise ValueError(f"{rung} needs training examples: set `data.train` in task.yaml")
     chats = answer_chats(prompt, examples, answers)
     adapter_dir, result, reused = train_sft(
-        ctx, rung, args, chats, f"training LoRA on {len(chats)} examples x {args.epochs} epochs")
+        ctx, rung, args, chats, examples, f"training LoRA on {len(chats)} examples x {args.epochs} epochs")
     return finetune_candidate(
         rung, ctx, prompt, adapter_dir, result, reused,
         f"LoRA r={args.rank} on {len(chats)} training chats, {description}",

@@ -54,7 +54,8 @@ class LoraSFT:
         # the zero-shot row keeps the rung's own name in the adapter key: adapters trained before
         # `prompt:` existed are found again
         adapter_dir, result, reused = train_sft(
-            ctx, name, options, chats, f"training LoRA on {len(chats)} examples x {options.epochs} epochs")
+            ctx, name, options, chats, ctx.task.train,
+            f"training LoRA on {len(chats)} examples x {options.epochs} epochs")
         return finetune_candidate(
             name, ctx, asked.prompt, adapter_dir, result, reused,
             f"LoRA r={options.rank} on {len(chats)} training chats, asked under {asked.description}",

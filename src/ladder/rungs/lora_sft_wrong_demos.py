@@ -83,7 +83,7 @@ class LoraSFTWrongDemos:
         chats = wrong_demo_chats(train, spec.prompts.system, spec.prompts.instructions, options.k, spec.seed)
         # Keyed by the base name and the chats alone, so every inference variant reuses one adapter.
         adapter_dir, result, reused = train_sft(
-            ctx, self.name, options, chats,
+            ctx, self.name, options, chats, train,
             f"training LoRA on {len(chats)} examples with {options.k} wrong demonstrations each")
         demos = tuple(random.Random(spec.seed).sample(list(train), options.k)) if options.inference == "eval_demos" else ()
         prompt = ChatPrompt(system=spec.prompts.system, instructions=spec.prompts.instructions, demos=demos)

@@ -2,15 +2,21 @@
 
 Most of a fixed-epoch run can buy nothing: on balance-shift the training loss was flat from
 about step 8 of 40. With `early_stop_patience` > 0, the loop sets aside `holdout_fraction` of
-the training items (seeded), scores their loss every `early_stop_every` steps (no gradients,
-the same loss function the trainer trains with, so for SFT the answer tokens' next-token loss),
-and stops once `patience` evaluations in a row have not lowered the best held-out loss. The
-adapter saved is the one of the best evaluation, not the last step's. The learning-rate
-schedule stays the one planned for every epoch: stopping cuts it short rather than compressing
-it, so a run that never stops trains exactly like one without early stopping on the same items.
+the training items (seeded) and evaluates them every `early_stop_every` steps, by one of two
+measures:
 
-The held-out loss is a proxy for the target metric, chosen because it costs one forward pass
-over a few items; whether the stop keeps eval quality is measured, not assumed (issue notes).
+- the task's target metric (`HeldoutMetric`): the held-out items are answered greedily by the
+  model being trained and scored by the task's checks, the pass rate the target is set on.
+  Higher is better, and a perfect pass rate stops training at once (it cannot improve). The
+  fine-tuning rungs use it whenever the target metric is scored by checks alone;
+- otherwise the held-out answer loss (no gradients, the loss the trainer trains with), lower
+  is better. It was the only measure at first, and measured wanting: on balance-shift it kept
+  falling to step 32 of 36 while the answers' format had broken (issue notes).
+
+Training stops once `patience` evaluations in a row have not improved on the best. The adapter
+saved is the one of the best evaluation, not the last step's. The learning-rate schedule stays
+the one planned for every epoch: stopping cuts it short rather than compressing it, so a run
+that never stops trains exactly like one without early stopping on the same items.
 """
 
 from __future__ import annotations
@@ -18,12 +24,21 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 MIN_HOLDOUT = 2  # fewer held-out items than this say nothing: early stopping is then left off
 MIN_TRAIN = 4  # and it never takes the training set below this
 
 LossFn = Callable[[Any, list[int]], tuple[Any, int]]
+LOSS = "loss"  # the measure's name when it is the held-out answer loss
+
+
+class HeldoutMetric(NamedTuple):
+    """A target metric to stop on: its name and the pass rate of held-out items under a model
+    (`score(model, item indices)`, called without gradients and in eval mode)."""
+
+    name: str
+    score: Callable[[Any, list[int]], float]
 
 
 def split_holdout(n_items: int, fraction: float, seed: int) -> tuple[list[int], list[int]]:
@@ -43,36 +58,56 @@ class EarlyStop:
     every: int  # steps between evaluations
     patience: int  # evaluations without improvement before stopping
     batch_size: int
-    history: list[tuple[int, float]] = field(default_factory=list)  # (step, held-out loss)
+    metric: HeldoutMetric | None = None  # None: the held-out loss
+    history: list[tuple[int, float]] = field(default_factory=list)  # (step, held-out value)
     best_step: int = 0
-    best_loss: float = math.inf
+    best_value: float | None = None
     best_params: dict[str, Any] = field(default_factory=dict)
     stopped_at: int | None = None  # the step training stopped at; None = it ran every step
+
+    @property
+    def measure(self) -> str:
+        return LOSS if self.metric is None else self.metric.name
 
     def due(self, step: int, total: int) -> bool:
         return step % self.every == 0 or step == total
 
-    def heldout_loss(self, model: Any, loss_fn: LossFn, bf16: bool) -> float:
-        """Mean per-item loss over the held-out items, in batches, without gradients."""
+    def evaluate(self, model: Any, loss_fn: LossFn, bf16: bool) -> float:
+        """The held-out value now: the metric's pass rate, or the mean per-item loss."""
         import torch
 
         model.eval()
+        try:
+            with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                if self.metric is not None:
+                    return float(self.metric.score(model, list(self.holdout)))
+                return self._heldout_loss(model, loss_fn)
+        finally:
+            model.train()
+
+    def _heldout_loss(self, model: Any, loss_fn: LossFn) -> float:
         total = weight = 0.0
-        with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            for start in range(0, len(self.holdout), self.batch_size):
-                batch = self.holdout[start : start + self.batch_size]
-                loss, _ = loss_fn(model, batch)
-                total += float(loss) * len(batch)
-                weight += len(batch)
-        model.train()
+        for start in range(0, len(self.holdout), self.batch_size):
+            batch = self.holdout[start : start + self.batch_size]
+            loss, _ = loss_fn(model, batch)
+            total += float(loss) * len(batch)
+            weight += len(batch)
         return total / weight
 
-    def observe(self, step: int, loss: float, params: dict[str, Any]) -> bool:
+    def _better(self, value: float) -> bool:
+        if self.best_value is None:
+            return True
+        return value < self.best_value if self.metric is None else value > self.best_value
+
+    def observe(self, step: int, value: float, params: dict[str, Any]) -> bool:
         """Record an evaluation; True when training should stop now."""
-        self.history.append((step, loss))
-        if loss < self.best_loss:
-            self.best_step, self.best_loss = step, loss
+        self.history.append((step, value))
+        if self._better(value):
+            self.best_step, self.best_value = step, value
             self.best_params = {n: p.detach().clone() for n, p in params.items()}
+            if self.metric is not None and value >= 1.0:  # every held-out item passes: nothing left to gain
+                self.stopped_at = step
+                return True
             return False
         evaluations_since_best = sum(1 for s, _ in self.history if s > self.best_step)
         if evaluations_since_best >= self.patience:
@@ -93,22 +128,22 @@ class EarlyStop:
     def state(self) -> tuple[dict[str, Any], dict[str, Any]]:
         """(tensors, JSON state) for a checkpoint."""
         tensors = {f"best.{n}": t for n, t in self.best_params.items()}
-        return tensors, {"history": self.history, "best_step": self.best_step, "best_loss": self.best_loss}
+        return tensors, {"history": self.history, "best_step": self.best_step, "best_value": self.best_value}
 
     def load(self, tensors: dict[str, Any], state: dict[str, Any]) -> None:
         self.history = [tuple(h) for h in state["history"]]  # type: ignore[misc]
-        self.best_step, self.best_loss = state["best_step"], state["best_loss"]
+        self.best_step, self.best_value = state["best_step"], state["best_value"]
         self.best_params = {k[len("best."):]: v for k, v in tensors.items() if k.startswith("best.")}
 
     def record(self) -> dict[str, Any]:
         """What training.json and the report show."""
-        return {"holdout_items": len(self.holdout), "every": self.every, "patience": self.patience,
-                "heldout_losses": [{"step": s, "loss": v} for s, v in self.history],
+        return {"measure": self.measure, "holdout_items": len(self.holdout), "every": self.every,
+                "patience": self.patience, "heldout": [{"step": s, "value": v} for s, v in self.history],
                 "best_step": self.best_step, "stopped_at": self.stopped_at}
 
 
 def plan_early_stop(n_items: int, batch_size: int, patience: int, fraction: float, every: int,
-                    seed: int) -> tuple[list[int], EarlyStop | None]:
+                    seed: int, metric: HeldoutMetric | None = None) -> tuple[list[int], EarlyStop | None]:
     """(training item indices, the early stop or None when it is off or the data too small)."""
     if patience <= 0:
         return list(range(n_items)), None
@@ -116,4 +151,4 @@ def plan_early_stop(n_items: int, batch_size: int, patience: int, fraction: floa
     if not held:
         return train, None
     steps_per_epoch = math.ceil(len(train) / batch_size)
-    return train, EarlyStop(held, every or max(1, steps_per_epoch // 2), patience, batch_size)
+    return train, EarlyStop(held, every or max(1, steps_per_epoch // 2), patience, batch_size, metric)

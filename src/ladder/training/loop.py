@@ -24,7 +24,7 @@ from typing import Any, Callable, Sequence
 
 from ladder.fsutil import publish_dir, staging_dir
 from ladder.training import checkpoint
-from ladder.training.early_stop import plan_early_stop
+from ladder.training.early_stop import HeldoutMetric, plan_early_stop
 from ladder.training.args import LORA_DROPOUT, WARMUP_RATIO, LoraArgs, lora_targets, run_settings
 from ladder.training.parallel import current_group
 from ladder.hardware import matmul_flops
@@ -137,12 +137,15 @@ def train_lora(
     checkpoint_every: int | None = None,
     init_adapter: Path | None = None,
     manifest_extra: dict[str, Any] | None = None,
+    heldout_metric: HeldoutMetric | None = None,
 ) -> TrainResult:
     """Train a LoRA adapter on `model` and save it atomically to `out_dir`.
 
     `data_key` identifies the training data (a hash); with `run_settings(args, seed)` it decides
     which checkpoints belong to this run. `checkpoint_every`: a checkpoint every N steps; None = one
     after every CHECKPOINT_SECONDS of training (so a kill loses at most that much); 0 = none. `init_adapter` starts from an earlier adapter's weights (e.g. SFT after CPT).
+    `heldout_metric`: with early stopping on, the measure it stops on (training/early_stop.py);
+    None = the held-out loss.
     """
     import torch
     from peft import LoraConfig, get_peft_model, set_peft_model_state_dict
@@ -159,7 +162,7 @@ def train_lora(
     lead = group is None or group.rank == 0  # the process that writes checkpoints and the adapter
     torch.manual_seed(seed)
     items, stopper = plan_early_stop(len(lengths), args.batch_size, args.early_stop_patience,
-                                     args.holdout_fraction, args.early_stop_every, seed)
+                                     args.holdout_fraction, args.early_stop_every, seed, heldout_metric)
     plan = [[items[j] for j in batch]
             for batch in batch_plan([lengths[i] for i in items], args.batch_size, args.epochs, seed)]
     if bf16:
@@ -219,7 +222,7 @@ def train_lora(
         if on_step:
             on_step(step + 1, total, losses[-1])
         if stopper is not None and stopper.due(step + 1, total):
-            if stopper.observe(step + 1, stopper.heldout_loss(peft_model, loss_fn, bf16), params):
+            if stopper.observe(step + 1, stopper.evaluate(peft_model, loss_fn, bf16), params):
                 break
         if lead and step + 1 < total and _due(checkpoint_every, step + 1, time.perf_counter() - last_save):
             last_save = time.perf_counter()

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ladder.training.args import LoraArgs
+from ladder.training.early_stop import HeldoutMetric
 from ladder.training.loop import IGNORE, StepFn, TrainResult, load_train_result, train_lora
 from ladder.training.parallel import current_group, launch
 from ladder.types import Chat, content_hash
@@ -127,9 +128,11 @@ def train_on_rows(
     checkpoint_every: int | None = None,
     init_adapter: Path | None = None,
     kind: str = "sft",
+    heldout_metric: HeldoutMetric | None = None,
 ) -> TrainResult:
     """Next-token loss on the labelled tokens of pre-tokenized rows (SFT and CPT share this).
-    With `args.processes` > 1 the training runs in that many processes (training/parallel.py)."""
+    With `args.processes` > 1 the training runs in that many processes (training/parallel.py),
+    and an early stop goes by the held-out loss: a metric's scorer does not travel to them."""
     rows = list(rows)
     if args.processes > 1 and current_group() is None:
         job = {"rows": rows, "pad_id": pad_id, "args": args.model_dump(include=set(LoraArgs.model_fields)),
@@ -149,7 +152,7 @@ def train_on_rows(
     return train_lora(
         model, args, out_dir, [len(r[0]) for r in rows], loss_fn,
         data_key=content_hash(kind, rows), seed=seed, on_step=on_step, checkpoint_every=checkpoint_every,
-        init_adapter=init_adapter, manifest_extra={"kind": kind},
+        init_adapter=init_adapter, manifest_extra={"kind": kind}, heldout_metric=heldout_metric,
     )
 
 
@@ -164,14 +167,17 @@ def train_lora_sft(
     on_step: StepFn | None = None,
     checkpoint_every: int | None = None,
     init_adapter: Path | None = None,
+    heldout_metric: HeldoutMetric | None = None,
 ) -> TrainResult:
     """Train a LoRA adapter on `chats` and save it atomically to `out_dir`.
 
     Resumes from the newest complete checkpoint of an interrupted run with the same config,
-    chats, seed and out_dir (see training/loop.py).
+    chats, seed and out_dir (see training/loop.py). `heldout_metric` scores held-out chats (by
+    their index in `chats`) for an early stop.
     """
     rows = [tokenize_for_sft(tokenizer, c, args.max_length) for c in chats]
     if not rows:
         raise ValueError("no training examples")
     return train_on_rows(model, rows, pad_id_of(tokenizer), args, out_dir, seed=seed, on_step=on_step,
-                         checkpoint_every=checkpoint_every, init_adapter=init_adapter, kind="sft")
+                         checkpoint_every=checkpoint_every, init_adapter=init_adapter, kind="sft",
+                         heldout_metric=heldout_metric)

@@ -1,0 +1,71 @@
+"""The task's target metric on held-out training items: what a fine-tune's early stop goes by.
+
+The issue that asked for early stopping asked for it on the target metric where that is cheap
+to score, and on the held-out answer loss otherwise. The loss alone proved the wrong signal on
+balance-shift: it kept falling while the answers' three-line format broke (issue notes). A
+metric the task's checks score (a regex, a number, an exact match) costs one greedy answer per
+held-out item, in one batch, with the model being trained: a few seconds, not a training step's
+worth. A target that an LLM judge scores (its tag, or `overall` with judges) is not cheap, and
+an early stop there goes by the loss (`heldout_metric` returns None).
+
+Each held-out chat is asked as it is trained on (its messages but the last, the answer) and
+scored like an eval row for the target (scoring.target_outcomes): the task's checks and the
+example's own against its reference, a failed call counting as a failure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from ladder.backends.local import LocalBackend, generate_chats
+from ladder.metrics.checks import run_checks
+from ladder.scoring import target_outcomes
+from ladder.task import Task
+from ladder.training.early_stop import HeldoutMetric
+from ladder.types import Assessment, Chat, Example, GenerationParams
+
+
+def target_metric(task: Task) -> str:
+    return task.spec.target.metric if task.spec.target else "overall"
+
+
+def checks_score(task: Task, metric: str) -> bool:
+    """Whether the task's checks alone give `metric`'s outcome: some check has its tag (any check
+    for `overall`) and no judge adds verdicts to it (pairwise judges give comparisons, not verdicts)."""
+    judges = [j for j in task.spec.judges if j.kind != "pairwise"]
+    if metric == "overall":
+        return bool(task.checks) and not judges
+    return any(c.tag == metric for c in task.checks) and not any(j.verdict_tag == metric for j in judges)
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """An answer seen as scoring.py sees a stored generation."""
+
+    example_id: int
+    error: str | None
+    assessments: tuple[Assessment, ...]
+
+
+def heldout_metric(task: Task, backend: LocalBackend, chats: Sequence[Chat],
+                   examples: Sequence[Example]) -> HeldoutMetric | None:
+    """The target metric's pass rate on training chats by index (`chats[i]` trains on
+    `examples[i]`), answered by the model the trainer passes in; None where checks alone do not
+    score the target."""
+    metric = target_metric(task)
+    if not checks_score(task, metric):
+        return None
+    if len(chats) != len(examples):
+        raise ValueError(f"{len(chats)} training chats for {len(examples)} examples")
+    params = GenerationParams(max_new_tokens=task.spec.generation.max_new_tokens, temperature=0.0)
+
+    def score(model: Any, items: list[int]) -> float:
+        answers = generate_chats(model, backend.tokenizer, backend.stop_ids, [chats[i][:-1] for i in items], params)
+        scored = [_Answer(i, a.error, () if a.error else tuple(
+            run_checks(a.text, examples[i].expected, task.checks + examples[i].checks, examples[i])))
+            for i, a in zip(items, answers)]
+        counted = list(target_outcomes(scored, metric).values())  # an item no check could score is left out
+        return sum(counted) / len(counted) if counted else 0.0
+
+    return HeldoutMetric(metric, score)

@@ -1,0 +1,53 @@
+"""The target metric on held-out training chats (a fine-tune's early stop): answered by the model
+passed in, scored by the task's checks, and offered only where checks alone score the target."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ladder.eval.heldout import checks_score, heldout_metric
+from ladder.rungs.finetune import answer_chats
+from ladder.rungs.prompt import ChatPrompt
+from ladder.task import load_task
+
+
+def _task(folder: Path, checks: str, target: str = "form", judges: str = ""):
+    (folder / "data").mkdir(parents=True)
+    rows = [{"messages": [{"role": "user", "content": f"Say the number {i}."},
+                          {"role": "assistant", "content": str(i)}]} for i in range(4)]
+    (folder / "data" / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (folder / "data" / "eval.jsonl").write_text(json.dumps({"input": "Say the number 9.", "expected": "9"}) + "\n")
+    (folder / "task.yaml").write_text(
+        "name: held\nmodel: {backend: local, name: smollm2-135m-instruct}\n"
+        "data: {train: data/train.jsonl, eval: data/eval.jsonl}\ngeneration: {max_new_tokens: 6}\n"
+        f"checks:\n{checks}\ntarget: {{metric: {target}, value: 0.9}}\n{judges}")
+    return load_task(folder / "task.yaml")
+
+
+ANYTHING = "  - {name: some text, kind: regex, tag: form, pattern: '(?s).+'}\n"
+NEVER = "  - {name: never, kind: regex, tag: form, pattern: '^IMPOSSIBLE$'}\n"
+
+
+def test_the_pass_rate_is_the_checks_verdicts_on_the_models_answers(backend, tmp_path: Path) -> None:
+    model = backend._model(None)
+    for checks, rate in ((ANYTHING, 1.0), (NEVER, 0.0)):
+        task = _task(tmp_path / str(rate), checks)
+        chats = answer_chats(ChatPrompt(), task.train)
+        metric = heldout_metric(task, backend, chats, task.train)
+        assert metric is not None and metric.name == "form"
+        assert metric.score(model, [0, 2]) == rate
+    with pytest.raises(ValueError, match="4 training chats for 3 examples"):
+        heldout_metric(task, backend, chats, task.train[:3])
+
+
+def test_a_target_a_judge_scores_goes_by_the_loss(tmp_path: Path) -> None:
+    judged = _task(tmp_path / "j", ANYTHING, target="knowledge",
+                   judges="judges:\n  - {name: equivalent, kind: reference}\n")
+    assert checks_score(judged, "form") and not checks_score(judged, "knowledge")
+    assert not checks_score(judged, "overall")  # the judge's verdicts are part of overall
+    assert heldout_metric(judged, None, [], []) is None  # type: ignore[arg-type]
+    plain = _task(tmp_path / "p", ANYTHING)
+    assert checks_score(plain, "overall") and not checks_score(plain, "knowledge")  # no check has that tag
