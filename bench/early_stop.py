@@ -2,9 +2,11 @@
 training time each took, and eval quality compared on the same rows with a paired test.
 
     PYTHONPATH=src .venv/bin/python bench/early_stop.py examples/balance-shift/task.yaml --runs DIR [--patience 2]
+        [--measure target|loss] [--holdout F] [--every N] [--rungs NAME ...]
 
-For each fine-tune rung of the task (or --rungs), climbs it as task.yaml configures it (fixed
-epochs) and again with `early_stop_patience` (and --holdout / --every) added to its options,
+For each fine-tune rung of the task (or --rungs), climbs it as task.yaml configures it but with
+`early_stop_patience: 0` (fixed epochs), and again with `early_stop_patience`,
+`early_stop_measure` (and --holdout / --every) added to its options,
 each in its own run of the --runs store and scored on every eval row (--exhaustive), so the two
 answer the same rows. A store that already holds the fixed-epoch adapter (e.g. the one
 bench/climb.py --runs kept) answers it from the cache and the build seconds are the ones
@@ -39,6 +41,7 @@ def main() -> None:
     parser.add_argument("--runs", type=Path, required=True, help="the runs store to climb into")
     parser.add_argument("--rungs", nargs="*", default=None, help="fine-tune rungs (default: every one the task lists)")
     parser.add_argument("--patience", type=int, default=2, help="early_stop_patience")
+    parser.add_argument("--measure", choices=["target", "loss"], default="target", help="early_stop_measure")
     parser.add_argument("--holdout", type=float, default=None, help="holdout_fraction (default: the trainer's)")
     parser.add_argument("--every", type=int, default=None, help="early_stop_every (default: twice per epoch)")
     args = parser.parse_args()
@@ -53,7 +56,7 @@ def main() -> None:
     store = Store(args.runs)
     backend = model_backend(task)
     names = args.rungs or [r.name for r, _ in select_rungs(task) if r.kind == "finetune"]
-    options = {"early_stop_patience": args.patience,
+    options = {"early_stop_patience": args.patience, "early_stop_measure": args.measure,
                **({"holdout_fraction": args.holdout} if args.holdout is not None else {}),
                **({"early_stop_every": args.every} if args.every is not None else {})}
     metric = task.spec.target.metric if task.spec.target else "overall"
@@ -63,7 +66,8 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|")
     for name in names:
         rows = {}
-        for label, variant in (("fixed", task), ("early", with_early_stop(task, name, options))):
+        fixed_epochs = with_early_stop(task, name, {"early_stop_patience": 0})
+        for label, variant in (("fixed", fixed_epochs), ("early", with_early_stop(task, name, options))):
             result = climb(variant, store, backend, rungs=[r for r in select_rungs(variant) if r[0].name == name],
                            all_rungs=True, exhaustive=True)
             (row,) = [r for r in store.rung_results(result.run_id) if r.status == "ok"]

@@ -50,7 +50,7 @@ def test_it_stops_after_patience_evaluations_without_improvement_and_keeps_the_b
 
 
 def test_on_a_metric_higher_is_better_and_a_perfect_pass_rate_stops_at_once() -> None:
-    metric = HeldoutMetric("form", lambda model, items: 0.0)
+    metric = HeldoutMetric("form", lambda model, items: 0.0, "form:test")
     stop = EarlyStop(holdout=[0, 1], every=1, patience=3, batch_size=2, metric=metric)
     weights = {"w": torch.zeros(1)}
     for step, rate in enumerate([0.25, 0.5, 0.5, 0.25], start=1):
@@ -65,12 +65,18 @@ def test_on_a_metric_higher_is_better_and_a_perfect_pass_rate_stops_at_once() ->
     assert stop.best_step == 1
 
 
-def test_the_early_stop_settings_are_keyed_only_when_it_is_on() -> None:
-    off = run_settings(LoraArgs(), seed=0)
-    assert not {"early_stop_patience", "holdout_fraction", "early_stop_every"} & set(off)
-    assert run_settings(LoraArgs(holdout_fraction=0.2), seed=0) == off  # decides nothing while off
-    on = run_settings(LoraArgs(early_stop_patience=2), seed=0)
-    assert on["early_stop_patience"] == 2 and on["holdout_fraction"] == 0.1
+def test_the_early_stop_settings_are_keyed_only_when_an_early_stop_runs() -> None:
+    off = run_settings(LoraArgs(early_stop_patience=0), seed=0)
+    assert not {"early_stop_patience", "early_stop_measure", "holdout_fraction", "early_stop_every"} & set(off)
+    assert run_settings(LoraArgs(early_stop_patience=0, holdout_fraction=0.2), seed=0) == off  # decides nothing
+    # on the target (the default) but with no target metric to score, as for DPO or CPT: every epoch
+    assert run_settings(LoraArgs(), seed=0) == off
+    loss = run_settings(LoraArgs(early_stop_measure="loss"), seed=0)
+    assert loss["early_stop_patience"] == 2 and loss["early_stop_measure"] == "loss"
+    form = HeldoutMetric("form", lambda model, items: 1.0, "form:abc")
+    assert run_settings(LoraArgs(), seed=0, metric=form)["early_stop_measure"] == "form:abc"
+    assert run_settings(LoraArgs(), seed=0, metric=form._replace(key="form:def")) != run_settings(
+        LoraArgs(), seed=0, metric=form)  # other checks, another adapter
 
 
 def test_training_never_sees_the_held_out_items_and_saves_the_best_weights(tiny_model, tokenizer, tmp_path) -> None:
@@ -84,7 +90,7 @@ def test_training_never_sees_the_held_out_items_and_saves_the_best_weights(tiny_
 
     # a learning rate far too high: the held-out loss soon stops improving, and training stops
     args = LoraArgs(rank=4, alpha=8, epochs=6, batch_size=2, learning_rate=0.5, precision="float32",
-                    early_stop_patience=1, holdout_fraction=0.2, early_stop_every=1)
+                    early_stop_patience=1, early_stop_measure="loss", holdout_fraction=0.2, early_stop_every=1)
     out = tmp_path / "adapter"
     result = train_lora(tiny_model, args, out, [len(r[0]) for r in rows], loss_fn, "data", seed=0,
                         checkpoint_every=0)
@@ -134,10 +140,25 @@ def test_a_metric_early_stop_scores_the_held_out_items_in_eval_mode_and_stops_on
     args = LoraArgs(rank=4, alpha=8, epochs=4, batch_size=2, learning_rate=0.01, precision="float32",
                     early_stop_patience=2, holdout_fraction=0.2, early_stop_every=2)
     result = train_lora(tiny_model, args, tmp_path / "adapter", [len(r[0]) for r in rows], loss_fn, "data", seed=0,
-                        checkpoint_every=0, heldout_metric=HeldoutMetric("form", score))
+                        checkpoint_every=0, heldout_metric=HeldoutMetric("form", score, "form:test"))
     held = split_holdout(len(rows), 0.2, seed=0)[1]
     assert [c[0] for c in calls] == [held] * 4 and not any(c[1] or c[2] for c in calls)
     stop = result.early_stop
     # 25%, 50% (best, step 4), then two evaluations without a higher rate: stopped at step 8
     assert stop["measure"] == "form" and stop["best_step"] == 4 and stop["stopped_at"] == 8 == result.steps
     assert [h["value"] for h in stop["heldout"]] == [0.25, 0.5, 0.5, 0.5]
+
+
+def test_on_the_target_without_a_metric_it_trains_every_epoch_on_every_item(tiny_model, tokenizer, tmp_path) -> None:
+    rows = [tokenize_for_sft(tokenizer, c, 128) for c in CHATS]
+    trained: set[int] = set()
+
+    def loss_fn(model, idx):
+        trained.update(idx)
+        batch = collate([rows[i] for i in idx], tokenizer.eos_token_id)
+        return next_token_loss(model, batch), int(batch["attention_mask"].sum())
+
+    args = LoraArgs(rank=4, alpha=8, epochs=1, batch_size=3, precision="float32", holdout_fraction=0.2)
+    result = train_lora(tiny_model, args, tmp_path / "a", [len(r[0]) for r in rows], loss_fn, "data", seed=0,
+                        checkpoint_every=0)
+    assert result.early_stop is None and trained == set(range(len(rows))) and result.steps == 6

@@ -23,7 +23,7 @@ from ladder.metrics.checks import run_checks
 from ladder.scoring import target_outcomes
 from ladder.task import Task
 from ladder.training.early_stop import HeldoutMetric
-from ladder.types import Assessment, Chat, Example, GenerationParams
+from ladder.types import Assessment, Chat, Example, GenerationParams, content_hash
 
 
 def target_metric(task: Task) -> str:
@@ -68,4 +68,7 @@ def heldout_metric(task: Task, backend: LocalBackend, chats: Sequence[Chat],
         counted = list(target_outcomes(scored, metric).values())  # an item no check could score is left out
         return sum(counted) / len(counted) if counted else 0.0
 
-    return HeldoutMetric(metric, score)
+    # a check's str() lists its fields (pydantic models, dataclasses): any edit to one changes the key
+    decides = (metric, [str(c) for c in task.checks], [[str(c) for c in ex.checks] for ex in examples],
+               params.max_new_tokens)
+    return HeldoutMetric(metric, score, f"{metric}:{content_hash(*decides)[:16]}")

@@ -115,12 +115,13 @@ def finetune_candidate(rung: str, ctx: RungContext, prompt: Prompt, adapter_dir:
 def train_sft(ctx: RungContext, rung: str, args: LoraArgs, chats: Sequence[Chat], examples: Sequence[Example],
               status: str) -> tuple[Path, TrainResult, bool]:
     """LoRA SFT on `chats`, `chats[i]` answering `examples[i]` (train_or_reuse): (adapter folder,
-    result, reused). An early stop goes by the task's target metric on held-out chats where the
-    task's checks score it (eval/heldout.py), else by their loss."""
+    result, reused). An early stop on the target goes by the task's target metric on held-out
+    chats, where the task's checks score it (eval/heldout.py)."""
     seed = ctx.task.spec.seed
-    metric = heldout_metric(ctx.task, local_backend(ctx, rung), chats, examples) if args.early_stop_patience else None
+    metric = (heldout_metric(ctx.task, local_backend(ctx, rung), chats, examples)
+              if args.early_stop_patience and args.early_stop_measure == "target" else None)
     return train_or_reuse(
-        ctx, rung, ([chat_to_json(c) for c in chats], run_settings(args, seed)),
+        ctx, rung, ([chat_to_json(c) for c in chats], run_settings(args, seed, metric)),
         lambda model, tok, out: train_lora_sft(model, tok, chats, args, out, seed=seed, on_step=ctx.on_train_step,
                                                heldout_metric=metric),
         status,

@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ladder.hardware import bf16_pays
+from ladder.training.early_stop import HeldoutMetric
 from ladder.training.parallel import DEFAULT_LAUNCHER
 
 LORA_DROPOUT = 0.0  # its RNG was ~20% of each step on CPU (docs/architecture.md, "Decisions")
@@ -31,6 +32,7 @@ def lora_targets(model: Any) -> list[str] | str:
     return list(TARGET_MODULES) if set(TARGET_MODULES) <= names else "all-linear"
 
 Precision = Literal["auto", "float32", "bfloat16"]
+StopMeasure = Literal["target", "loss"]
 
 
 class LoraArgs(BaseModel):
@@ -45,11 +47,16 @@ class LoraArgs(BaseModel):
     batch_size: int = Field(8, gt=0, description="examples per optimizer step")
     max_length: int = Field(512, gt=0, description="tokens per training example, longer ones are cut")
     early_stop_patience: int = Field(
-        0, ge=0, description="held-out evaluations in a row without a lower held-out loss before training"
-        " stops and keeps the best weights (training/early_stop.py); 0 = train every epoch")
+        2, ge=0, description="held-out evaluations in a row without improvement before training stops and keeps the"
+        " best weights (training/early_stop.py); 0 = train every epoch")
+    early_stop_measure: StopMeasure = Field(
+        "target", description="what the held-out items are scored by: target = the task's target metric, each answered"
+        " greedily and checked by the task's checks (where checks alone do not score the target, e.g. a judge does,"
+        " or the trainer has no target, as continued pre-training and DPO, it trains every epoch); loss = their"
+        " answer loss")
     holdout_fraction: float = Field(
         0.1, gt=0, lt=0.5, description="share of the training items held out to decide the early stop"
-        " (only with early_stop_patience > 0; never the eval split)")
+        " (never the eval split)")
     early_stop_every: int = Field(0, ge=0, description="training steps between held-out evaluations; 0 = twice per epoch")
     processes: int = Field(
         1, gt=0, description="data-parallel training processes (training/parallel.py): above 1, `launcher` starts"
@@ -68,7 +75,17 @@ class LoraArgs(BaseModel):
         return self.precision == "bfloat16" or (self.precision == "auto" and bf16_pays())
 
 
-EARLY_STOP_FIELDS = {"early_stop_patience", "holdout_fraction", "early_stop_every"}
+EARLY_STOP_FIELDS = {"early_stop_patience", "early_stop_measure", "holdout_fraction", "early_stop_every"}
+
+
+def stop_measure(args: LoraArgs, metric: HeldoutMetric | None) -> str | None:
+    """What this run's early stop goes by: the metric's key (its name and everything besides the
+    model that decides its scores), "loss", or None where it trains every epoch."""
+    if not args.early_stop_patience:
+        return None
+    if args.early_stop_measure == "loss":
+        return "loss"
+    return metric.key if metric is not None else None
 
 
 class DpoArgs(LoraArgs):
@@ -87,17 +104,22 @@ class DpoArgs(LoraArgs):
         return value
 
 
-def run_settings(args: LoraArgs, seed: int) -> dict[str, Any]:
-    """Everything besides the data that decides the trained weights, with precision resolved.
+def run_settings(args: LoraArgs, seed: int, metric: HeldoutMetric | None = None) -> dict[str, Any]:
+    """Everything besides the data that decides the trained weights, with precision and the early
+    stop resolved (`metric`: what a target-metric early stop would score held-out items with).
 
     Every LoraArgs field (so one added later is keyed too), but not a subclass's extras such as
     DPO's beta, which its trainer keys with the data: the same dict, and so the same hash, as
     the adapters and checkpoints saved before LoraArgs existed, so an identical climb still
     finds them."""
-    # the early-stop fields decide nothing while early stopping is off, nor `processes` at 1:
+    # the early-stop fields decide nothing while no early stop runs, nor `processes` at 1:
     # leaving them out then keeps the keys of every adapter trained before they existed
-    unkeyed = ({"precision", "launcher"} | (set() if args.early_stop_patience else EARLY_STOP_FIELDS)
+    measure = stop_measure(args, metric)
+    unkeyed = ({"precision", "launcher"} | EARLY_STOP_FIELDS
                | ({"processes"} if args.processes == 1 else set()))
     lora = args.model_dump(include=set(LoraArgs.model_fields) - unkeyed)
+    if measure is not None:
+        lora |= {"early_stop_patience": args.early_stop_patience, "early_stop_measure": measure,
+                 "holdout_fraction": args.holdout_fraction, "early_stop_every": args.early_stop_every}
     return {**lora, "dropout": LORA_DROPOUT, "warmup_ratio": WARMUP_RATIO, "target_modules": list(TARGET_MODULES),
             "bf16": args.bf16, "seed": seed}

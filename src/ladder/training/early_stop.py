@@ -34,11 +34,14 @@ LOSS = "loss"  # the measure's name when it is the held-out answer loss
 
 
 class HeldoutMetric(NamedTuple):
-    """A target metric to stop on: its name and the pass rate of held-out items under a model
-    (`score(model, item indices)`, called without gradients and in eval mode)."""
+    """A target metric to stop on: its name, the pass rate of held-out items under a model
+    (`score(model, item indices)`, called without gradients and in eval mode), and a key naming
+    everything besides the model and the training data that decides those rates (the checks,
+    the generation settings), which keys the adapter."""
 
     name: str
     score: Callable[[Any, list[int]], float]
+    key: str
 
 
 def split_holdout(n_items: int, fraction: float, seed: int) -> tuple[list[int], list[int]]:

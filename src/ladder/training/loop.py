@@ -25,7 +25,7 @@ from typing import Any, Callable, Sequence
 from ladder.fsutil import publish_dir, staging_dir
 from ladder.training import checkpoint
 from ladder.training.early_stop import HeldoutMetric, plan_early_stop
-from ladder.training.args import LORA_DROPOUT, WARMUP_RATIO, LoraArgs, lora_targets, run_settings
+from ladder.training.args import LORA_DROPOUT, WARMUP_RATIO, LoraArgs, lora_targets, run_settings, stop_measure
 from ladder.training.parallel import current_group
 from ladder.hardware import matmul_flops
 from ladder.training.throughput import lora_step_flops, lora_weight_counts, mfu
@@ -144,8 +144,8 @@ def train_lora(
     `data_key` identifies the training data (a hash); with `run_settings(args, seed)` it decides
     which checkpoints belong to this run. `checkpoint_every`: a checkpoint every N steps; None = one
     after every CHECKPOINT_SECONDS of training (so a kill loses at most that much); 0 = none. `init_adapter` starts from an earlier adapter's weights (e.g. SFT after CPT).
-    `heldout_metric`: with early stopping on, the measure it stops on (training/early_stop.py);
-    None = the held-out loss.
+    `heldout_metric`: the target metric an early stop with `early_stop_measure: target` goes by
+    (training/early_stop.py); without one, such a run trains every epoch.
     """
     import torch
     from peft import LoraConfig, get_peft_model, set_peft_model_state_dict
@@ -156,13 +156,15 @@ def train_lora(
     targets = lora_targets(model)
     # what this model's adapter really adapts: the constant list, or "all-linear" for a model that
     # names its projections otherwise (it keys checkpoints and goes into the manifest)
-    settings = {**run_settings(args, seed), "target_modules": targets}
+    settings = {**run_settings(args, seed, heldout_metric), "target_modules": targets}
     bf16 = settings["bf16"]
     group = current_group()  # None unless started as one of several processes (training/parallel.py)
     lead = group is None or group.rank == 0  # the process that writes checkpoints and the adapter
     torch.manual_seed(seed)
-    items, stopper = plan_early_stop(len(lengths), args.batch_size, args.early_stop_patience,
-                                     args.holdout_fraction, args.early_stop_every, seed, heldout_metric)
+    measure = stop_measure(args, heldout_metric)  # None: every epoch (off, or no metric to stop on)
+    items, stopper = plan_early_stop(len(lengths), args.batch_size, args.early_stop_patience if measure else 0,
+                                     args.holdout_fraction, args.early_stop_every, seed,
+                                     None if measure == "loss" else heldout_metric)
     plan = [[items[j] for j in batch]
             for batch in batch_plan([lengths[i] for i in items], args.batch_size, args.epochs, seed)]
     if bf16:
