@@ -14,7 +14,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from ladder.backends.base import unwrap
 from ladder.backends.local import LocalBackend, load_model_and_tokenizer
-from ladder.eval.heldout import heldout_metric
+from ladder.rungs.heldout import heldout_metric
 from ladder.rungs.base import RungContext
 from ladder.tracking.costs import request_cost, training_cost
 from ladder.training.args import LoraArgs, run_settings
@@ -116,7 +116,7 @@ def train_sft(ctx: RungContext, rung: str, args: LoraArgs, chats: Sequence[Chat]
               status: str) -> tuple[Path, TrainResult, bool]:
     """LoRA SFT on `chats`, `chats[i]` answering `examples[i]` (train_or_reuse): (adapter folder,
     result, reused). An early stop on the target goes by the task's target metric on held-out
-    chats, where the task's checks score it (eval/heldout.py)."""
+    chats, where the task's checks score it (rungs/heldout.py)."""
     seed = ctx.task.spec.seed
     metric = (heldout_metric(ctx.task, local_backend(ctx, rung), chats, examples)
               if args.early_stop_patience and args.early_stop_measure == "target" else None)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ladder.eval.heldout import checks_score, heldout_metric
+from ladder.rungs.heldout import checks_score, heldout_metric
 from ladder.rungs.finetune import answer_chats
 from ladder.rungs.prompt import ChatPrompt
 from ladder.task import load_task
