@@ -98,16 +98,16 @@ def test_folder_without_manifest_is_not_reused(tmp_path):
 
 
 def test_run_settings_key_every_lora_argument_and_resolve_precision():
-    settings = run_settings(LoraArgs(precision="bfloat16", early_stop_patience=1), seed=3)
-    # early-stop fields only when on, processes only above 1; the launcher never (it changes no weight)
+    settings = run_settings(LoraArgs(precision="bfloat16", early_stop_patience=1, early_stop_measure="loss"), seed=3)
+    # early-stop fields only when one runs, processes only above 1; the launcher never (it changes no weight)
     assert set(LoraArgs.model_fields) - {"precision", "launcher", "processes"} <= set(settings)
     assert "processes" not in settings and run_settings(LoraArgs(processes=2), 3)["processes"] == 2
     assert run_settings(LoraArgs(launcher="accelerate launch"), 3) == run_settings(LoraArgs(), 3)
     assert settings["bf16"] is True and settings["seed"] == 3
     assert run_settings(LoraArgs(precision="float32"), 3)["bf16"] is False
     for field, value in (("rank", 8), ("alpha", 4), ("learning_rate", 0.5), ("epochs", 9), ("batch_size", 3),
-                         ("max_length", 64), ("early_stop_patience", 2)):
-        assert run_settings(LoraArgs(**{field: value}), 3)[field] == value
+                         ("max_length", 64), ("early_stop_patience", 3)):
+        assert run_settings(LoraArgs(**{field: value}, early_stop_measure="loss"), 3)[field] == value
     # DPO's own arguments are keyed by its trainer with the pairs, not here
     assert run_settings(DpoArgs(beta=0.5, nll_weight=0.0), 3) == run_settings(DpoArgs(), 3)
 

@@ -12,6 +12,10 @@ with the padding masked out and every real token given the position it would hav
 padding, so greedy outputs match each row generated alone (tests/backends/test_batching.py
 checks this on the real model).
 
+Attention in this loop reads the shared prefix once per batch rather than once per row
+(prefix_attention.py): 50 instructed balance-shift prompts went from 21.4-22.5 s to 16.9-18.4 s,
+outputs identical on the zero-shot, instructed and few-shot prompts (AMD EPYC, AVX2, 2 cores).
+
 Why a loop of our own rather than `model.generate`: generate's default cache grows by
 concatenation, copying every row's whole cache (prefix included) at every step of every layer,
 and wraps each step in generic processing. Preallocating the cache (transformers' StaticCache,
@@ -22,7 +26,10 @@ in one batch in 42.7 s against generate's 48.3 s here, with identical outputs
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import Any, Sequence
+
+from ladder.backends.prefix_attention import shared_prefix_attending
 
 MIN_SHARED_PREFIX = 16  # below this, copying the cache costs more than prefilling again
 
@@ -142,10 +149,20 @@ def generate_rows(
     cache = _static_cache(model, batch, prompt_len + max_new_tokens, prefix, shared)
     new: list[Any] = []
     done = torch.zeros(batch, dtype=torch.bool)
-    with torch.inference_mode():
+
+    def own_slots(end: int, queries: int) -> dict[str, Any]:
+        """With a shared prefix, the attention reads it once (prefix_attention.py) and masks each
+        row's own slots itself: real tokens only, none after the query (sdpa reads the mask argument)."""
+        if not shared:
+            return {}
+        real = mask[:, shared:end].bool()[:, None, :]
+        causal = torch.ones(queries, end - shared, dtype=torch.bool).tril(end - shared - queries)
+        return {"shared_prefix": shared, "kv_end": end, "own_mask": real & causal}
+
+    with torch.inference_mode(), shared_prefix_attending(model) if shared else nullcontext():
         logits = model(input_ids=input_ids, attention_mask=mask[:, :prompt_len],
                        position_ids=positions[:, shared:], cache=cache, use_cache=True,
-                       logits_to_keep=1).logits[:, -1]
+                       logits_to_keep=1, **own_slots(prompt_len, width)).logits[:, -1]
         position = positions[:, -1]
         for step in range(max_new_tokens):
             token = torch.where(done, torch.full((batch,), pad_id), _next_tokens(logits, temperature))
@@ -153,8 +170,9 @@ def generate_rows(
             done |= torch.isin(token, stops)
             if bool(done.all()) or step == max_new_tokens - 1:
                 break
-            mask[:, prompt_len + step] = 1
+            end = prompt_len + step + 1
+            mask[:, end - 1] = 1
             position = position + 1
-            logits = model(input_ids=token[:, None], attention_mask=mask[:, :prompt_len + step + 1],
-                           position_ids=position[:, None], cache=cache, use_cache=True).logits[:, -1]
+            logits = model(input_ids=token[:, None], attention_mask=mask[:, :end], position_ids=position[:, None],
+                           cache=cache, use_cache=True, **own_slots(end, 1)).logits[:, -1]
     return torch.stack(new, 1).tolist()
