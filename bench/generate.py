@@ -7,8 +7,8 @@ Workload: the balance-shift eval inputs under the `instructed` prompt (~285 prom
 greedy, up to 64 new tokens — the "300-token prompt, 64-token answer" task of issue 6.
 Every variant answers the same prompts; the table gives examples/minute, the share of outputs
 identical to the fp32 one-at-a-time reference, and the model FLOPs utilisation (MFU): the
-FLOPs the answers need over the seconds taken, against this machine's measured fp32 matmul peak
-(ladder.hardware.matmul_peaks). The FLOPs needed count the shared prompt prefix once, each
+FLOPs the answers need over the seconds taken, against this machine's fp32 matmul peak measured
+when the script starts (ladder.hardware.matmul_flops, a 1024 x 1024 matmul, best of 1 s). The FLOPs needed count the shared prompt prefix once, each
 prompt's own tokens and each generated token once (2 x the layers' weights per token, the
 output head only where a token is generated, and attention over the context so far), not
 padding or recomputation: what a perfect loop would do, so the shortfall is the loop's overhead.
@@ -188,11 +188,11 @@ def main() -> None:
     args = parser.parse_args()
     chats = prompts(args.n)
     from ladder.backends.local import load_tokenizer, render_chat
-    from ladder.hardware import matmul_peaks
+    from ladder.hardware import matmul_flops
 
     tok = load_tokenizer("smollm2-135m-instruct")
     prompt_ids = [tok(render_chat(tok, c), add_special_tokens=False)["input_ids"] for c in chats]
-    peak = matmul_peaks().float32
+    peak = matmul_flops("float32", seconds=1.0)  # measured now: a cached figure may be another machine's
 
     rows = []
     if not args.peers_only:

@@ -17,8 +17,21 @@ def test_cpu_info_reads_model_and_flags(tmp_path: Path) -> None:
     cpuinfo.write_text("processor\t: 0\nmodel name\t: AMD EPYC\nflags\t\t: fpu avx2 fma\n\n"
                        "processor\t: 1\nmodel name\t: AMD EPYC\nflags\t\t: fpu avx2 fma\n")
     info = cpu_info(str(cpuinfo))
-    assert info.model == "AMD EPYC" and info.flags == {"fpu", "avx2", "fma"}
+    assert info.model == "AMD EPYC" and info.flags == {"fpu", "avx2", "fma"} and info.identity == ""
     assert not cpu_has_bf16_instructions(info) and cpu_has_bf16_instructions(AMX)
+
+
+def test_two_cpus_named_alike_keep_their_own_measured_peaks(tmp_path: Path) -> None:
+    """A virtual machine may call two generations "AMD EPYC": family, model and stepping tell them
+    apart, so one's cached matmul peak is never read as the other's."""
+    infos = []
+    for family in (23, 25):
+        cpuinfo = tmp_path / f"cpuinfo{family}"
+        cpuinfo.write_text(f"processor\t: 0\ncpu family\t: {family}\nmodel\t\t: 1\nmodel name\t: AMD EPYC\n"
+                           f"stepping\t: 1\nflags\t\t: fpu avx2 fma\n\nprocessor\t: 1\ncpu family\t: 99\n")
+        infos.append(cpu_info(str(cpuinfo)))
+    assert infos[1].identity == "cpu family 25 model 1 stepping 1"  # the first processor's, not the second's
+    assert infos[0].model == infos[1].model and peaks_path(infos[0], tmp_path) != peaks_path(infos[1], tmp_path)
 
 
 def test_no_bf16_instructions_means_fp32_without_measuring(tmp_path: Path) -> None:

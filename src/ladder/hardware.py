@@ -5,8 +5,9 @@ Whether bfloat16 pays is measured, not read off the flags alone: an AVX512-BF16 
 instructions exist, not that torch's kernels for the shapes ladder runs are faster with them
 (and on AVX2-only CPUs bf16 is emulated: on an AMD EPYC it ran several times slower than
 fp32). `bf16_pays` asks the flags first (no flag, no measurement), then times one matmul in both
-precisions once per machine and keeps the figures in the cache folder, keyed on the CPU and the
-torch version, so every later process reads them instead of spending a second measuring.
+precisions once per machine and keeps the figures in the cache folder, keyed on the CPU (its name,
+family, model number and stepping, flags), the torch version and its threads, so every later
+process reads them instead of spending a second measuring.
 """
 
 from __future__ import annotations
@@ -34,27 +35,36 @@ SPEED_FLAGS = ("avx", "avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "a
 class CpuInfo:
     model: str | None  # e.g. "Intel(R) Xeon(R) Platinum 8480+"; None where the system does not say
     flags: frozenset[str]  # every flag /proc/cpuinfo lists (empty off Linux)
+    # family, model number and stepping (x86) or implementer and part (arm64): a virtual machine
+    # may name two generations alike ("AMD EPYC"), and their matmul peaks differ (119 against 186
+    # GFLOP/s fp32 for two such 2-core machines); "" where the system does not say
+    identity: str = ""
+
+
+# the /proc/cpuinfo keys that tell one CPU generation from another under the same model name
+IDENTITY_KEYS = ("cpu family", "model", "stepping", "CPU implementer", "CPU architecture", "CPU variant", "CPU part")
 
 
 def cpu_info(cpuinfo_path: str = "/proc/cpuinfo") -> CpuInfo:
-    """The CPU's model name and instruction-set flags, from /proc/cpuinfo (Linux); elsewhere the
-    model from `platform.processor()` and no flags."""
+    """The CPU's model name, identity and instruction-set flags, from /proc/cpuinfo (Linux, its
+    first processor); elsewhere the model from `platform.processor()` and no flags."""
     try:
         with open(cpuinfo_path) as f:
             text = f.read()
     except OSError:
         return CpuInfo(platform.processor() or None, frozenset())
-    model, flags = None, frozenset()
-    for line in text.splitlines():
+    model, flags, identity = None, frozenset(), {}
+    for line in text.split("\n\n")[0].splitlines():
         key, _, value = line.partition(":")
         key = key.strip()
         if model is None and key in ("model name", "Model", "cpu model"):
             model = value.strip() or None
         elif not flags and key in ("flags", "Features"):  # x86, arm64
             flags = frozenset(value.split())
-        if model is not None and flags:
-            break
-    return CpuInfo(model or platform.processor() or None, flags)
+        elif key in IDENTITY_KEYS:
+            identity[key] = value.strip()
+    described = " ".join(f"{k} {identity[k]}" for k in IDENTITY_KEYS if k in identity)
+    return CpuInfo(model or platform.processor() or None, flags, described)
 
 
 def cpu_has_bf16_instructions(info: CpuInfo | None = None) -> bool:
@@ -96,7 +106,7 @@ class MatmulPeaks:
 def _machine_key(info: CpuInfo) -> str:
     import torch
 
-    text = json.dumps([info.model, sorted(info.flags), torch.__version__, torch.get_num_threads()])
+    text = json.dumps([info.model, info.identity, sorted(info.flags), torch.__version__, torch.get_num_threads()])
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

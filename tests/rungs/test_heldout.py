@@ -51,3 +51,16 @@ def test_a_target_a_judge_scores_goes_by_the_loss(tmp_path: Path) -> None:
     assert heldout_metric(judged, None, [], []) is None  # type: ignore[arg-type]
     plain = _task(tmp_path / "p", ANYTHING)
     assert checks_score(plain, "overall") and not checks_score(plain, "knowledge")  # no check has that tag
+
+
+def test_the_build_note_shows_the_measure_and_its_curve() -> None:
+    from ladder.rungs.finetune import early_stop_note
+
+    record = {"measure": "form", "holdout_items": 16, "best_step": 9, "stopped_at": 18,
+              "heldout": [{"step": 9, "value": 0.875}, {"step": 18, "value": None}]}
+    note = early_stop_note(record)
+    assert "stopped early at step 18, kept step 9" in note and "form pass rate on 16 held-out" in note
+    assert "9: 88%, 18: none scored" in note
+    loss = early_stop_note({**record, "measure": "loss", "stopped_at": None, "heldout": [{"step": 9, "value": 0.25}]})
+    assert "ran every step" in loss and "best loss" in loss and "9: 0.250" in loss
+    assert early_stop_note(None) == ""

@@ -63,6 +63,12 @@ def test_on_a_metric_higher_is_better_and_a_perfect_pass_rate_stops_at_once() ->
     stop = EarlyStop(holdout=[0, 1], every=1, patience=2, batch_size=2, metric=metric)
     assert [stop.observe(s, r, weights) for s, r in enumerate([0.5, 0.25, 0.5], start=1)] == [False, False, True]
     assert stop.best_step == 1
+    # no held-out item could be scored: recorded, but neither a best nor a strike against the patience
+    stop = EarlyStop(holdout=[0, 1], every=1, patience=1, batch_size=2, metric=metric)
+    assert [stop.observe(s, math.nan, weights) for s in (1, 2, 3)] == [False] * 3
+    assert stop.best_params == {} and [h["value"] for h in stop.record()["heldout"]] == [None] * 3
+    assert [stop.observe(4, 0.5, weights), stop.observe(5, math.nan, weights), stop.observe(6, 0.25, weights)] == [
+        False, False, True]
 
 
 def test_the_early_stop_settings_are_keyed_only_when_an_early_stop_runs() -> None:

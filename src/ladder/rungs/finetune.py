@@ -78,7 +78,8 @@ def early_stop_note(record: Mapping[str, Any] | None) -> str:
         return ""
     measure = record["measure"]
     shown = "{:.3f}" if measure == "loss" else "{:.0%}"
-    curve = ", ".join(f"{h['step']}: {shown.format(h['value'])}" for h in record["heldout"])
+    curve = ", ".join(f"{h['step']}: " + ("none scored" if h["value"] is None else shown.format(h["value"]))
+                      for h in record["heldout"])
     stopped = (f"stopped early at step {record['stopped_at']}" if record["stopped_at"] is not None
                else "ran every step")
     what = "loss" if measure == "loss" else f"{measure} pass rate"

@@ -15,6 +15,7 @@ example's own against its reference, a failed call counting as a failure.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -30,13 +31,16 @@ def target_metric(task: Task) -> str:
     return task.spec.target.metric if task.spec.target else "overall"
 
 
-def checks_score(task: Task, metric: str) -> bool:
-    """Whether the task's checks alone give `metric`'s outcome: some check has its tag (any check
-    for `overall`) and no judge adds verdicts to it (pairwise judges give comparisons, not verdicts)."""
+def checks_score(task: Task, metric: str, examples: Sequence[Example] = ()) -> bool:
+    """Whether checks alone give `metric`'s outcome on `examples`: a check of the task's or of
+    their own has its tag (any check for `overall`) and no judge adds verdicts to it (pairwise
+    judges give comparisons, not verdicts). Eval rows' own checks do not count: the held-out
+    items are training rows."""
     judges = [j for j in task.spec.judges if j.kind != "pairwise"]
+    checks = [*task.checks, *(c for ex in examples for c in ex.checks)]
     if metric == "overall":
-        return bool(task.checks) and not judges
-    return any(c.tag == metric for c in task.checks) and not any(j.verdict_tag == metric for j in judges)
+        return bool(checks) and not judges
+    return any(c.tag == metric for c in checks) and not any(j.verdict_tag == metric for j in judges)
 
 
 @dataclass(frozen=True)
@@ -54,7 +58,7 @@ def heldout_metric(task: Task, backend: LocalBackend, chats: Sequence[Chat],
     `examples[i]`), answered by the model the trainer passes in; None where checks alone do not
     score the target."""
     metric = target_metric(task)
-    if not checks_score(task, metric):
+    if not checks_score(task, metric, examples):
         return None
     if len(chats) != len(examples):
         raise ValueError(f"{len(chats)} training chats for {len(examples)} examples")
@@ -66,7 +70,7 @@ def heldout_metric(task: Task, backend: LocalBackend, chats: Sequence[Chat],
             run_checks(a.text, examples[i].expected, task.checks + examples[i].checks, examples[i])))
             for i, a in zip(items, answers)]
         counted = list(target_outcomes(scored, metric).values())  # an item no check could score is left out
-        return sum(counted) / len(counted) if counted else 0.0
+        return sum(counted) / len(counted) if counted else math.nan  # no value: the early stop waits
 
     # a check's str() lists its fields (pydantic models, dataclasses): any edit to one changes the key
     decides = (metric, [str(c) for c in task.checks], [[str(c) for c in ex.checks] for ex in examples],

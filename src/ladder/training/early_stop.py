@@ -103,8 +103,12 @@ class EarlyStop:
         return value < self.best_value if self.metric is None else value > self.best_value
 
     def observe(self, step: int, value: float, params: dict[str, Any]) -> bool:
-        """Record an evaluation; True when training should stop now."""
+        """Record an evaluation; True when training should stop now. A NaN value (no held-out item
+        could be scored) is recorded and neither improves nor counts against the patience: a run
+        that never gets a value trains like one without early stopping."""
         self.history.append((step, value))
+        if math.isnan(value):
+            return False
         if self._better(value):
             self.best_step, self.best_value = step, value
             self.best_params = {n: p.detach().clone() for n, p in params.items()}
@@ -112,7 +116,7 @@ class EarlyStop:
                 self.stopped_at = step
                 return True
             return False
-        evaluations_since_best = sum(1 for s, _ in self.history if s > self.best_step)
+        evaluations_since_best = sum(1 for s, v in self.history if s > self.best_step and not math.isnan(v))
         if evaluations_since_best >= self.patience:
             self.stopped_at = step
             return True
@@ -141,7 +145,7 @@ class EarlyStop:
     def record(self) -> dict[str, Any]:
         """What training.json and the report show."""
         return {"measure": self.measure, "holdout_items": len(self.holdout), "every": self.every,
-                "patience": self.patience, "heldout": [{"step": s, "value": v} for s, v in self.history],
+                "patience": self.patience, "heldout": [{"step": s, "value": None if math.isnan(v) else v} for s, v in self.history],
                 "best_step": self.best_step, "stopped_at": self.stopped_at}
 
 
