@@ -119,8 +119,10 @@ def train_sft(ctx: RungContext, rung: str, args: LoraArgs, chats: Sequence[Chat]
     result, reused). An early stop on the target goes by the task's target metric on held-out
     chats, where the task's checks score it (rungs/heldout.py)."""
     seed = ctx.task.spec.seed
+    # several training processes cannot call back into this one to answer held-out items: there
+    # an early stop on the target trains every epoch (training/lora_sft.py, train_on_rows)
     metric = (heldout_metric(ctx.task, local_backend(ctx, rung), chats, examples)
-              if args.early_stop_patience and args.early_stop_measure == "target" else None)
+              if args.early_stop_patience and args.early_stop_measure == "target" and args.processes == 1 else None)
     return train_or_reuse(
         ctx, rung, ([chat_to_json(c) for c in chats], run_settings(args, seed, metric)),
         lambda model, tok, out: train_lora_sft(model, tok, chats, args, out, seed=seed, on_step=ctx.on_train_step,

@@ -131,8 +131,8 @@ def train_on_rows(
     heldout_metric: HeldoutMetric | None = None,
 ) -> TrainResult:
     """Next-token loss on the labelled tokens of pre-tokenized rows (SFT and CPT share this).
-    With `args.processes` > 1 the training runs in that many processes (training/parallel.py),
-    and an early stop goes by the held-out loss: a metric's scorer does not travel to them."""
+    With `args.processes` > 1 the training runs in that many processes (training/parallel.py);
+    a metric's scorer does not travel to them, so only an early stop on the loss runs there."""
     rows = list(rows)
     if args.processes > 1 and current_group() is None:
         job = {"rows": rows, "pad_id": pad_id, "args": args.model_dump(include=set(LoraArgs.model_fields)),
