@@ -17,7 +17,7 @@ from ladder.task import load_task
 def _task(folder: Path, checks: str, target: str = "form", judges: str = ""):
     (folder / "data").mkdir(parents=True)
     rows = [{"messages": [{"role": "user", "content": f"Say the number {i}."},
-                          {"role": "assistant", "content": str(i)}]} for i in range(4)]
+                          {"role": "assistant", "content": f"ZQX-{i}"}]} for i in range(4)]
     (folder / "data" / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     (folder / "data" / "eval.jsonl").write_text(json.dumps({"input": "Say the number 9.", "expected": "9"}) + "\n")
     (folder / "task.yaml").write_text(
@@ -28,12 +28,13 @@ def _task(folder: Path, checks: str, target: str = "form", judges: str = ""):
 
 
 ANYTHING = "  - {name: some text, kind: regex, tag: form, pattern: '(?s).+'}\n"
+HOUSE_CODE = "  - {name: house code, kind: regex, tag: form, pattern: '^ZQX-\\d$'}\n"  # the references' form
 NEVER = "  - {name: never, kind: regex, tag: form, pattern: '^IMPOSSIBLE$'}\n"
 
 
 def test_the_pass_rate_is_the_checks_verdicts_on_the_models_answers(backend, tmp_path: Path) -> None:
     model = backend._model(None)
-    for checks, rate in ((ANYTHING, 1.0), (NEVER, 0.0)):
+    for checks, rate in ((ANYTHING, 1.0), (HOUSE_CODE, 0.0)):  # the base model knows no house code
         task = _task(tmp_path / str(rate), checks)
         chats = answer_chats(ChatPrompt(), task.train)
         metric = heldout_metric(task, backend, chats, task.train)
@@ -41,6 +42,14 @@ def test_the_pass_rate_is_the_checks_verdicts_on_the_models_answers(backend, tmp
         assert metric.score(model, [0, 2]) == rate
     with pytest.raises(ValueError, match="4 training chats for 3 examples"):
         heldout_metric(task, backend, chats, task.train[:3])
+
+
+def test_checks_that_fail_the_training_answers_themselves_stop_nothing(backend, tmp_path: Path) -> None:
+    """romeo-bob's `names Bob` fails every training answer (they are about the others): a held-out
+    rate stuck at 0% would stop training for nothing, so there is no metric to stop on."""
+    task = _task(tmp_path / "never", NEVER)
+    assert checks_score(task, "form", task.train)
+    assert heldout_metric(task, backend, answer_chats(ChatPrompt(), task.train), task.train) is None
 
 
 def test_a_target_a_judge_scores_goes_by_the_loss(tmp_path: Path) -> None:

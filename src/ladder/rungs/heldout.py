@@ -1,12 +1,14 @@
 """The task's target metric on held-out training items: what a fine-tune's early stop goes by.
 
 The issue that asked for early stopping asked for it on the target metric where that is cheap
-to score, and on the held-out answer loss otherwise. The loss alone proved the wrong signal on
-balance-shift: it kept falling while the answers' three-line format broke (issue notes). A
-metric the task's checks score (a regex, a number, an exact match) costs one greedy answer per
-held-out item, in one batch, with the model being trained: a few seconds, not a training step's
-worth. A target that an LLM judge scores (its tag, or `overall` with judges) is not cheap, and
-an early stop there goes by the loss (`heldout_metric` returns None).
+to score. The held-out answer loss, its fallback, proved the wrong signal on balance-shift: it
+kept falling while the answers' three-line format broke (issue notes). A metric the task's checks
+score (a regex, a number, an exact match) costs one greedy answer per held-out item, in one batch,
+with the model being trained: a few seconds, not a training step's worth. Where an LLM judge
+scores the target (its tag, or `overall` with judges), and where the checks fail a training
+example's own reference answer (so the held-out rate could not say what was learned),
+`heldout_metric` returns None and training runs every epoch (`early_stop_measure: loss` is
+there for whoever wants the loss).
 
 Each held-out chat is asked as it is trained on (its messages but the last, the answer) and
 scored like an eval row for the target (scoring.target_outcomes): the task's checks and the
@@ -56,19 +58,29 @@ def heldout_metric(task: Task, backend: LocalBackend, chats: Sequence[Chat],
                    examples: Sequence[Example]) -> HeldoutMetric | None:
     """The target metric's pass rate on training chats by index (`chats[i]` trains on
     `examples[i]`), answered by the model the trainer passes in; None where checks alone do not
-    score the target."""
+    score the target, or where they fail a training example's own reference answer."""
     metric = target_metric(task)
     if not checks_score(task, metric, examples):
         return None
     if len(chats) != len(examples):
         raise ValueError(f"{len(chats)} training chats for {len(examples)} examples")
+
+    def checked(i: int, text: str | None) -> _Answer:
+        ex = examples[i]
+        return _Answer(i, None if text is not None else "error",
+                       () if text is None else tuple(run_checks(text, ex.expected, task.checks + ex.checks, ex)))
+
+    # The checks must pass the training answers themselves, or the held-out rate measures
+    # something else: romeo-bob's `names Bob` fails every training answer (they are about the
+    # other characters), so its held-out rate would sit at 0% whatever the model learned.
+    references = list(target_outcomes([checked(i, ex.expected) for i, ex in enumerate(examples)], metric).values())
+    if not references or not all(references):
+        return None
     params = GenerationParams(max_new_tokens=task.spec.generation.max_new_tokens, temperature=0.0)
 
     def score(model: Any, items: list[int]) -> float:
         answers = generate_chats(model, backend.tokenizer, backend.stop_ids, [chats[i][:-1] for i in items], params)
-        scored = [_Answer(i, a.error, () if a.error else tuple(
-            run_checks(a.text, examples[i].expected, task.checks + examples[i].checks, examples[i])))
-            for i, a in zip(items, answers)]
+        scored = [checked(i, None if a.error else a.text) for i, a in zip(items, answers)]
         counted = list(target_outcomes(scored, metric).values())  # an item no check could score is left out
         return sum(counted) / len(counted) if counted else math.nan  # no value: the early stop waits
 
