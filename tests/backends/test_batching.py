@@ -52,3 +52,44 @@ def test_prefix_cached_batch_matches_plain_batch(backend):
 
     assert [cut(a) for a in shared] == [cut(b) for b in alone]
     assert any(len(cut(a)) > 3 for a in shared)  # the rows said something, so the match means something
+
+
+@pytest.mark.slow
+def test_rows_that_finish_leave_the_batch_and_the_others_answer_as_alone(backend, monkeypatch):
+    import ladder.backends.batching as batching
+
+    tok, model = backend.tokenizer, backend._model(None)
+    system = "You are a terse assistant. Answer in as few words as the question needs. " * 3
+    questions = ("Say yes.", "Say no.", "Count from one to twenty in words, separated by commas.",
+                 "List the days of the week.", "Say hi.", "Name the planets of the solar system.")
+    rows = [tok(render_chat(tok, (Message("system", system), Message("user", q))), add_special_tokens=False)["input_ids"]
+            for q in questions]
+    eos, pad = tok.eos_token_id, tok.pad_token_id
+    from transformers import StaticCache
+
+    dropped: list[int] = []  # rows kept at each drop
+    original = StaticCache.reorder_cache
+
+    def reorder(self, keep):
+        dropped.append(len(keep))
+        return original(self, keep)
+
+    monkeypatch.setattr(batching, "DROP_MIN_ROWS", 1)
+    monkeypatch.setattr(batching, "DROP_MIN_SHARE", 0.0)
+    monkeypatch.setattr(batching, "DROP_MIN_STEPS_LEFT", 1)
+    monkeypatch.setattr(StaticCache, "reorder_cache", reorder)
+    shared = batching.generate_rows(model, rows, pad, eos, max_new_tokens=40)
+    assert dropped and dropped[-1] < len(rows)  # finished rows really left the batch
+    alone = []
+    for r in rows:
+        with torch.inference_mode():
+            out = model.generate(input_ids=torch.tensor([r]), attention_mask=torch.ones(1, len(r), dtype=torch.long),
+                                 max_new_tokens=40, do_sample=False, top_p=None, top_k=None,
+                                 pad_token_id=pad, eos_token_id=eos)
+        alone.append(out[0, len(r):].tolist())
+
+    def cut(ids):
+        return ids[: ids.index(eos)] if eos in ids else ids
+
+    assert [cut(a) for a in shared] == [cut(b) for b in alone]
+    assert len({len(cut(a)) for a in shared}) > 2  # rows of different lengths: some left early

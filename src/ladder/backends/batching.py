@@ -16,6 +16,12 @@ Attention in this loop reads the shared prefix once per batch rather than once p
 (prefix_attention.py): 50 instructed balance-shift prompts went from 21.4-22.5 s to 16.9-18.4 s,
 outputs identical on the zero-shot, instructed and few-shot prompts (AMD EPYC, AVX2, 2 cores).
 
+Rows that have finished leave the batch once enough of them have (`_worth_dropping`): each layer's
+cache keeps only the rows still answering. Measured in turn against the loop without it (whole
+processes, 50 prompts, a noisy machine): 0.886x the wall time on the instructed prompts
+(0.85-1.06 over 3 pairs), 0.978x on the zero-shot ones (0.77-1.02 over 4 pairs); outputs
+identical on the zero-shot, instructed and few-shot prompts.
+
 Why a loop of our own rather than `model.generate`: generate's default cache grows by
 concatenation, copying every row's whole cache (prefix included) at every step of every layer,
 and wraps each step in generic processing. Preallocating the cache (transformers' StaticCache,
@@ -32,6 +38,12 @@ from typing import Any, Sequence
 from ladder.backends.prefix_attention import shared_prefix_attending
 
 MIN_SHARED_PREFIX = 16  # below this, copying the cache costs more than prefilling again
+
+# finished rows leave the batch once they are this many and this share of it, with this many
+# steps still to go (generate_rows, _worth_dropping)
+DROP_MIN_ROWS = 4
+DROP_MIN_SHARE = 0.25
+DROP_MIN_STEPS_LEFT = 8
 
 AUTO_BATCH_TOKENS = 32768  # auto batches: rows x (longest prompt + new tokens) stays under this
 AUTO_MAX_ROWS = 64
@@ -106,6 +118,13 @@ def _static_cache(model: Any, rows: int, length: int, prefix: Any | None, shared
     return cache
 
 
+def _worth_dropping(finished: int, rows: int, steps_left: int) -> bool:
+    """Whether to drop the finished rows from the batch now. Dropping copies every layer's cache
+    of the rows kept (about 0.2 s for 40 instructed rows), and a step over fewer rows costs less
+    only where a good share of them are gone; with few steps left the copy cannot pay."""
+    return finished >= max(DROP_MIN_ROWS, DROP_MIN_SHARE * rows) and steps_left >= DROP_MIN_STEPS_LEFT
+
+
 def _next_tokens(logits: Any, temperature: float) -> Any:
     import torch
 
@@ -147,7 +166,6 @@ def generate_rows(
     positions = (mask[:, :prompt_len].cumsum(-1) - 1).clamp(min=0)
     prefix = _prefix_cache(model, rows[0][:shared], memo) if shared else None
     cache = _static_cache(model, batch, prompt_len + max_new_tokens, prefix, shared)
-    new: list[Any] = []
     done = torch.zeros(batch, dtype=torch.bool)
 
     def own_slots(end: int, queries: int) -> dict[str, Any]:
@@ -164,15 +182,23 @@ def generate_rows(
                        position_ids=positions[:, shared:], cache=cache, use_cache=True,
                        logits_to_keep=1, **own_slots(prompt_len, width)).logits[:, -1]
         position = positions[:, -1]
+        out = torch.full((batch, max_new_tokens), pad_id, dtype=torch.long)
+        alive = torch.arange(batch)  # the rows still in the batch, as indices of `rows`
+        steps = 0
         for step in range(max_new_tokens):
-            token = torch.where(done, torch.full((batch,), pad_id), _next_tokens(logits, temperature))
-            new.append(token)
+            token = torch.where(done, torch.full_like(alive, pad_id), _next_tokens(logits, temperature))
+            out[alive, step] = token
+            steps = step + 1
             done |= torch.isin(token, stops)
             if bool(done.all()) or step == max_new_tokens - 1:
                 break
+            if _worth_dropping(int(done.sum()), len(alive), max_new_tokens - step - 1):
+                keep = (~done).nonzero()[:, 0]
+                cache.reorder_cache(keep)  # every layer's keys and values, kept rows only
+                alive, mask, position, token, done = alive[keep], mask[keep], position[keep], token[keep], done[keep]
             end = prompt_len + step + 1
             mask[:, end - 1] = 1
             position = position + 1
             logits = model(input_ids=token[:, None], attention_mask=mask[:, :end], position_ids=position[:, None],
                            cache=cache, use_cache=True, **own_slots(end, 1)).logits[:, -1]
-    return torch.stack(new, 1).tolist()
+    return out[:, :steps].tolist()
