@@ -18,6 +18,23 @@ def test_common_prefix_leaves_every_row_a_token():
     assert common_prefix_len([[5, 6], [7, 6]]) == 0
 
 
+def cut(ids: list[int], eos: int) -> list[int]:
+    return ids[: ids.index(eos)] if eos in ids else ids
+
+
+def answered_alone(model, rows: list[list[int]], pad: int, eos: int, max_new_tokens: int) -> list[list[int]]:
+    """The reference: each row alone through transformers' own generate (no padding, no shared
+    cache, not our loop), so a fault in the loop cannot hide in both sides of a comparison."""
+    alone = []
+    for r in rows:
+        with torch.inference_mode():
+            out = model.generate(input_ids=torch.tensor([r]), attention_mask=torch.ones(1, len(r), dtype=torch.long),
+                                 max_new_tokens=max_new_tokens, do_sample=False, top_p=None, top_k=None,
+                                 pad_token_id=pad, eos_token_id=eos)
+        alone.append(cut(out[0, len(r):].tolist(), eos))
+    return alone
+
+
 @pytest.mark.slow
 def test_prefix_cached_batch_matches_plain_batch(backend):
     tok = backend.tokenizer
@@ -37,21 +54,9 @@ def test_prefix_cached_batch_matches_plain_batch(backend):
     # the prefix cache is passed under transformers' current argument name: no deprecation notice
     # breaks the progress display mid-climb
     assert [str(w.message) for w in caught if issubclass(w.category, (FutureWarning, DeprecationWarning))] == []
-    # Reference: each row alone through transformers' own generate (no padding, no shared cache,
-    # not our loop), so a fault in the loop cannot hide in both sides of the comparison.
-    alone = []
-    for r in rows:
-        with torch.inference_mode():
-            out = model.generate(input_ids=torch.tensor([r]), attention_mask=torch.ones(1, len(r), dtype=torch.long),
-                                 max_new_tokens=12, do_sample=False, top_p=None, top_k=None,
-                                 pad_token_id=pad, eos_token_id=eos)
-        alone.append(out[0, len(r):].tolist())
-
-    def cut(ids):
-        return ids[: ids.index(eos)] if eos in ids else ids
-
-    assert [cut(a) for a in shared] == [cut(b) for b in alone]
-    assert any(len(cut(a)) > 3 for a in shared)  # the rows said something, so the match means something
+    alone = answered_alone(model, rows, pad, eos, 12)
+    assert [cut(a, eos) for a in shared] == alone
+    assert any(len(cut(a, eos)) > 3 for a in shared)  # the rows said something, so the match means something
 
 
 @pytest.mark.slow
@@ -80,16 +85,5 @@ def test_rows_that_finish_leave_the_batch_and_the_others_answer_as_alone(backend
     monkeypatch.setattr(StaticCache, "reorder_cache", reorder)
     shared = batching.generate_rows(model, rows, pad, eos, max_new_tokens=40)
     assert dropped and dropped[-1] < len(rows)  # finished rows really left the batch
-    alone = []
-    for r in rows:
-        with torch.inference_mode():
-            out = model.generate(input_ids=torch.tensor([r]), attention_mask=torch.ones(1, len(r), dtype=torch.long),
-                                 max_new_tokens=40, do_sample=False, top_p=None, top_k=None,
-                                 pad_token_id=pad, eos_token_id=eos)
-        alone.append(out[0, len(r):].tolist())
-
-    def cut(ids):
-        return ids[: ids.index(eos)] if eos in ids else ids
-
-    assert [cut(a) for a in shared] == [cut(b) for b in alone]
-    assert len({len(cut(a)) for a in shared}) > 2  # rows of different lengths: some left early
+    assert [cut(a, eos) for a in shared] == answered_alone(model, rows, pad, eos, 40)
+    assert len({len(cut(a, eos)) for a in shared}) > 2  # rows of different lengths: some left early

@@ -357,13 +357,8 @@ class LocalBackend:
         return int(self.tokenizer(candidate, add_special_tokens=False)["input_ids"][0])
 
     # -- generation -----------------------------------------------------------------------
-    def generate(
-        self,
-        chats: Sequence[Chat],
-        params: GenerationParams,
-        adapter: str | None = None,
-        on_progress: ProgressFn | None = None,
-    ) -> list[Generation]:
+    def generate(self, chats: Sequence[Chat], params: GenerationParams, adapter: str | None = None,
+                 on_progress: ProgressFn | None = None) -> list[Generation]:
         return generate_chats(self._model(adapter), self.tokenizer, self.stop_ids, chats, params,
                               self.batch_size, on_progress)
 

@@ -39,6 +39,11 @@ def shared_prefix_attention(module: Any, query: Any, key: Any, value: Any, atten
     kv_end - shared_prefix] booleans: which of its row's own slots each query attends to)."""
     import torch
 
+    if "shared_prefix" not in kwargs:
+        # only generate_rows swaps this attention in, and only for its own calls; building sdpa's
+        # mask at every step so that a concurrent caller could fall back cost 15-20% of a batch
+        raise RuntimeError("the model was called outside generate_rows while its shared-prefix attention was in "
+                           "place: one model answers one batch at a time")
     shared, end, own_mask = kwargs["shared_prefix"], kwargs["kv_end"], kwargs["own_mask"]
     rows, heads, queries, dim = query.shape
     kv_heads = key.shape[1]
