@@ -59,7 +59,7 @@ def main() -> None:
     options = {"early_stop_patience": args.patience, "early_stop_measure": args.measure,
                **({"holdout_fraction": args.holdout} if args.holdout is not None else {}),
                **({"early_stop_every": args.every} if args.every is not None else {})}
-    metric = task.spec.target.metric if task.spec.target else "overall"
+    metric = task.spec.target.metric
     print(f"{task.name}: fixed epochs vs early stopping ({json.dumps(options)}), target metric {metric}\n")
     print("| rung | build s fixed | build s early stop | early stop | fixed (95% CI) | early stop (95% CI) "
           "| early stop - fixed (95% CI) | McNemar p |")

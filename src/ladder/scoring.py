@@ -87,6 +87,16 @@ def accuracies(gens: Sequence[Any]) -> dict[str, Any]:
     return out
 
 
+@dataclass(frozen=True)
+class Scored:
+    """An answer not (yet) stored, seen as the functions here see a stored generation: an eval
+    look's results, a held-out training item's answer."""
+
+    example_id: Any
+    error: str | None
+    assessments: tuple[Any, ...]
+
+
 def target_outcomes(gens: Iterable[Any], metric: str) -> dict[str, bool]:
     """Example id -> whether it counts as a pass for the target on `metric`. A failed call is a
     failure here (what a user of the rung would get); an example no check could score is left out."""

@@ -21,12 +21,11 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
 from ladder.backends.base import Backend
 from ladder.eval.runner import evaluate
-from ladder.scoring import target_outcomes
+from ladder.scoring import Scored, target_outcomes
 from ladder.stats import ALPHA, clopper_pearson_interval
 from ladder.task import Task
 from ladder.types import GenerationParams
@@ -109,15 +108,6 @@ def _pessimistic(task: Task, ids: Sequence[str]) -> dict[str, bool]:
     return {i: False for i in ids if not task.dev_ids or i in task.dev_ids}
 
 
-@dataclass(frozen=True)
-class _Scored:
-    """An ExampleResult seen as scoring.py sees a stored generation."""
-
-    example_id: str
-    error: str | None
-    assessments: tuple[Any, ...]
-
-
 def evaluate_in_looks(task: Task, candidate: Any, backend: Backend, params: GenerationParams,
                        best: tuple[str, dict[str, bool]] | None, chunk_size: int,
                        advance: Callable[[int], None]) -> tuple[list[Any], float, str | None]:
@@ -139,7 +129,7 @@ def evaluate_in_looks(task: Task, candidate: Any, backend: Backend, params: Gene
         results.update(zip(chunk, result.results))
         seconds, start = seconds + result.seconds, size
         if size < len(rows) and best is not None:
-            scored = [_Scored(r.example.id, r.generation.error, r.assessments) for r in results.values()]
+            scored = [Scored(r.example.id, r.generation.error, r.assessments) for r in results.values()]
             stop = judge_look(decision_outcomes(task, scored), task.spec.target.value, len(sizes), best)
             if stop is not None:
                 return [results[i] for i in sorted(results)], seconds, stop

@@ -18,19 +18,14 @@ example's own against its reference, a failed call counting as a failure.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any, Sequence
 
 from ladder.backends.local import LocalBackend, generate_chats
 from ladder.metrics.checks import run_checks
-from ladder.scoring import target_outcomes
+from ladder.scoring import Scored, target_outcomes
 from ladder.task import Task
 from ladder.training.early_stop import HeldoutMetric
-from ladder.types import Assessment, Chat, Example, GenerationParams, content_hash
-
-
-def target_metric(task: Task) -> str:
-    return task.spec.target.metric if task.spec.target else "overall"
+from ladder.types import Chat, Example, GenerationParams, content_hash
 
 
 def checks_score(task: Task, metric: str, examples: Sequence[Example] = ()) -> bool:
@@ -45,29 +40,20 @@ def checks_score(task: Task, metric: str, examples: Sequence[Example] = ()) -> b
     return any(c.tag == metric for c in checks) and not any(j.verdict_tag == metric for j in judges)
 
 
-@dataclass(frozen=True)
-class _Answer:
-    """An answer seen as scoring.py sees a stored generation."""
-
-    example_id: int
-    error: str | None
-    assessments: tuple[Assessment, ...]
-
-
 def heldout_metric(task: Task, backend: LocalBackend, chats: Sequence[Chat],
                    examples: Sequence[Example]) -> HeldoutMetric | None:
     """The target metric's pass rate on training chats by index (`chats[i]` trains on
     `examples[i]`), answered by the model the trainer passes in; None where checks alone do not
     score the target, or where they fail a training example's own reference answer."""
-    metric = target_metric(task)
+    metric = task.spec.target.metric
     if not checks_score(task, metric, examples):
         return None
     if len(chats) != len(examples):
         raise ValueError(f"{len(chats)} training chats for {len(examples)} examples")
 
-    def checked(i: int, text: str | None) -> _Answer:
+    def checked(i: int, text: str | None) -> Scored:
         ex = examples[i]
-        return _Answer(i, None if text is not None else "error",
+        return Scored(i, None if text is not None else "error",
                        () if text is None else tuple(run_checks(text, ex.expected, task.checks + ex.checks, ex)))
 
     # The checks must pass the training answers themselves, or the held-out rate measures
