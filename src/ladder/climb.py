@@ -21,6 +21,7 @@ from ladder.backends import backend_for
 from ladder.backends.base import Backend, answers_each, unwrap
 from ladder.backends.batch import BatchBackend
 from ladder.eval.executor import Executor, LocalExecutor
+from ladder.eval.paused import Paused, finish_paused
 from ladder.eval.sequential import decision_outcomes, evaluate_in_looks
 from ladder.events import (
     EvalProgress, OnEvent, RungFinished, RungOutcome, RungSkipped, RungStarted, Status, TrainStep, ignore,
@@ -179,8 +180,9 @@ def climb(
     rung's name, or a sweeping rung's for all its variants) re-ask every call and overwrite
     their cache entries. Raises ValueError for a `refresh` name that is not climbed.
 
-    Each rung is evaluated in looks (eval/sequential.py) and stops early once its rows so far show
-    it can neither meet the target nor beat the best rung so far; `exhaustive` scores every row.
+    Each rung is evaluated in looks (eval/sequential.py) and pauses once its rows so far show it
+    cannot meet the target. When a model's rungs end with none meeting it, each paused rung that
+    might beat the best is finished (eval/paused.py); `exhaustive` scores every row.
 
     `executor` decides where the model's calls run (eval/executor.py): in this process (default)
     or on Ray workers; the cache and the store are written here either way."""
@@ -202,6 +204,7 @@ def climb(
     fresh_taught = None if taught is None else first.fresh if taught is first.cached else CachedBackend(
         teacher, store, read=False, write=use_cache)
     judges = judge_panel(task, model, store, use_cache, status)
+    answer_judges = [j for j in judges if isinstance(j, AnswerJudge)]
     run_id = new_run_id(task)
     run_dir = store.runs_dir / run_id
     run_dir.mkdir(parents=True)
@@ -226,6 +229,7 @@ def climb(
             asked.append(asking)
             # each model climbs its own inner loop: a target met on one model stops only its own rungs
             met, cheapest_here = None, None
+            any_met, paused = False, []  # paused rungs are finished only when no rung meets the target
             estimator = _FinetuneEstimator(view, asking.cached, artifacts / "adapters")
             for rung, options in rungs:
                 name = row_name(rung.name, label)
@@ -249,22 +253,28 @@ def climb(
                 on_event(RungStarted(name, rung.kind, position))
                 refreshed = refresh and set(_names(rung)) & set(refresh)
                 asks = ((asking.fresh, fresh_taught) if refreshed else (asking.cached, taught))
-                outcomes.append(_climb_one(
+                outcome, pause = _climb_one(
                     view, store, *asks, run_id, position, rung, options, params, artifacts, on_event, exhaustive,
                     name=name, answered_by=_answered_by(view, label),
-                ))
+                )
+                outcomes.append(outcome)
+                paused += [] if pause is None else [pause]
                 position += 1
-                if outcomes[-1].status == "ok":  # verdicts first: the target may rest on them
+                if outcome.status == "ok":  # verdicts first: the target may rest on them
                     row = next(r for r in store.rung_results(run_id) if r.rung == name)
-                    judge_rung([j for j in judges if isinstance(j, AnswerJudge)], store, row, on_event)
+                    judge_rung(answer_judges, store, row, on_event)
                 spent += _rung_money(store, run_id, name)
                 # a baseline (random labels) is a reference line: it never ends the climb
-                if not all_rungs and rung.kind != "baseline" and _meets_target(view, store, run_id, name):
+                meets = rung.kind != "baseline" and _meets_target(view, store, run_id, name)
+                any_met = any_met or meets
+                if meets and not all_rungs:
                     met = met or name
                     measured = _measured(view, store, run_id, name)
                     if measured is not None and (
                             cheapest_here is None or measured.cost.cost_at_volume < cheapest_here.cost.cost_at_volume):
                         cheapest_here = measured
+            if paused and not any_met:
+                finish_paused(view, store, run_id, paused, params, answer_judges, on_event)
             if asking is first:
                 met_by, cheapest = met, cheapest_here
         _compare(judges, store, run_id, on_event)
@@ -459,26 +469,27 @@ def _rung_money(store: Store, run_id: str, rung: str) -> float:
     return sum(r.build_money for r in store.rung_results(run_id) if r.rung == rung)
 
 
-def _best_so_far(task: Task, store: Store, run_id: str) -> tuple[str, dict[str, bool]] | None:
-    """The climbed rung with the highest target quality so far (baselines aside), and its outcomes."""
-    best: tuple[float, str, dict[str, bool]] | None = None
-    for row in store.rung_results(run_id):
-        if row.status != "ok" or row.kind == "baseline":
-            continue
-        outcomes = decision_outcomes(task, store.generations(row.id))
-        if outcomes:
-            quality = sum(outcomes.values()) / len(outcomes)
-            if best is None or quality > best[0]:
-                best = (quality, row.rung, outcomes)
-    return None if best is None else (best[1], best[2])
+@dataclass
+class _EvalProgress:
+    """One rung's EvalProgress events: its rows answered so far, over its looks and its finish."""
+
+    rung: str
+    total: int
+    on_event: OnEvent
+    done: int = 0
+
+    def __call__(self, n: int) -> None:
+        self.done += n
+        self.on_event(EvalProgress(self.rung, self.done, self.total))
 
 
 def _climb_one(task: Task, store: Store, backend: CachedBackend, teacher: CachedBackend | None, run_id: str,
                position: int, rung: Rung, options: Any, params: GenerationParams, artifacts: Path,
                on_event: OnEvent, exhaustive: bool = False, *, name: str | None = None,
-               answered_by: tuple[str | None, dict[str, Any] | None] = (None, None)) -> RungOutcome:
+               answered_by: tuple[str | None, dict[str, Any] | None] = (None, None)) -> tuple[RungOutcome, Paused | None]:
     """Prepare, evaluate and record one rung as row `name` (default: the rung's name), answered by
-    the model `answered_by` (its label and recorded prices)."""
+    the model `answered_by` (its label and recorded prices); with what finishing it takes when its
+    evaluation paused after a look (eval/sequential.py)."""
     name = name or rung.name
     model, prices = answered_by
     t0 = time.perf_counter()
@@ -495,27 +506,20 @@ def _climb_one(task: Task, store: Store, backend: CachedBackend, teacher: Cached
                                          prices=prices))
         failed = RungOutcome(name, "failed", time.perf_counter() - t0, str(e))
         on_event(RungFinished(failed, None if isinstance(e, ValueError) else traceback.format_exc()))
-        return failed
+        return failed, None
 
-    total = len(task.eval)
-    done = 0
-
-    def advance(n: int) -> None:
-        nonlocal done
-        done += n
-        on_event(EvalProgress(name, done, total))
-
-    on_event(EvalProgress(name, 0, total))
+    advance = _EvalProgress(name, len(task.eval), on_event)
+    advance(0)
     batch = unwrap(backend)
     batch = batch if isinstance(batch, BatchBackend) else None
     submitted_before = len(batch.submitted) if batch else 0
     # a baseline is a reference line, and a Batch API gets the rung's whole eval as one batch:
     # both are scored whole; live calls go in looks, each in resumable chunks
-    best = None if exhaustive or rung.kind == "baseline" or batch else _best_so_far(task, store, run_id)
+    in_looks = not (exhaustive or rung.kind == "baseline" or batch)
     # a Batch API gets a look's rows as one batch, and a remote backend commits each answer as it
     # ends (one chunk keeps every slot of its pool busy); the local model goes in resumable chunks
-    chunk_size = max(1, total) if batch or answers_each(backend) else max(EVAL_CHUNK, task.spec.generation.rows_per_batch or 0)
-    results, seconds, stop = evaluate_in_looks(task, candidate, backend, params, best, chunk_size, advance)
+    chunk_size = max(1, len(task.eval)) if batch or answers_each(backend) else max(EVAL_CHUNK, task.spec.generation.rows_per_batch or 0)
+    results, seconds, stop = evaluate_in_looks(task, candidate, backend, params, in_looks, chunk_size, advance)
     described = candidate.describe()
     if batch is not None and candidate.answers is None:  # its rows are priced at the endpoint's batch price
         described = {**described, "execution": "batch", "batch_discount": batch.discount,
@@ -533,4 +537,4 @@ def _climb_one(task: Task, store: Store, backend: CachedBackend, teacher: Cached
         store.add_retrievals(rung_id, dict(candidate.retrievals))
     outcome = RungOutcome(name, "ok", time.perf_counter() - t0)
     on_event(RungFinished(outcome))
-    return outcome
+    return outcome, None if stop is None else Paused(name, rung_id, candidate, backend, chunk_size, advance)

@@ -1,20 +1,22 @@
-"""Sequential evaluation: looks at growing shares of the rows, and a stop only when a rung can
-neither meet the target nor beat the best rung so far."""
+"""Sequential evaluation: looks at growing shares of the rows, a pause once a rung cannot meet
+the target, and its other rows asked only when no rung meets it and it might be the best."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from ladder.eval.sequential import judge_look, look_order, look_sizes, looks_that_could_stop
+from ladder.eval.sequential import cannot_meet, look_order, look_sizes, looks_that_could_stop, worse_than
 from ladder.types import Candidate
 
 
-def test_looks_grow_to_every_row_and_small_sets_are_scored_whole() -> None:
+def test_each_look_adds_at_least_20_rows_and_small_sets_are_scored_whole() -> None:
     assert look_sizes(200) == [50, 100, 200]
-    assert look_sizes(60) == [20, 30, 60]  # the first look has at least 20 rows
-    assert look_sizes(39) == [20, 39]
-    assert look_sizes(20) == [20] and look_sizes(5) == [5]
+    assert look_sizes(80) == [20, 40, 80]
+    assert look_sizes(60) == [20, 60]  # 30 would add only 10 rows to the first look
+    assert look_sizes(50) == [20, 50]  # not 20, 25, 50: a batch of 5 rows wastes a CPU
+    assert look_sizes(40) == [20, 40]
+    assert look_sizes(39) == [39] and look_sizes(20) == [20] and look_sizes(5) == [5]
     order = look_order([f"e{i}" for i in range(60)], seed=0)
     assert sorted(order) == list(range(60)) and order != list(range(60))
     assert look_order([f"e{i}" for i in range(60)], seed=0) == order
@@ -24,23 +26,25 @@ def outcomes(passed: int, n: int, prefix: str = "e") -> dict[str, bool]:
     return {f"{prefix}{i}": i < passed for i in range(n)}
 
 
-def test_a_rung_stops_only_when_it_can_neither_meet_the_target_nor_beat_the_best() -> None:
-    best = ("few_shot", outcomes(18, 20))
-    # 2 of 20 against a 90% target and a rung passing 18 of the same rows: both claims hold
-    reason = judge_look(outcomes(2, 20), target=0.9, looks=3, best=best)
-    assert reason is not None and "few_shot" in reason and "20 rows" in reason
-    # as good as the best on these rows: it might still beat it, so it goes on
-    assert judge_look(outcomes(18, 20), target=0.99, looks=3, best=best) is None
-    # bad, but the target is low enough that 2 of 20 does not rule it out... (upper bound above 25%)
-    assert judge_look(outcomes(2, 20), target=0.3, looks=3, best=best) is None
-    # no rung so far to beat: never stopped
-    assert judge_look(outcomes(0, 20), target=0.9, looks=3, best=None) is None
-    # a narrow loss to the best is not evidence enough: 7 vs 10 of 20 leaves the McNemar bound above 1/2
-    assert judge_look(outcomes(7, 20), target=0.9, looks=3, best=("b", outcomes(10, 20))) is None
+def test_a_rung_pauses_when_it_cannot_meet_the_target() -> None:
+    reason = cannot_meet(outcomes(2, 20), target=0.9, looks=3)
+    assert reason is not None and "20 rows" in reason and "90.0%" in reason
+    assert cannot_meet(outcomes(0, 20), target=0.9, looks=3) is not None
+    # bad, but the target is low enough that 2 of 20 does not rule it out (upper bound above 30%)
+    assert cannot_meet(outcomes(2, 20), target=0.3, looks=3) is None
+    assert cannot_meet(outcomes(18, 20), target=0.9, looks=3) is None
+    assert cannot_meet({}, target=0.9, looks=3) is None
 
 
-def test_no_scored_rows_stop_nothing() -> None:
-    assert judge_look({}, target=0.9, looks=3, best=("b", outcomes(20, 20))) is None
+def test_worse_than_the_best_needs_a_one_sided_mcnemar_test() -> None:
+    reason = worse_than(outcomes(2, 20), ("few_shot", outcomes(18, 20)), looks=3)
+    assert reason is not None and "few_shot" in reason and "0 won, 16 lost" in reason
+    # as good as the best on these rows: it might still beat it
+    assert worse_than(outcomes(18, 20), ("b", outcomes(18, 20)), looks=3) is None
+    # a narrow loss is not evidence enough: 7 vs 10 of 20 leaves the bound above 1/2
+    assert worse_than(outcomes(7, 20), ("b", outcomes(10, 20)), looks=3) is None
+    # only the rows both answered count
+    assert worse_than(outcomes(0, 20), ("b", outcomes(20, 20, prefix="x")), looks=3) is None
 
 
 class NoModel:
@@ -73,7 +77,7 @@ class Answers:
         return Candidate(rung=self.name, kind="prompt", prompt=ChatPrompt(), answers=answers)
 
 
-def _task(folder: Path, n: int = 80):
+def _task(folder: Path, n: int = 80, target: float = 0.9):
     from ladder.task import load_task
 
     (folder / "data").mkdir(parents=True)
@@ -81,58 +85,76 @@ def _task(folder: Path, n: int = 80):
     (folder / "data" / "eval.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     (folder / "task.yaml").write_text("name: seq\ndata: {eval: data/eval.jsonl}\n"
                                       "checks:\n  - {name: same, kind: exact, tag: knowledge}\n"
-                                      "target: {metric: knowledge, value: 0.9}\n")
+                                      f"target: {{metric: knowledge, value: {target}}}\n")
     return load_task(folder / "task.yaml")
 
 
-def test_the_climb_stops_a_hopeless_rung_and_says_why_exhaustive_scores_every_row(tmp_path: Path) -> None:
+def _climb(task, folder: Path, rungs, **kwargs):
     from ladder.climb import climb
-    from ladder.report.summary import summarize
+    from ladder.events import EvalProgress
     from ladder.tracking.store import Store
 
+    store, seen = Store(folder), []
+    run = climb(task, store, NoModel(), rungs=[(rung, None) for rung in rungs], all_rungs=True,
+                on_event=lambda e: seen.append((e.rung, e.done)) if isinstance(e, EvalProgress) else None, **kwargs)
+    return store, {r.rung: r for r in store.rung_results(run.run_id)}, seen, run
+
+
+def test_a_rung_that_cannot_meet_the_target_stops_after_a_look_while_another_meets_it(tmp_path: Path) -> None:
+    from ladder.report.summary import summarize
+
     task = _task(tmp_path / "t")
-    rungs = [(Answers("good", right=76), None), (Answers("hopeless", right=4), None)]
-    store = Store(tmp_path / "runs")
-    run = climb(task, store, NoModel(), rungs=rungs, all_rungs=True)
-    good, hopeless = store.rung_results(run.run_id)
+    # the hopeless rung comes first: with no rung before it, it still pauses
+    store, rows, _, run = _climb(task, tmp_path / "runs", [Answers("hopeless", right=4), Answers("good", right=76)])
+    good, hopeless = rows["good"], rows["hopeless"]
     assert good.eval_stop is None and len(store.generations(good.id)) == 80
-    assert hopeless.eval_stop is not None and "good" in hopeless.eval_stop
+    assert hopeless.eval_stop is not None and "target 90.0%" in hopeless.eval_stop
     scored = store.generations(hopeless.id)
-    assert len(scored) == 20  # the first look
+    assert len(scored) == 20  # the first look, never finished: good meets the target
     ids = [g.example_id for g in scored]
     assert ids == sorted(ids, key=lambda i: int(i[1:]))  # stored in eval order
     assert ids != [f"e{i}" for i in range(20)]  # a seeded sample of the rows, not the first 20
     entry = {r["rung"]: r for r in summarize(store, run.run_id)["rungs"]}["hopeless"]
     assert entry["n"] == 20 and entry["eval_stop"] == hopeless.eval_stop
 
-    whole = climb(task, store, NoModel(), rungs=rungs, all_rungs=True, exhaustive=True)
-    assert all(r.eval_stop is None and len(store.generations(r.id)) == 80 for r in store.rung_results(whole.run_id))
+    _, whole, _, _ = _climb(task, tmp_path / "runs", [Answers("hopeless", right=4), Answers("good", right=76)],
+                            exhaustive=True)
+    assert all(r.eval_stop is None for r in whole.values())
+    assert all(len(store.generations(r.id)) == 80 for r in whole.values())
+
+
+def test_with_no_rung_meeting_the_target_the_paused_rungs_that_might_be_best_are_finished(tmp_path: Path) -> None:
+    task = _task(tmp_path / "t")
+    # 50% and 55%: both pause at the first look (a 90% target), and neither can be shown worse
+    store, rows, seen, _ = _climb(task, tmp_path / "runs", [Answers("half", right=40), Answers("more", right=44)])
+    for name in ("half", "more"):
+        assert rows[name].eval_stop is None, rows[name].eval_stop
+        assert sorted(g.example_id for g in store.generations(rows[name].id)) == sorted(f"e{i}" for i in range(80))
+        assert [done for rung, done in seen if rung == name] == [0, 20, 80]  # paused at 20, then finished
+    assert rows["more"].eval_seconds >= 0
+
+
+def test_a_paused_rung_shown_worse_than_the_best_stays_paused_with_both_reasons(tmp_path: Path) -> None:
+    task = _task(tmp_path / "t")
+    store, rows, _, _ = _climb(task, tmp_path / "runs", [Answers("weak", right=4), Answers("half", right=48)])
+    assert rows["half"].eval_stop is None and len(store.generations(rows["half"].id)) == 80
+    weak = rows["weak"]
+    assert len(store.generations(weak.id)) == 20
+    assert "target 90.0%" in weak.eval_stop and "worse than half" in weak.eval_stop
 
 
 def test_looks_no_outcome_could_stop_at_are_merged_into_the_next(tmp_path: Path) -> None:
-    task = _task(tmp_path / "t")  # 80 rows: looks at 20, 40 and 80
-    order = look_order([ex.id for ex in task.eval], task.spec.seed)
-    ids = [ex.id for ex in task.eval]
-    # no best rung, or one that passed no row: no outcome can show this rung worse, so one look
-    assert looks_that_could_stop(task, order, [20, 40, 80], None) == [80]
-    assert looks_that_could_stop(task, order, [20, 40, 80], ("b", {i: False for i in ids})) == [80]
-    # a best rung that passed every row: failing the first 20 would stop this one, so every look stays
-    assert looks_that_could_stop(task, order, [20, 40, 80], ("b", {i: True for i in ids})) == [20, 40, 80]
-    # passes on only 3 of the first look's rows cannot make the McNemar bound fall below 1/2 there
-    first = {ids[i] for i in order[:20]}
-    few = {i: i in first and sum(1 for j in sorted(first) if j <= i) <= 3 for i in ids}
-    assert sum(few.values()) == 3
-    assert looks_that_could_stop(task, order, [20, 40, 80], ("b", few)) == [80]
+    order = look_order([f"e{i}" for i in range(80)], seed=0)
+    # a 90% target: failing the first 20 rows would pause a rung, so every look stays
+    assert looks_that_could_stop(_task(tmp_path / "high"), order, [20, 40, 80]) == [20, 40, 80]
+    # a 10% target: 0 of 20 still allows 18.5%, 0 of 40 only 9.7%, so the first look is merged
+    assert looks_that_could_stop(_task(tmp_path / "low", target=0.1), order, [20, 40, 80]) == [40, 80]
+    # a 5% target: no look could pause a rung, so its rows go in one batch
+    assert looks_that_could_stop(_task(tmp_path / "lower", target=0.05), order, [20, 40, 80]) == [80]
 
 
-def test_a_rung_behind_one_that_passed_nothing_is_scored_in_one_look(tmp_path: Path) -> None:
-    from ladder.climb import climb
-    from ladder.events import EvalProgress
-    from ladder.tracking.store import Store
-
-    task = _task(tmp_path / "t")
-    rungs = [(Answers("none_right", right=0), None), (Answers("few_right", right=4), None)]
-    seen: list[tuple[str, int]] = []
-    climb(task, Store(tmp_path / "runs"), NoModel(), rungs=rungs, all_rungs=True,
-          on_event=lambda e: seen.append((e.rung, e.done)) if isinstance(e, EvalProgress) else None)
-    assert [done for rung, done in seen if rung == "few_right"] == [0, 80]  # not 20, 40, 80
+def test_a_rung_no_look_could_pause_is_scored_in_one_look(tmp_path: Path) -> None:
+    task = _task(tmp_path / "t", target=0.05)
+    _, rows, seen, _ = _climb(task, tmp_path / "runs", [Answers("none_right", right=0)])
+    assert [done for rung, done in seen if rung == "none_right"] == [0, 80]  # not 0, 20, 40, 80
+    assert rows["none_right"].eval_stop is None

@@ -246,6 +246,24 @@ def test_a_skipped_rung_needs_no_placeholders(store: Store) -> None:
                                                                                            False, 0.0)
 
 
+def test_a_paused_rung_is_finished_on_the_same_row_and_only_once(store: Store) -> None:
+    start(store)
+    ex1, ex2 = Example(id="e1", input="a", expected="1"), Example(id="e2", input="b", expected="2")
+    gen = Generation(text="1", prompt_tokens=3, completion_tokens=1, latency_s=0.5)
+    check = (Assessment("same", "knowledge", source_name="exact", passed=True),)
+    rung_id = store.add_rung_result(RungRecord("run-1", 0, "zero_shot", "prompt", {}, eval_seconds=2.0,
+                                               eval_stop="stopped after 1 rows"), [ExampleResult(ex1, "[]", gen, check)])
+    store.finish_rung_eval(rung_id, [ExampleResult(ex2, "[]", gen, check)], seconds=1.5)
+    (row,) = store.rung_results("run-1")
+    assert (row.eval_stop, row.eval_seconds) == (None, 3.5)
+    assert [(g.example_id, g.assessments) for g in store.generations(rung_id)] == [("e1", check), ("e2", check)]
+    with pytest.raises(ValueError, match="not a paused rung"):
+        store.finish_rung_eval(rung_id, [ExampleResult(ex2, "[]", gen, check)], seconds=1.0)
+    assert len(store.generations(rung_id)) == 2  # the refused call added nothing
+    store.set_eval_stop(rung_id, "stopped after 1 rows; worse than b")
+    assert store.rung_results("run-1")[0].eval_stop == "stopped after 1 rows; worse than b"
+
+
 def test_judge_and_human_verdicts_are_added_to_a_stored_answer(store: Store) -> None:
     start(store)
     ex = Example(id="e1", input="q", expected="a")

@@ -1,16 +1,19 @@
 """Sequential evaluation: stop scoring a rung once its rows so far show it cannot matter.
 
 A rung is evaluated in looks at growing shares of a seeded random order of the eval rows
-(LOOK_FRACTIONS; the first look has at least MIN_FIRST_LOOK rows, so small eval sets are simply
-evaluated whole). After each look but the last it stops when both hold, each shown by an exact
-one-sided test at level ALPHA / (number of looks) (Bonferroni over the looks, so the chance of
-wrongly stopping a rung anywhere in its evaluation stays below ALPHA for each of the two claims):
+(LOOK_FRACTIONS; each look adds at least MIN_LOOK_ROWS rows, so small eval sets are simply
+evaluated whole). After each look but the last it pauses when it cannot meet the target: the
+Clopper-Pearson upper bound of its pass rate on the target metric is below the target, by an
+exact one-sided test at level ALPHA / (number of looks) (Bonferroni over the looks, so the chance
+of wrongly pausing a rung anywhere in its evaluation stays below ALPHA).
 
-1. it cannot meet the target: the Clopper-Pearson upper bound of its pass rate on the target
-   metric is below the target;
-2. it cannot beat the best rung so far: on the rows both answered, among the rows where exactly
-   one of them passes, the Clopper-Pearson upper bound of the share this rung wins is below one
-   half (the exact conditional form of McNemar's test).
+A paused rung cannot be the recommendation while some rung meets the target, so its other rows
+are asked only when the climb ends with no rung meeting it: then the best rung is recommended,
+and a paused rung is finished unless it cannot beat the best one (`worse_than`: on the rows both
+answered, among the rows where exactly one of them passes, the Clopper-Pearson upper bound of the
+share this rung wins is below one half, the exact conditional form of McNemar's test, at the same
+level). Asking a rung's remaining rows only when they can change the advice is what makes a climb
+that meets its target on a fine-tune cheap: the prompt rungs below it stop after their first look.
 
 A failed call counts as a failure here, as it does for the target; rows the target metric
 cannot score (e.g. a judge's tag, assessed after evaluation) are left out, and with none left
@@ -21,7 +24,7 @@ from __future__ import annotations
 
 import math
 import random
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Collection, Mapping, Sequence
 
 from ladder.backends.base import Backend
 from ladder.eval.runner import evaluate
@@ -31,13 +34,19 @@ from ladder.task import Task
 from ladder.types import GenerationParams
 
 LOOK_FRACTIONS = (0.25, 0.5, 1.0)
-MIN_FIRST_LOOK = 20
+MIN_LOOK_ROWS = 20
 
 
 def look_sizes(n_rows: int) -> list[int]:
-    """Cumulative rows scored at each look; one look (every row) when the set is small."""
-    sizes = sorted({min(n_rows, max(MIN_FIRST_LOOK, math.ceil(f * n_rows))) for f in LOOK_FRACTIONS})
-    return sizes if sizes and sizes[-1] == n_rows else [*sizes, n_rows]
+    """Cumulative rows scored at each look. Each look adds at least MIN_LOOK_ROWS rows (a CPU
+    answers 30 rows in one batch much faster than in batches of 5 and 25), the last one included,
+    so a set of fewer than twice that is scored in one look."""
+    sizes: list[int] = []
+    for fraction in LOOK_FRACTIONS[:-1]:
+        size = max(MIN_LOOK_ROWS, math.ceil(fraction * n_rows))
+        if size - (sizes[-1] if sizes else 0) >= MIN_LOOK_ROWS and n_rows - size >= MIN_LOOK_ROWS:
+            sizes.append(size)
+    return [*sizes, n_rows]
 
 
 def look_order(ids: Sequence[str], seed: int) -> list[int]:
@@ -53,25 +62,30 @@ def _upper(k: int, n: int, looks: int) -> float:
     return clopper_pearson_interval(k, n, confidence=1 - 2 * ALPHA / looks)[1]
 
 
-def judge_look(outcomes: Mapping[str, bool], target: float, looks: int,
-               best: tuple[str, Mapping[str, bool]] | None) -> str | None:
-    """Why to stop after this look (None: go on). `outcomes`: example id -> passed the target
-    metric, for the rows scored so far; `best`: the best rung so far and its outcomes by id."""
+def cannot_meet(outcomes: Mapping[str, bool], target: float, looks: int) -> str | None:
+    """Why the rows so far show this rung cannot meet the target (None: they do not). `outcomes`:
+    example id -> passed the target metric, for the rows scored so far."""
     n, k = len(outcomes), sum(outcomes.values())
-    if n == 0 or best is None:
+    if n == 0:
         return None
     upper = _upper(k, n, looks)
     if upper >= target:
         return None
+    return (f"stopped after {n} rows: pass rate at most {upper:.1%} < target {target:.1%} (exact one-sided "
+            f"test at {ALPHA / looks:.3g}, {looks} looks)")
+
+
+def worse_than(outcomes: Mapping[str, bool], best: tuple[str, Mapping[str, bool]], looks: int) -> str | None:
+    """Why this rung cannot beat `best` (its name and outcomes by id) on the rows both answered
+    (None: it might)."""
     name, theirs = best
     shared = [i for i in outcomes if i in theirs]
     wins = sum(outcomes[i] and not theirs[i] for i in shared)
     losses = sum(theirs[i] and not outcomes[i] for i in shared)
     if wins + losses == 0 or _upper(wins, wins + losses, looks) >= 0.5:
         return None
-    return (f"stopped after {n} rows: pass rate at most {upper:.1%} < target {target:.1%}, and worse than "
-            f"{name} on the rows both answered ({wins} won, {losses} lost; exact one-sided tests at "
-            f"{ALPHA / looks:.3g} each, {looks} looks)")
+    return (f"worse than {name} on the rows both answered ({wins} won, {losses} lost; exact one-sided test at "
+            f"{ALPHA / looks:.3g})")
 
 
 def decision_outcomes(task: Task, gens: Sequence[Any]) -> dict[str, bool]:
@@ -81,25 +95,19 @@ def decision_outcomes(task: Task, gens: Sequence[Any]) -> dict[str, bool]:
     return target_outcomes(gens, task.spec.target.metric)
 
 
-def looks_that_could_stop(task: Task, order: Sequence[int], sizes: Sequence[int],
-                          best: tuple[str, Mapping[str, bool]] | None) -> list[int]:
+def looks_that_could_stop(task: Task, order: Sequence[int], sizes: Sequence[int]) -> list[int]:
     """The looks (cumulative sizes) worth stopping to judge: those after which some outcome of
-    this rung's rows could stop it, and the last. A look no outcome could stop at is merged into
-    the next, so its rows go to the model in one larger batch (a CPU answers 50 rows in one batch
-    much faster than in batches of 20, 5 and 25) and no decision changes.
+    this rung's rows could pause it, and the last. A look no outcome could pause at is merged into
+    the next, so its rows go to the model in one larger batch and no decision changes.
 
-    The test is the most pessimistic outcome, every row failed: it gives the lowest pass rate and,
-    against the best rung, no win and the most losses, which make both one-sided bounds as low
-    as any outcome can (a Clopper-Pearson upper bound grows with the successes and, for w wins
-    in w + l, is at least that of 0 in l). If judge_look does not stop on it, nothing would. The
-    number of looks in the Bonferroni split stays the planned one, so skipping only lowers the
-    chance of a stop. Against a best rung that passed no row, as on balance-shift's prompt rungs,
-    every row is scored in one look."""
-    if best is None:
-        return [sizes[-1]]
+    The test is the most pessimistic outcome, every row failed: it gives the lowest pass rate,
+    and a Clopper-Pearson upper bound grows with the successes, so if cannot_meet does not stop on
+    it, nothing would (e.g. a target of 10% and a first look of 20 rows: 0 of 20 still allows
+    18.5%). The number of looks in the Bonferroni split stays the planned one, so merging only
+    lowers the chance of a pause."""
     ids = [task.eval[i].id for i in order]
     kept = [size for size in sizes[:-1]
-            if judge_look(_pessimistic(task, ids[:size]), task.spec.target.value, len(sizes), best) is not None]
+            if cannot_meet(_pessimistic(task, ids[:size]), task.spec.target.value, len(sizes)) is not None]
     return [*kept, sizes[-1]]
 
 
@@ -108,19 +116,18 @@ def _pessimistic(task: Task, ids: Sequence[str]) -> dict[str, bool]:
     return {i: False for i in ids if not task.dev_ids or i in task.dev_ids}
 
 
-def evaluate_in_looks(task: Task, candidate: Any, backend: Backend, params: GenerationParams,
-                       best: tuple[str, dict[str, bool]] | None, chunk_size: int,
-                       advance: Callable[[int], None]) -> tuple[list[Any], float, str | None]:
-    """Evaluate in looks (eval/sequential.py) until every row is scored or a look says stop;
-    `best` None scores every row in one look. Returns the results in eval order, the seconds, and
-    why it stopped (None when it scored every row). Looks no outcome could stop at are merged
-    into the next (looks_that_could_stop)."""
+def evaluate_in_looks(task: Task, candidate: Any, backend: Backend, params: GenerationParams, in_looks: bool,
+                      chunk_size: int, advance: Callable[[int], None]) -> tuple[list[Any], float, str | None]:
+    """Evaluate in looks until every row is scored or a look shows the rung cannot meet the
+    target (`in_looks` False: every row in one look). Returns the results in eval order, the
+    seconds, and why it paused (None when it scored every row). Looks no outcome could pause at
+    are merged into the next (looks_that_could_stop)."""
     rows = task.eval
-    sizes = [len(rows)] if best is None else look_sizes(len(rows))
+    sizes = look_sizes(len(rows)) if in_looks else [len(rows)]
     order = list(range(len(rows))) if len(sizes) == 1 else look_order([ex.id for ex in rows], task.spec.seed)
     results: dict[int, Any] = {}
     seconds, start = 0.0, 0
-    for size in looks_that_could_stop(task, order, sizes, best):
+    for size in looks_that_could_stop(task, order, sizes):
         chunk = order[start:size]
         result = evaluate(
             candidate, [rows[i] for i in chunk], backend, task.checks, params, chunk_size=chunk_size,
@@ -128,9 +135,23 @@ def evaluate_in_looks(task: Task, candidate: Any, backend: Backend, params: Gene
         )
         results.update(zip(chunk, result.results))
         seconds, start = seconds + result.seconds, size
-        if size < len(rows) and best is not None:
+        if size < len(rows):
             scored = [Scored(r.example.id, r.generation.error, r.assessments) for r in results.values()]
-            stop = judge_look(decision_outcomes(task, scored), task.spec.target.value, len(sizes), best)
+            stop = cannot_meet(decision_outcomes(task, scored), task.spec.target.value, len(sizes))
             if stop is not None:
                 return [results[i] for i in sorted(results)], seconds, stop
     return [results[i] for i in sorted(results)], seconds, None
+
+
+def evaluate_rest(task: Task, candidate: Any, backend: Backend, params: GenerationParams, scored: Collection[str],
+                  chunk_size: int, advance: Callable[[int], None]) -> tuple[list[Any], float]:
+    """Finish a paused rung: evaluate the eval rows not in `scored` (their ids), in one look.
+    Returns their results in eval order and the seconds."""
+    rest = [ex for ex in task.eval if ex.id not in scored]
+    result = evaluate(candidate, rest, backend, task.checks, params, chunk_size=chunk_size, on_progress=advance)
+    return list(result.results), result.seconds
+
+
+def planned_looks(task: Task) -> int:
+    """How many looks a rung of `task` is planned in (the Bonferroni split of every test on it)."""
+    return len(look_sizes(len(task.eval)))

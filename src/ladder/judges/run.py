@@ -7,7 +7,7 @@ and a re-run reads every judge call back from the call cache.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Collection, Sequence
 
 from ladder.events import JudgeProgress, OnEvent, ignore
 from ladder.judges.answer import Answer, AnswerJudge
@@ -17,9 +17,11 @@ from ladder.tracking.store import GenerationRow, RungRow, Store
 CHUNK = 16  # answers per batch put to a judge: progress is reported (and verdicts stored) per chunk
 
 
-def judge_rung(judges: Sequence[AnswerJudge], store: Store, rung: RungRow, on_event: OnEvent = ignore) -> int:
-    """Put every answered row of `rung` to each judge and store the verdicts; returns how many."""
-    rows = [g for g in store.generations(rung.id) if g.error is None]
+def judge_rung(judges: Sequence[AnswerJudge], store: Store, rung: RungRow, on_event: OnEvent = ignore,
+               judged: Collection[int] = ()) -> int:
+    """Put every answered row of `rung` to each judge and store the verdicts; returns how many.
+    `judged`: generation ids the judges have read already (a paused rung's, before it finished)."""
+    rows = [g for g in store.generations(rung.id) if g.error is None and g.id not in judged]
     stored = 0
     for judge in judges:
         on_event(JudgeProgress(rung.rung, judge.name, 0, len(rows)))

@@ -175,18 +175,37 @@ class Store:
                  r.status, r.error, r.eval_stop, r.model, None if r.prices is None else json.dumps(dict(r.prices))),
             )
             rung_id = int(cur.lastrowid)  # type: ignore[arg-type]
-            for row in rows:
-                gen = row.generation
-                gcur = db.execute(
-                    "INSERT INTO generations (rung_result_id, example_id, input, expected, prompt_json,"
-                    " output, prompt_tokens, completion_tokens, latency_s, finish_reason, cached, error,"
-                    " response_model, system_fingerprint) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (rung_id, row.example.id, row.example.input, row.example.expected, row.prompt_json, gen.text,
-                     gen.prompt_tokens, gen.completion_tokens, gen.latency_s, gen.finish_reason,
-                     int(gen.cached), gen.error, gen.response_model, gen.system_fingerprint),
-                )
-                self._insert_assessments(db, int(gcur.lastrowid), row.assessments)  # type: ignore[arg-type]
+            self._insert_generations(db, rung_id, rows)
         return rung_id
+
+    def finish_rung_eval(self, rung_result_id: int, rows: Sequence[ExampleResult], seconds: float) -> None:
+        """Add the rest of a paused rung's eval rows (eval/sequential.py) and their seconds, in one
+        transaction; the rung then counts as scored on every row (its eval_stop cleared)."""
+        with self.transaction() as db:
+            cur = db.execute("UPDATE rung_results SET eval_seconds = eval_seconds + ?, eval_stop = NULL"
+                             " WHERE id = ? AND eval_stop IS NOT NULL", (seconds, rung_result_id))
+            if cur.rowcount != 1:
+                raise ValueError(f"rung result {rung_result_id} is not a paused rung of this store")
+            self._insert_generations(db, rung_result_id, rows)
+
+    def set_eval_stop(self, rung_result_id: int, reason: str) -> None:
+        """Say why a rung's evaluation stopped before every row (a longer reason than its pause's)."""
+        with self.transaction() as db:
+            db.execute("UPDATE rung_results SET eval_stop = ? WHERE id = ?", (reason, rung_result_id))
+
+    @staticmethod
+    def _insert_generations(db: sqlite3.Connection, rung_id: int, rows: Sequence[ExampleResult]) -> None:
+        for row in rows:
+            gen = row.generation
+            gcur = db.execute(
+                "INSERT INTO generations (rung_result_id, example_id, input, expected, prompt_json,"
+                " output, prompt_tokens, completion_tokens, latency_s, finish_reason, cached, error,"
+                " response_model, system_fingerprint) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (rung_id, row.example.id, row.example.input, row.example.expected, row.prompt_json, gen.text,
+                 gen.prompt_tokens, gen.completion_tokens, gen.latency_s, gen.finish_reason,
+                 int(gen.cached), gen.error, gen.response_model, gen.system_fingerprint),
+            )
+            Store._insert_assessments(db, int(gcur.lastrowid), row.assessments)  # type: ignore[arg-type]
 
     def replace_failed_generation(self, generation_id: int, gen: Generation,
                                   assessments: Sequence[Assessment] = ()) -> None:
