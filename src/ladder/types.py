@@ -201,6 +201,9 @@ class Candidate:
     retrievals: Mapping[str, "Retrieval"] = field(default_factory=dict)  # example id -> what was retrieved
     # example id -> the answer, decided without a model (a baseline): evaluation calls no backend
     answers: Mapping[str, str] | None = None
+    # the target metric's pass rate on held-out training rows, measured while building (a
+    # fine-tune's early stop on the target); None when nothing measured it
+    heldout_pass_rate: float | None = None
 
     def describe(self) -> dict[str, Any]:
         return {

@@ -67,14 +67,15 @@ class Answers:
 
     kind = "prompt"
 
-    def __init__(self, name: str, right: int):
-        self.name, self.right = name, right
+    def __init__(self, name: str, right: int, heldout_pass_rate: float | None = None):
+        self.name, self.right, self.heldout_pass_rate = name, right, heldout_pass_rate
 
     def prepare(self, ctx, options):
         from ladder.rungs.prompt import ChatPrompt
 
         answers = {ex.id: ex.expected if int(ex.id[1:]) < self.right else "wrong" for ex in ctx.task.eval}
-        return Candidate(rung=self.name, kind="prompt", prompt=ChatPrompt(), answers=answers)
+        return Candidate(rung=self.name, kind="prompt", prompt=ChatPrompt(), answers=answers,
+                         heldout_pass_rate=self.heldout_pass_rate)
 
 
 def _task(folder: Path, n: int = 80, target: float = 0.9):
@@ -158,3 +159,13 @@ def test_a_rung_no_look_could_pause_is_scored_in_one_look(tmp_path: Path) -> Non
     _, rows, seen, _ = _climb(task, tmp_path / "runs", [Answers("none_right", right=0)])
     assert [done for rung, done in seen if rung == "none_right"] == [0, 80]  # not 0, 20, 40, 80
     assert rows["none_right"].eval_stop is None
+
+
+def test_a_build_that_passed_its_held_out_items_at_the_target_is_scored_in_one_look(tmp_path: Path) -> None:
+    task = _task(tmp_path / "t")  # a 90% target
+    rungs = [Answers("undertrained", right=4, heldout_pass_rate=0.5), Answers("trained", right=76, heldout_pass_rate=0.95)]
+    store, rows, seen, _ = _climb(task, tmp_path / "runs", rungs)
+    # looks are decided before any eval row: the held-out rate said it would not pause, so it is not asked to
+    assert [done for rung, done in seen if rung == "trained"] == [0, 80] and rows["trained"].eval_stop is None
+    assert [done for rung, done in seen if rung == "undertrained"] == [0, 20]
+    assert len(store.generations(rows["undertrained"].id)) == 20

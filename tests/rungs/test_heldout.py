@@ -73,3 +73,14 @@ def test_the_build_note_shows_the_measure_and_its_curve() -> None:
     loss = early_stop_note({**record, "measure": "loss", "stopped_at": None, "heldout": [{"step": 9, "value": 0.25}]})
     assert "ran every step" in loss and "best loss" in loss and "9: 0.250" in loss
     assert early_stop_note(None) == ""
+
+
+def test_the_candidate_carries_the_kept_steps_held_out_pass_rate() -> None:
+    from ladder.rungs.finetune import heldout_pass_rate
+
+    record = {"measure": "form", "holdout_items": 16, "best_step": 9, "stopped_at": 18,
+              "heldout": [{"step": 9, "value": 0.875}, {"step": 18, "value": 0.5}]}
+    assert heldout_pass_rate(record) == 0.875  # the kept step's, not the last one's
+    assert heldout_pass_rate({**record, "measure": "loss"}) is None  # a loss is not a pass rate
+    assert heldout_pass_rate({**record, "heldout": [{"step": 9, "value": None}]}) is None
+    assert heldout_pass_rate(None) is None

@@ -66,7 +66,8 @@ def climb(
              "model's alias moved to a new snapshot; see model.revision in task.yaml.")] = None,
     exhaustive: Annotated[bool, typer.Option(
         "--exhaustive", help="Score every rung on every eval row (default: a rung whose first 25% or 50% of rows "
-                             "show it can neither meet the target nor beat the best rung so far stops there).")] = False,
+                             "show it cannot meet the target pauses there, and its other rows are asked only "
+                             "if no rung meets the target and it might be the best).")] = False,
     retry_errors: Annotated[bool, typer.Option(
         "--retry-errors", help="Climb nothing new: ask again only the rows of the task's last run (or --run) that "
                                "ended in error(code), put their answers in that run and rewrite its report.")] = False,

@@ -108,8 +108,9 @@ def rung_note(summary: dict[str, Any]) -> str:
             "checks and judges of that tag all pass (overall: every one), among the examples they could score (a "
             "failed call, a check that cannot read the reference or a judge_error is neither a pass nor a failure "
             f"there). Brackets are {run['interval_method']} 95% intervals. Tokens, latency and cost are means per "
-            "answered request. A rung whose first rows showed it could neither meet the target nor beat the best "
-            "rung so far stopped there (sequential evaluation): its n is the rows it was scored on.")
+            "answered request. A rung whose first rows showed it could not meet the target stopped there when "
+            "another rung met it, or when it could not beat the best rung either (sequential evaluation): its n "
+            "is the rows it was scored on.")
 
 
 def human_labels_text(summary: dict[str, Any]) -> str:

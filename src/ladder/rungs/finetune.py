@@ -110,7 +110,16 @@ def finetune_candidate(rung: str, ctx: RungContext, prompt: Prompt, adapter_dir:
         ),
         description=description,
         retrievals=retrievals or {},
+        heldout_pass_rate=heldout_pass_rate(result.early_stop),
     )
+
+
+def heldout_pass_rate(record: Mapping[str, Any] | None) -> float | None:
+    """The target pass rate of the kept weights on the held-out training items (None when the
+    early stop went by the loss, was off, or scored none)."""
+    if not record or record["measure"] == "loss":
+        return None
+    return next((h["value"] for h in record["heldout"] if h["step"] == record["best_step"]), None)
 
 
 def train_sft(ctx: RungContext, rung: str, args: LoraArgs, chats: Sequence[Chat], examples: Sequence[Example],
