@@ -22,9 +22,6 @@ processes, 50 prompts, a noisy machine): 0.886x the wall time on the instructed 
 (0.85-1.06 over 3 pairs), 0.978x on the zero-shot ones (0.77-1.02 over 4 pairs); outputs
 identical on the zero-shot, instructed and few-shot prompts.
 
-Its decode steps multiply the weights by a few rows each, which runs faster as weight @ rowsᵀ
-(weight_major.py): 50 instructed prompts 29.8 -> 25.0 s, 20 prompts 19.5 -> 16.2 s, outputs identical.
-
 Why a loop of our own rather than `model.generate`: generate's default cache grows by
 concatenation, copying every row's whole cache (prefix included) at every step of every layer,
 and wraps each step in generic processing. Preallocating the cache (transformers' StaticCache,
@@ -39,7 +36,6 @@ from contextlib import nullcontext
 from typing import Any, Sequence
 
 from ladder.backends.prefix_attention import shared_prefix_attending
-from ladder.backends.weight_major import weight_major_linears
 
 MIN_SHARED_PREFIX = 16  # below this, copying the cache costs more than prefilling again
 
@@ -181,7 +177,7 @@ def generate_rows(
         causal = torch.ones(queries, end - shared, dtype=torch.bool).tril(end - shared - queries)
         return {"shared_prefix": shared, "kv_end": end, "own_mask": real & causal}
 
-    with torch.inference_mode(), shared_prefix_attending(model) if shared else nullcontext(), weight_major_linears(model):
+    with torch.inference_mode(), shared_prefix_attending(model) if shared else nullcontext():
         logits = model(input_ids=input_ids, attention_mask=mask[:, :prompt_len],
                        position_ids=positions[:, shared:], cache=cache, use_cache=True,
                        logits_to_keep=1, **own_slots(prompt_len, width)).logits[:, -1]
