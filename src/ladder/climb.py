@@ -22,7 +22,7 @@ from ladder.backends.base import Backend, answers_each, unwrap
 from ladder.backends.batch import BatchBackend
 from ladder.eval.executor import Executor, LocalExecutor
 from ladder.eval.paused import Paused, finish_paused
-from ladder.eval.sequential import decision_outcomes, evaluate_in_looks
+from ladder.eval.sequential import evaluate_in_looks
 from ladder.events import (
     EvalProgress, OnEvent, RungFinished, RungOutcome, RungSkipped, RungStarted, Status, TrainStep, ignore,
 )
@@ -32,13 +32,12 @@ from ladder.provenance import run_environment
 from ladder.rungs import MAIN_LADDER, Rung, RungContext, Variant, by_name, expand, parse_options, registered, unmet
 from ladder.rungs.prompt import ChatPrompt
 from ladder.diagnosis.teacher import TEACHER_KIND, ask_teacher
+from ladder.target_met import FinetuneEstimator, MetTarget, meets_target, met_cost, skip_once_met
 from ladder.task import Task
 from ladder.task.spec import ModelSpec
 from ladder.tracking.cache import CachedBackend
-from ladder.tracking.costs import price_factor, rung_request_cost
-from ladder.tracking.estimate import CostEstimate, FinetuneEstimate, estimate_finetune, measured_train_throughput
 from ladder.tracking.store import RungRecord, Store
-from ladder.types import Chat, GenerationParams, Message
+from ladder.types import Chat, GenerationParams
 
 
 @dataclass(frozen=True)
@@ -218,7 +217,7 @@ def climb(
     asked = [first]
     spent = 0.0
     met_by: str | None = None
-    cheapest: _Met | None = None  # of the first model's rungs that met the target, the cheapest at volume
+    cheapest: MetTarget | None = None  # of the first model's rungs that met the target, the cheapest at volume
     t_climb = time.perf_counter()
     run_status = "interrupted"
     try:
@@ -230,7 +229,7 @@ def climb(
             # each model climbs its own inner loop: a target met on one model stops only its own rungs
             met, cheapest_here = None, None
             any_met, paused = False, []  # paused rungs are finished only when no rung meets the target
-            estimator = _FinetuneEstimator(view, asking.cached, artifacts / "adapters")
+            estimator = FinetuneEstimator(view, asking.cached, artifacts / "adapters")
             for rung, options in rungs:
                 name = row_name(rung.name, label)
                 budget = task.spec.budget.money
@@ -241,7 +240,7 @@ def climb(
                     skip = (f"{rung.name} trains local weights; {label} is served by an endpoint: fine-tune it "
                             "with `ladder finetune-remote` and list the fine-tuned model under `models:`")
                 elif cheapest_here is not None and not all_rungs:
-                    skip = _early_stop(rung, options, met or cheapest_here.rung, cheapest_here, estimator, view)
+                    skip = skip_once_met(rung, options, met or cheapest_here.rung, cheapest_here, estimator, view)
                 if skip is None:  # a missing prerequisite: skipped with its reason, not failed
                     skip = unmet(rung, view, options)
                 if skip is not None:
@@ -265,11 +264,11 @@ def climb(
                     judge_rung(answer_judges, store, row, on_event)
                 spent += _rung_money(store, run_id, name)
                 # a baseline (random labels) is a reference line: it never ends the climb
-                meets = rung.kind != "baseline" and _meets_target(view, store, run_id, name)
+                meets = rung.kind != "baseline" and meets_target(view, store, run_id, name)
                 any_met = any_met or meets
                 if meets and not all_rungs:
                     met = met or name
-                    measured = _measured(view, store, run_id, name)
+                    measured = met_cost(view, store, run_id, name)
                     if measured is not None and (
                             cheapest_here is None or measured.cost.cost_at_volume < cheapest_here.cost.cost_at_volume):
                         cheapest_here = measured
@@ -356,88 +355,6 @@ def check_refresh(rungs: Sequence[tuple[Rung, Any]], refresh: Collection[str]) -
 def _names(rung: Rung) -> tuple[str, ...]:
     """The names `refresh` knows a rung by: its own, and a variant's sweeping rung's."""
     return (rung.name, rung.rung.name) if isinstance(rung, Variant) else (rung.name,)
-
-
-def _meets_target(task: Task, store: Store, run_id: str, rung: str) -> bool:
-    """Whether this rung reaches the target on the rows rungs are chosen on (the dev rows with a
-    selection split, else every eval row), a failed call counting as a failure (same rule as the report)."""
-    row = next((r for r in store.rung_results(run_id) if r.rung == rung and r.status == "ok"), None)
-    if row is None:
-        return False
-    outcomes = decision_outcomes(task, store.generations(row.id))
-    return bool(outcomes) and sum(outcomes.values()) / len(outcomes) >= task.spec.target.value
-
-
-@dataclass(frozen=True)
-class _Met:
-    """A climbed rung that met the target: what it costs at the task's volume, and its mean
-    completion tokens (a fine-tune answering the same requests is assumed to answer as long)."""
-
-    rung: str
-    cost: CostEstimate
-    completion_tokens: float
-
-
-def _measured(task: Task, store: Store, run_id: str, rung: str) -> _Met | None:
-    """A climbed rung's build plus its mean answered request at its serving prices."""
-    row = next((r for r in store.rung_results(run_id) if r.rung == rung and r.status == "ok"), None)
-    answered = [] if row is None else [g for g in store.generations(row.id) if g.error is None]
-    if row is None or not answered:
-        return None
-    prompt_tokens = sum(g.prompt_tokens for g in answered) / len(answered)
-    completion_tokens = sum(g.completion_tokens for g in answered) / len(answered)
-    per_request = rung_request_cost(prompt_tokens, completion_tokens, task.spec.prices,
-                                    finetuned=row.kind == "finetune") * price_factor(row.candidate)
-    return _Met(rung, CostEstimate(row.build_money, per_request, task.spec.volume), completion_tokens)
-
-
-class _FinetuneEstimator:
-    """FinetuneEstimates for the rungs of one climb. The tokens of the zero-shot chats (train
-    chats with their answers, eval prompts) are counted once, with the model's own tokenizer."""
-
-    def __init__(self, task: Task, backend: Backend, adapters: Path):
-        self.task, self.backend, self.adapters = task, backend, adapters
-        self._counts: tuple[list[int], float] | None = None
-
-    def _token_counts(self) -> tuple[list[int], float]:
-        if self._counts is None:
-            prompt = ChatPrompt(system=self.task.spec.prompts.system)
-            train = [self.backend.count_tokens(prompt.render(ex) + (Message("assistant", ex.expected),))
-                     for ex in self.task.train]
-            evals = [self.backend.count_tokens(prompt.render(ex)) for ex in self.task.eval]
-            self._counts = (train, sum(evals) / len(evals) if evals else 0.0)
-        return self._counts
-
-    def estimate(self, options: Any, completion_tokens: float) -> FinetuneEstimate | None:
-        """None when the task has no training examples to estimate from."""
-        train, prompt_tokens = self._token_counts()
-        if not train:
-            return None
-        max_length = getattr(options, "max_length", None)
-        tokens = sum(n if max_length is None else min(n, max_length) for n in train)
-        return estimate_finetune(tokens, getattr(options, "epochs", 1), measured_train_throughput(self.adapters),
-                                 prompt_tokens, completion_tokens, self.task.spec.prices, self.task.spec.volume)
-
-
-def _early_stop(rung: Rung, options: Any, met_by: str, cheapest: _Met, estimator: _FinetuneEstimator,
-                task: Task) -> str | None:
-    """Why `rung` is skipped once a rung met the target; None when it could still be cheaper at volume."""
-    if rung.kind != "finetune":
-        return f"target met by {met_by} (--all climbs every rung)"
-    estimate = estimator.estimate(options, cheapest.completion_tokens)
-    if estimate is None:
-        return f"target met by {met_by}; no training examples to estimate a fine-tune's cost from"
-    if estimate.cost_at_volume < cheapest.cost.cost_at_volume:
-        return None
-    currency = task.spec.prices.currency
-    return (f"target met by {met_by}; estimated {_money(estimate.build_money)} {currency} build + "
-            f"{_money(1000 * estimate.per_request)} per 1K requests = {_money(estimate.cost_at_volume)} at volume "
-            f"{estimate.volume:,}, not less than {cheapest.rung}'s {_money(cheapest.cost.cost_at_volume)} "
-            f"(--all climbs every rung)")
-
-
-def _money(x: float) -> str:
-    return f"{x:.4g}"
 
 
 def _record_skip(store: Store, run_id: str, position: int, rung: Rung, name: str, reason: str,
