@@ -17,23 +17,10 @@ from ladder.task import load_task
 from ladder.tracking.store import Store
 from ladder.types import Candidate
 
+from .test_sequential import NoModel
+
 ROOT = Path(__file__).resolve().parents[2]
 RECORDED = ROOT / "tests" / "fixtures" / "balance-shift-answers.json"
-
-
-class NoModel:
-    """Every answer is recorded: a model call would be a bug."""
-
-    name = "none"
-
-    def fingerprint(self, adapter=None):
-        return "none"
-
-    def generate(self, *a, **k):
-        raise AssertionError("called the model")
-
-    def count_tokens(self, chat):
-        return 1
 
 
 class Replay:
