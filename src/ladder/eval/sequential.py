@@ -38,9 +38,10 @@ MIN_LOOK_ROWS = 20
 
 
 def look_sizes(n_rows: int) -> list[int]:
-    """Cumulative rows scored at each look. Each look adds at least MIN_LOOK_ROWS rows (a CPU
-    answers 30 rows in one batch much faster than in batches of 5 and 25), the last one included,
-    so a set of fewer than twice that is scored in one look."""
+    """Cumulative rows scored at each look. Each look adds at least MIN_LOOK_ROWS rows, the last
+    one included, so a set of fewer than twice that is scored in one look: small batches waste a
+    CPU (50 instructed balance-shift prompts as 20 + 30 took 1.24-1.35x one batch's time, AMD EPYC,
+    2 cores, BENCHMARKS.md; balance-shift's 50 rows went as 20, 5 and 25 before)."""
     sizes: list[int] = []
     for fraction in LOOK_FRACTIONS[:-1]:
         size = max(MIN_LOOK_ROWS, math.ceil(fraction * n_rows))
