@@ -7,15 +7,26 @@ import warnings
 import pytest
 import torch
 
-from ladder.backends.batching import MIN_SHARED_PREFIX, common_prefix_len, generate_rows
+from ladder.backends.batching import GROUP_COST_TOKENS, MIN_SHARED_PREFIX, generate_rows, prefix_groups
 from ladder.backends.local import render_chat
 from ladder.types import Message
 
 
-def test_common_prefix_leaves_every_row_a_token():
-    assert common_prefix_len([[1, 2, 3], [1, 2, 4]]) == 2
-    assert common_prefix_len([[1, 2], [1, 2, 3]]) == 1
-    assert common_prefix_len([[5, 6], [7, 6]]) == 0
+def test_one_prompt_is_one_group_and_every_row_keeps_a_token():
+    assert prefix_groups([[1, 2, 3], [1, 2, 4]]) == [([0, 1], 2)]
+    assert prefix_groups([[1, 2], [1, 2, 3]]) == [([0, 1], 1)]
+    assert prefix_groups([[7]]) == [([0], 0)]
+
+
+def test_rows_of_several_prompts_group_by_prompt_even_where_one_branches_inside_another():
+    long = list(range(100, 100 + 3 * GROUP_COST_TOKENS))  # instructions: a long shared prefix
+    demo = [9, 9, 9] * GROUP_COST_TOKENS  # demonstrations after the same instructions
+    instructed = [long + [i, 50] for i in (1, 2, 3, 4)]  # inputs that sort on both sides of the demo
+    few_shot = [long + demo + [i, 50] for i in (1, 2, 3, 4)]
+    zero_shot = [[100, 7, i] for i in (1, 2, 3)]  # shares one template token with the others
+    rows = instructed + few_shot + zero_shot
+    groups = sorted((sorted(members), shared) for members, shared in prefix_groups(rows))
+    assert groups == [([0, 1, 2, 3], len(long)), ([4, 5, 6, 7], len(long) + len(demo)), ([8, 9, 10], 2)]
 
 
 def cut(ids: list[int], eos: int) -> list[int]:
@@ -45,7 +56,7 @@ def test_prefix_cached_batch_matches_plain_batch(backend):
         for q in ("What is 2 + 2?", "Name a colour of the sky on a clear day.", "Say one word: hello or bye?")
     ]
     rows = [tok(render_chat(tok, c), add_special_tokens=False)["input_ids"] for c in chats]
-    assert common_prefix_len(rows) >= MIN_SHARED_PREFIX
+    assert [len(m) for m, _ in prefix_groups(rows)] == [3] and prefix_groups(rows)[0][1] >= MIN_SHARED_PREFIX
     eos, pad = tok.eos_token_id, tok.pad_token_id
 
     with warnings.catch_warnings(record=True) as caught:
@@ -87,3 +98,26 @@ def test_rows_that_finish_leave_the_batch_and_the_others_answer_as_alone(backend
     assert dropped and dropped[-1] < len(rows)  # finished rows really left the batch
     assert [cut(a, eos) for a in shared] == answered_alone(model, rows, pad, eos, 40)
     assert len({len(cut(a, eos)) for a in shared}) > 2  # rows of different lengths: some left early
+
+
+@pytest.mark.slow
+def test_rows_of_several_prompts_in_one_batch_answer_as_alone(backend):
+    """The first looks of several prompt rungs go in one batch (climb.py): each group of rows
+    reads its own prefix, and no row sees another group's."""
+    tok, model = backend.tokenizer, backend._model(None)
+    system = "You are a terse assistant. Answer in as few words as the question needs. " * 3
+    # demonstrations long enough (~100 tokens) that their rows are worth a group of their own
+    demo = tuple(m for thing, colour in (("grass in spring", "Green."), ("fresh snow in winter", "White."),
+                                         ("a ripe tomato in summer", "Red."), ("a clear sky at noon", "Blue."),
+                                         ("coal from the mine", "Black."), ("a lemon on the tree", "Yellow."))
+                 for m in (Message("user", f"Say the colour of {thing}, in one word."), Message("assistant", colour)))
+    questions = ("What is 2 + 2?", "Name a colour of the sky on a clear day.", "Say yes.")
+    prompts = [(Message("user", q),) for q in questions] + [(Message("system", system), Message("user", q))
+                                                        for q in questions]
+    prompts += [(Message("system", system), *demo, Message("user", q)) for q in questions]
+    rows = [tok(render_chat(tok, c), add_special_tokens=False)["input_ids"] for c in prompts]
+    assert len(prefix_groups(rows)) == 3
+    eos, pad = tok.eos_token_id, tok.pad_token_id
+    together = generate_rows(model, rows, pad, eos, max_new_tokens=12)
+    assert [cut(a, eos) for a in together] == answered_alone(model, rows, pad, eos, 12)
+    assert sum(len(cut(a, eos)) > 3 for a in together) >= 3

@@ -1,16 +1,23 @@
 """Batched generation for a transformers causal LM: which rows go together (`plan_batches`), and
-one greedy (or sampled) loop over a static KV cache that reuses the KV cache of a shared prompt
-prefix (`generate_rows`).
+one greedy (or sampled) loop over a static KV cache that reuses the KV cache of shared prompt
+prefixes (`generate_rows`).
 
 The rows of one rung's batch usually share a long prefix (system prompt, instructions,
-few-shot demonstrations). That prefix is prefilled once at batch size 1, memoised, and its KV
-copied into every row's slots; each row then prefills only its own suffix. Rows are laid out as
+few-shot demonstrations), and a batch may hold the rows of several rungs (prefix_groups). Each
+group's prefix is prefilled once at batch size 1, memoised, and kept outside the batch's cache,
+in a bank the attention reads it from (prefix_attention.py); each row prefills only its own
+suffix. A row's cache slots hold
 
-    [shared prefix][left padding][row's own suffix][generated tokens]
+    [left padding][row's own suffix][generated tokens]
 
 with the padding masked out and every real token given the position it would have without
-padding, so greedy outputs match each row generated alone (tests/backends/test_batching.py
-checks this on the real model).
+padding, after its prefix, so greedy outputs match each row generated alone
+(tests/backends/test_batching.py checks this on the real model, one prompt and several).
+
+The first looks of three prompt rungs (zero-shot, instructed, few-shot; 20 balance-shift rows
+each) took 13.0-13.7 s as one batch of 60 against 19.6-19.9 s as three batches of 20, outputs
+identical (Intel Xeon with AMX, 2 cores, fp32; /work/meas-style script in bench/generate.py's
+`--mixed`).
 
 Attention in this loop reads the shared prefix once per batch rather than once per row
 (prefix_attention.py): 50 instructed balance-shift prompts went from 21.4-22.5 s to 16.9-18.4 s,
@@ -37,7 +44,12 @@ from typing import Any, Sequence
 
 from ladder.backends.prefix_attention import shared_prefix_attending
 
-MIN_SHARED_PREFIX = 16  # below this, copying the cache costs more than prefilling again
+MIN_SHARED_PREFIX = 16  # below this, the prefix attention's own products cost more than prefilling again
+# what one more group of rows costs, in prompt tokens prefilled: its prefix's products at each
+# layer of each step (4 small kernels x 30 layers x 64 steps, ~10 us each, ~80 ms) against ~1.3 ms
+# a prefilled token (270 MFLOP at ~200 GFLOP/s); prefix_groups splits a batch only where a group
+# saves more than this
+GROUP_COST_TOKENS = 64
 
 # finished rows leave the batch once they are this many and this share of it, with this many
 # steps still to go (generate_rows, _worth_dropping)
@@ -50,10 +62,12 @@ AUTO_MAX_ROWS = 64
 
 
 def plan_batches(lengths: Sequence[int], max_new_tokens: int, batch_size: int | None) -> list[list[int]]:
-    """Row indices of each batch, shortest rows first (little padding inside a batch).
+    """Row indices of each batch, shortest rows first (little padding inside a batch). `lengths`
+    are the tokens each row holds in its own cache slots: its prompt past the prefix it shares
+    with other rows (prefix_groups), which is held once for the batch.
 
     A fixed `batch_size` cuts the sorted rows into equal slices. None (auto) takes as few batches
-    as fit: each holds at most AUTO_MAX_ROWS rows and rows x (its longest prompt +
+    as fit: each holds at most AUTO_MAX_ROWS rows and rows x (its longest own prompt +
     max_new_tokens) stays within AUTO_BATCH_TOKENS, which bounds the KV cache (~46 KB per token
     for the default model, so ~1.5 GB). Rows are then spread evenly over that many batches where
     the even split still fits: a CPU matmul over 11 rows ran at 42 GFLOP/s against 72 for 39 and
@@ -79,11 +93,66 @@ def plan_batches(lengths: Sequence[int], max_new_tokens: int, batch_size: int | 
 
 
 
-def common_prefix_len(rows: list[list[int]]) -> int:
-    """Tokens shared by every row, leaving each row at least one token of its own."""
-    limit = min(len(r) for r in rows) - 1
+def prefix_groups(rows: Sequence[Sequence[int]]) -> list[tuple[list[int], int]]:
+    """The rows split into groups that each share a prompt prefix: (row indices, prefix length).
+
+    A batch may hold the rows of several prompts (the first looks of several prompt rungs,
+    climb.py): rows of one rung share its instructions and demonstrations, rows of different
+    rungs little more than the chat template's first tokens. The rows are ordered as a walk of
+    their prefix tree that visits larger branches first (`_prefix_order`: the rows continuing one
+    long prefix stay side by side even where another prompt's rows branch off inside it), then cut
+    into runs of at most AUTO_MAX_ROWS that minimise the tokens prefilled (each group's prefix once,
+    every row's own tokens) plus GROUP_COST_TOKENS a group, by dynamic programming over the cut
+    points. Every row keeps at least one token of its own."""
+    order = _prefix_order(rows, list(range(len(rows))), 0)
+    n = len(order)
+    adjacent = [_common_len(rows[order[k]], rows[order[k + 1]]) for k in range(n - 1)]
+    best = [0] * (n + 1)
+    cut_at = [0] * (n + 1)
+    for end in range(1, n + 1):  # the cheapest cut of order[:end], its last group order[start:end]
+        total, prefix, choice = 0, 0, None
+        for start in range(end - 1, max(-1, end - 1 - AUTO_MAX_ROWS), -1):
+            length = len(rows[order[start]])
+            total += length
+            prefix = length - 1 if start == end - 1 else min(prefix, adjacent[start], length - 1)
+            cost = best[start] + total - (end - start - 1) * prefix + GROUP_COST_TOKENS
+            if choice is None or cost < choice[0]:
+                choice = (cost, start, prefix)
+        best[end], cut_at[end], _ = choice  # type: ignore[misc]
+    groups: list[tuple[list[int], int]] = []
+    end = n
+    while end > 0:
+        start = cut_at[end]
+        members = order[start:end]
+        shared = min(len(rows[i]) for i in members) - 1
+        groups.append((members, min([shared, *adjacent[start:end - 1]])))
+        end = start
+    return groups[::-1]
+
+
+def _prefix_order(rows: Sequence[Sequence[int]], members: list[int], depth: int) -> list[int]:
+    """`members` as a walk of their prefix tree below `depth`: past the tokens they all share,
+    split by the next token, the branches holding more rows first."""
+    if len(members) == 1:
+        return members
+    shared = min(len(rows[i]) for i in members)
+    first = rows[members[0]]
+    while depth < shared and all(rows[i][depth] == first[depth] for i in members):
+        depth += 1
+    branches: dict[int, list[int]] = {}
+    for i in members:
+        branches.setdefault(rows[i][depth] if depth < len(rows[i]) else -1, []).append(i)
+    if len(branches) == 1:  # every row ends here: identical prompts
+        return members
+    ordered = sorted(branches.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+    return [i for _, branch in ordered for i in _prefix_order(rows, branch, depth + 1)]
+
+
+def _common_len(a: Sequence[int], b: Sequence[int]) -> int:
     n = 0
-    while n < limit and all(r[n] == rows[0][n] for r in rows):
+    for x, y in zip(a, b):
+        if x != y:
+            break
         n += 1
     return n
 
@@ -102,20 +171,19 @@ def _prefix_cache(model: Any, prefix: list[int], memo: dict[tuple[int, ...], Any
     return memo[key]
 
 
-def _static_cache(model: Any, rows: int, length: int, prefix: Any | None, shared: int) -> Any:
-    """A StaticCache of `rows` x `length` slots, its first `shared` slots holding `prefix`'s KV."""
-    from transformers import StaticCache
+def _prefix_banks(model: Any, prefixes: list[list[int]], memo: dict[tuple[int, ...], Any]) -> list[tuple[Any, Any]]:
+    """Each layer's (keys, values) of the groups' prefixes one after another ([KV heads, slots,
+    head dim]): what prefix_attention reads a group's slice of."""
+    import torch
 
-    cache = StaticCache(config=model.config, max_cache_len=length)
-    if prefix is not None:
-        for layer, source in zip(cache.layers, prefix.layers):
-            keys = source.keys.expand(rows, -1, -1, -1)
-            values = source.values.expand(rows, -1, -1, -1)
-            layer.lazy_initialization(keys, values)
-            layer.keys[:, :, :shared] = keys
-            layer.values[:, :, :shared] = values
-            layer.cumulative_length.fill_(shared)
-    return cache
+    caches = [_prefix_cache(model, p, memo) for p in prefixes if p]
+    banks = []
+    for layers in zip(*(c.layers for c in caches)):
+        if len(layers) == 1:
+            banks.append((layers[0].keys[0], layers[0].values[0]))
+        else:
+            banks.append((torch.cat([x.keys[0] for x in layers], 1), torch.cat([x.values[0] for x in layers], 1)))
+    return banks
 
 
 def _worth_dropping(finished: int, rows: int, steps_left: int) -> bool:
@@ -146,44 +214,56 @@ def generate_rows(
     may list several ids a row stops at. Greedy at temperature 0, else sampled from the softmax
     at that temperature (torch's global generator, as transformers' generate)."""
     import torch
+    from transformers import StaticCache
 
     memo = {} if memo is None else memo
     stops = torch.tensor([eos_id] if isinstance(eos_id, int) else list(eos_id))
-    shared = common_prefix_len(rows) if len(rows) > 1 else 0
-    if shared < MIN_SHARED_PREFIX:
-        shared = 0
+    groups = prefix_groups(rows)
+    if len(rows) == 1 or (len(groups) == 1 and groups[0][1] < MIN_SHARED_PREFIX):
+        groups = [(list(range(len(rows))), 0)]  # no prefix worth its own attention: sdpa over whole rows
+    order = [i for members, _ in groups for i in members]  # rows of a group side by side
+    shared = torch.tensor([p for members, p in groups for _ in members])  # each row's prefix length
+    group_of = torch.tensor([g for g, (members, _) in enumerate(groups) for _ in members])
+    prefixes = [rows[members[0]][:p] for members, p in groups]
+    slices = [0]
+    for p in prefixes:
+        slices.append(slices[-1] + len(p))
+    banks = _prefix_banks(model, prefixes, memo) if slices[-1] else None
     batch = len(rows)
-    width = max(len(r) for r in rows) - shared
-    prompt_len = shared + width
+    width = max(len(rows[i]) - int(p) for i, p in zip(order, shared))
     input_ids = torch.full((batch, width), pad_id, dtype=torch.long)  # each row's own tokens
-    mask = torch.zeros((batch, prompt_len + max_new_tokens), dtype=torch.long)  # grows as tokens come
-    mask[:, :shared] = 1
-    for i, row in enumerate(rows):
-        own = row[shared:]
-        input_ids[i, width - len(own):] = torch.tensor(own, dtype=torch.long)
-        mask[i, prompt_len - len(own):prompt_len] = 1
-    # a real token's position counts the real tokens before it, padding skipped
-    positions = (mask[:, :prompt_len].cumsum(-1) - 1).clamp(min=0)
-    prefix = _prefix_cache(model, rows[0][:shared], memo) if shared else None
-    cache = _static_cache(model, batch, prompt_len + max_new_tokens, prefix, shared)
+    mask = torch.zeros((batch, width + max_new_tokens), dtype=torch.long)  # own slots; grows as tokens come
+    for k, (i, p) in enumerate(zip(order, shared.tolist())):
+        own = rows[i][p:]
+        input_ids[k, width - len(own):] = torch.tensor(own, dtype=torch.long)
+        mask[k, width - len(own):width] = 1
+    # a real token's position counts the real tokens before it, its prefix's included, padding skipped
+    positions = shared[:, None] + (mask[:, :width].cumsum(-1) - 1).clamp(min=0)
+    cache = StaticCache(config=model.config, max_cache_len=width + max_new_tokens)
     done = torch.zeros(batch, dtype=torch.bool)
 
-    def own_slots(end: int, queries: int) -> dict[str, Any]:
-        """With a shared prefix, the attention reads it once (prefix_attention.py) and masks each
-        row's own slots itself: real tokens only, none after the query (sdpa reads the mask argument)."""
-        if not shared:
+    def attending(end: int, queries: int, group_of: Any) -> dict[str, Any]:
+        """With prefixes, the attention reads each group's once from the banks (prefix_attention.py)
+        and masks each row's own slots itself: real tokens only, none after the query."""
+        if banks is None:
             return {}
-        real = mask[:, shared:end].bool()[:, None, :]
-        causal = torch.ones(queries, end - shared, dtype=torch.bool).tril(end - shared - queries)
-        return {"shared_prefix": shared, "kv_end": end, "own_mask": real & causal}
+        real = mask[:, :end].bool()[:, None, :]
+        causal = torch.ones(queries, end, dtype=torch.bool).tril(end - queries)
+        counts = torch.bincount(group_of, minlength=len(groups)).tolist()
+        bounds, start = [], 0
+        for g, count in enumerate(counts):
+            if count:
+                bounds.append((start, start + count, slices[g], slices[g + 1]))
+            start += count
+        return {"prefix_banks": banks, "prefix_groups": bounds, "kv_end": end, "own_mask": real & causal}
 
-    with torch.inference_mode(), shared_prefix_attending(model) if shared else nullcontext():
-        logits = model(input_ids=input_ids, attention_mask=mask[:, :prompt_len],
-                       position_ids=positions[:, shared:], cache=cache, use_cache=True,
-                       logits_to_keep=1, **own_slots(prompt_len, width)).logits[:, -1]
+    with torch.inference_mode(), shared_prefix_attending(model) if banks is not None else nullcontext():
+        logits = model(input_ids=input_ids, attention_mask=mask[:, :width], position_ids=positions,
+                       cache=cache, use_cache=True, logits_to_keep=1,
+                       **attending(width, width, group_of)).logits[:, -1]
         position = positions[:, -1]
         out = torch.full((batch, max_new_tokens), pad_id, dtype=torch.long)
-        alive = torch.arange(batch)  # the rows still in the batch, as indices of `rows`
+        alive = torch.arange(batch)  # the rows still in the batch, as indices of `order`
         steps = 0
         for step in range(max_new_tokens):
             token = torch.where(done, torch.full_like(alive, pad_id), _next_tokens(logits, temperature))
@@ -195,10 +275,15 @@ def generate_rows(
             if _worth_dropping(int(done.sum()), len(alive), max_new_tokens - step - 1):
                 keep = (~done).nonzero()[:, 0]
                 cache.reorder_cache(keep)  # every layer's keys and values, kept rows only
-                alive, mask, position, token, done = alive[keep], mask[keep], position[keep], token[keep], done[keep]
-            end = prompt_len + step + 1
+                alive, mask, position, token, done, group_of = (
+                    alive[keep], mask[keep], position[keep], token[keep], done[keep], group_of[keep])
+            end = width + step + 1
             mask[:, end - 1] = 1
             position = position + 1
             logits = model(input_ids=token[:, None], attention_mask=mask[:, :end], position_ids=position[:, None],
-                           cache=cache, use_cache=True, **own_slots(end, 1)).logits[:, -1]
-    return out[:, :steps].tolist()
+                           cache=cache, use_cache=True, **attending(end, 1, group_of)).logits[:, -1]
+    answers = out[:, :steps].tolist()
+    by_row: list[list[int]] = [[]] * batch
+    for k, i in enumerate(order):
+        by_row[i] = answers[k]
+    return by_row

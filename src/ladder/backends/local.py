@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ladder.backends.base import ProgressFn
-from ladder.backends.batching import generate_rows, plan_batches
+from ladder.backends.batching import generate_rows, plan_batches, prefix_groups
 from ladder.fsutil import cache_root, publish_dir, staging_dir
 from ladder.types import AnswerScore, Chat, Generation, GenerationParams, file_sha256
 
@@ -247,7 +247,11 @@ def generate_chats(model: Any, tok: Any, stops: list[int], chats: Sequence[Chat]
     rows = [tok(render_chat(tok, c), add_special_tokens=False)["input_ids"] for c in chats]
     results: list[Generation | None] = [None] * len(rows)
     memo: dict[tuple[int, ...], Any] = {}  # shared-prefix KV caches, reused across batches
-    for batch in plan_batches([len(r) for r in rows], params.max_new_tokens, batch_size):
+    own = [0] * len(rows)  # a row's tokens past the prefix it shares: what its own cache slots hold
+    for members, shared in prefix_groups(rows):
+        for i in members:
+            own[i] = len(rows[i]) - shared
+    for batch in plan_batches(own, params.max_new_tokens, batch_size):
         t0 = time.perf_counter()
         try:
             new = generate_rows(
