@@ -23,6 +23,7 @@ from ladder.backends.batch import BatchBackend
 from ladder.eval.executor import Executor, LocalExecutor
 from ladder.eval.paused import Paused, finish_paused
 from ladder.eval.sequential import evaluate_in_looks
+from ladder.first_looks import FirstLooks, ahead_run, ask_first_looks
 from ladder.events import (
     EvalProgress, OnEvent, RungFinished, RungOutcome, RungSkipped, RungStarted, Status, TrainStep, ignore,
 )
@@ -37,7 +38,7 @@ from ladder.task import Task
 from ladder.task.spec import ModelSpec
 from ladder.tracking.cache import CachedBackend
 from ladder.tracking.store import RungRecord, Store
-from ladder.types import Chat, GenerationParams
+from ladder.types import Candidate, Chat, GenerationParams
 
 
 @dataclass(frozen=True)
@@ -230,7 +231,9 @@ def climb(
             met, cheapest_here = None, None
             any_met, paused = False, []  # paused rungs are finished only when no rung meets the target
             estimator = FinetuneEstimator(view, asking.cached, artifacts / "adapters")
-            for rung, options in rungs:
+            ahead = FirstLooks()
+            refreshed_rows = {i for i, (r, _) in enumerate(rungs) if set(_names(r)) & set(refresh)}
+            for index, (rung, options) in enumerate(rungs):
                 name = row_name(rung.name, label)
                 budget = task.spec.budget.money
                 skip = None
@@ -250,11 +253,18 @@ def climb(
                     position += 1
                     continue
                 on_event(RungStarted(name, rung.kind, position))
-                refreshed = refresh and set(_names(rung)) & set(refresh)
-                asks = ((asking.fresh, fresh_taught) if refreshed else (asking.cached, taught))
+                asks = ((asking.fresh, fresh_taught) if index in refreshed_rows else (asking.cached, taught))
+                if (index not in ahead.candidates and not exhaustive and cheapest_here is None
+                        and view.spec.model.backend == "local"):
+                    run = ahead_run(view, rungs, index, refreshed_rows)
+                    if len(run) > 1:
+                        ahead = ask_first_looks(view, rungs, run, asking.cached, params, lambda i: _context(
+                            view, asking.cached, taught, artifacts, row_name(rungs[i][0].name, label), on_event),
+                            on_event)
                 outcome, pause = _climb_one(
                     view, store, *asks, run_id, position, rung, options, params, artifacts, on_event, exhaustive,
-                    name=name, answered_by=_answered_by(view, label),
+                    name=name, answered_by=_answered_by(view, label), prepared=ahead.candidates.get(index),
+                    ahead_seconds=ahead.seconds.get(index, 0.0),
                 )
                 outcomes.append(outcome)
                 paused += [] if pause is None else [pause]
@@ -400,23 +410,32 @@ class _EvalProgress:
         self.on_event(EvalProgress(self.rung, self.done, self.total))
 
 
-def _climb_one(task: Task, store: Store, backend: CachedBackend, teacher: CachedBackend | None, run_id: str,
-               position: int, rung: Rung, options: Any, params: GenerationParams, artifacts: Path,
-               on_event: OnEvent, exhaustive: bool = False, *, name: str | None = None,
-               answered_by: tuple[str | None, dict[str, Any] | None] = (None, None)) -> tuple[RungOutcome, Paused | None]:
-    """Prepare, evaluate and record one rung as row `name` (default: the rung's name), answered by
-    the model `answered_by` (its label and recorded prices); with what finishing it takes when its
-    evaluation paused after a look (eval/sequential.py)."""
-    name = name or rung.name
-    model, prices = answered_by
-    t0 = time.perf_counter()
-    ctx = RungContext(
+def _context(task: Task, backend: Backend, teacher: Backend | None, artifacts: Path, name: str,
+             on_event: OnEvent) -> RungContext:
+    """What rung `name` may read while it prepares; its messages and training steps become events."""
+    return RungContext(
         task=task, backend=backend, artifacts=artifacts, teacher=teacher,
         on_status=lambda msg: on_event(Status(msg, rung=name)),
         on_train_step=lambda step, total, loss: on_event(TrainStep(name, step, total, loss)),
     )
+
+
+def _climb_one(task: Task, store: Store, backend: CachedBackend, teacher: CachedBackend | None, run_id: str,
+               position: int, rung: Rung, options: Any, params: GenerationParams, artifacts: Path,
+               on_event: OnEvent, exhaustive: bool = False, *, name: str | None = None,
+               answered_by: tuple[str | None, dict[str, Any] | None] = (None, None),
+               prepared: Candidate | None = None, ahead_seconds: float = 0.0) -> tuple[RungOutcome, Paused | None]:
+    """Prepare, evaluate and record one rung as row `name` (default: the rung's name), answered by
+    the model `answered_by` (its label and recorded prices); with what finishing it takes when its
+    evaluation paused after a look (eval/sequential.py). `prepared`: its candidate, prepared ahead
+    with others whose first looks were asked in one batch (first_looks.py), `ahead_seconds` its
+    share of that batch's time."""
+    name = name or rung.name
+    model, prices = answered_by
+    t0 = time.perf_counter()
+    ctx = _context(task, backend, teacher, artifacts, name, on_event)
     try:
-        candidate = rung.prepare(ctx, options)
+        candidate = prepared if prepared is not None else rung.prepare(ctx, options)
     except (ValueError, RuntimeError, OSError) as e:
         store.add_rung_result(RungRecord(run_id, position, name, rung.kind, {"rung": name},
                                          status="failed", error=f"{type(e).__name__}: {e}", model=model,
@@ -441,6 +460,7 @@ def _climb_one(task: Task, store: Store, backend: CachedBackend, teacher: Cached
     # ends (one chunk keeps every slot of its pool busy); the local model goes in resumable chunks
     chunk_size = max(1, len(task.eval)) if batch or answers_each(backend) else max(EVAL_CHUNK, task.spec.generation.rows_per_batch or 0)
     results, seconds, stop = evaluate_in_looks(task, candidate, backend, params, in_looks, chunk_size, advance)
+    seconds += ahead_seconds
     described = candidate.describe()
     if batch is not None and candidate.answers is None:  # its rows are priced at the endpoint's batch price
         described = {**described, "execution": "batch", "batch_discount": batch.discount,
@@ -456,6 +476,6 @@ def _climb_one(task: Task, store: Store, backend: CachedBackend, teacher: Cached
         on_event(Status(stop, rung=name))
     if candidate.retrievals:
         store.add_retrievals(rung_id, dict(candidate.retrievals))
-    outcome = RungOutcome(name, "ok", time.perf_counter() - t0)
+    outcome = RungOutcome(name, "ok", time.perf_counter() - t0 + ahead_seconds)
     on_event(RungFinished(outcome))
     return outcome, None if stop is None else Paused(name, rung_id, candidate, backend, chunk_size, advance)

@@ -64,3 +64,37 @@ def test_the_key_says_which_model_answered(backend, tmp_path):
     assert (full.calls, half.calls) == (1, 1), "another model's answer may never be served from the cache"
     again = CachedBackend(half, store).generate(chats, params)
     assert half.calls == 1 and again[0].cached
+
+
+class FailingOn(CountingBackend):
+    """The real backend, except that one chat's call fails."""
+
+    def __init__(self, inner, failing):
+        super().__init__(inner)
+        self.failing = failing
+
+    def generate(self, chats, params, adapter=None, on_progress=None):
+        from dataclasses import replace
+
+        answers = super().generate(chats, params, adapter, on_progress)
+        return [replace(g, text="", error="HTTPError: 503") if c == self.failing else g for c, g in zip(chats, answers)]
+
+
+def test_answers_asked_ahead_are_stored_at_once_and_handed_over_fresh(backend, tmp_path):
+    chats = [(Message("user", "Say yes."),), (Message("user", "Say no."),), (Message("user", "Say hi."),)]
+    params = GenerationParams(max_new_tokens=8)
+    counting = FailingOn(backend, chats[2])
+    cache = CachedBackend(counting, Store(tmp_path))
+    ahead = cache.ask_ahead(chats, params)
+    assert counting.calls == 3 and ahead[2].error and not ahead[0].error
+    assert cache.ask_ahead(chats[:2], params) == [None, None]  # asked already: not again
+
+    # the later calls, grouped otherwise, get the answers asked ahead as fresh ones, not hits
+    got = cache.generate(chats[:1], params) + cache.generate(chats[1:2], params)
+    assert [g.text for g in got] == [g.text for g in ahead[:2]] and not any(g.cached for g in got)
+    assert counting.calls == 3 and (cache.hits, cache.misses) == (0, 3)
+    # a failed call is not handed over: it is asked again
+    assert not cache.generate(chats[2:], params)[0].text and counting.calls == 4
+    # the answers reached the store when they were asked (a kill after ask_ahead loses none)
+    again = CachedBackend(counting, Store(tmp_path)).generate(chats[:2], params)
+    assert all(g.cached for g in again) and counting.calls == 4

@@ -124,11 +124,10 @@ def evaluate_in_looks(task: Task, candidate: Any, backend: Backend, params: Gene
     seconds, and why it paused (None when it scored every row). Looks no outcome could pause at
     are merged into the next (looks_that_could_stop)."""
     rows = task.eval
-    sizes = look_sizes(len(rows)) if in_looks else [len(rows)]
-    order = list(range(len(rows))) if len(sizes) == 1 else look_order([ex.id for ex in rows], task.spec.seed)
+    order, looks, planned = _look_plan(task, in_looks)
     results: dict[int, Any] = {}
     seconds, start = 0.0, 0
-    for size in looks_that_could_stop(task, order, sizes):
+    for size in looks:
         chunk = order[start:size]
         result = evaluate(
             candidate, [rows[i] for i in chunk], backend, task.checks, params, chunk_size=chunk_size,
@@ -138,10 +137,24 @@ def evaluate_in_looks(task: Task, candidate: Any, backend: Backend, params: Gene
         seconds, start = seconds + result.seconds, size
         if size < len(rows):
             scored = [Scored(r.example.id, r.generation.error, r.assessments) for r in results.values()]
-            stop = cannot_meet(decision_outcomes(task, scored), task.spec.target.value, len(sizes))
+            stop = cannot_meet(decision_outcomes(task, scored), task.spec.target.value, planned)
             if stop is not None:
                 return [results[i] for i in sorted(results)], seconds, stop
     return [results[i] for i in sorted(results)], seconds, None
+
+
+def _look_plan(task: Task, in_looks: bool) -> tuple[list[int], list[int], int]:
+    """The order rows are asked in, the looks taken (cumulative sizes) and the number planned."""
+    sizes = look_sizes(len(task.eval)) if in_looks else [len(task.eval)]
+    order = list(range(len(task.eval))) if len(sizes) == 1 else look_order([ex.id for ex in task.eval], task.spec.seed)
+    return order, looks_that_could_stop(task, order, sizes), len(sizes)
+
+
+def first_look(task: Task) -> list[Any]:
+    """The eval rows evaluate_in_looks asks a rung first (its first look, in looks): what the
+    climb asks of several prompt rungs together (first_looks.py)."""
+    order, looks, _ = _look_plan(task, True)
+    return [task.eval[i] for i in order[:looks[0]]]
 
 
 def evaluate_rest(task: Task, candidate: Any, backend: Backend, params: GenerationParams, scored: Collection[str],

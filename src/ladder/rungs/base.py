@@ -39,7 +39,10 @@ class RungContext:
 class Rung(Protocol):
     """A technique. It may also define `requires(task, options) -> str | None`: the reason it
     cannot run on this task (a missing prerequisite), or None; the climb then records it as
-    skipped with that reason instead of failing it (see `unmet`)."""
+    skipped with that reason instead of failing it (see `unmet`). And a prompt rung may set
+    `prepares_without_calls = True` where preparing it asks no model, trains nothing and builds
+    no index: the climb may then prepare it before the rungs below it are evaluated, to ask its
+    first rows in one batch with theirs (first_looks.py)."""
 
     name: ClassVar[str]
     kind: ClassVar[Literal["prompt", "finetune", "baseline"]]
@@ -102,6 +105,10 @@ class Variant:
     @property
     def Options(self) -> type[RungOptions]:  # noqa: N802 - mirrors Rung.Options
         return self.rung.Options
+
+    @property
+    def prepares_without_calls(self) -> bool:
+        return bool(getattr(self.rung, "prepares_without_calls", False))
 
     def prepare(self, ctx: RungContext, options: Any) -> Candidate:
         return self.rung.prepare(ctx, options)

@@ -25,6 +25,7 @@ def static_demos(task: Task, k: int) -> tuple[Example, ...]:
 class FewShot:
     name: ClassVar[str] = "few_shot"
     kind: ClassVar[Literal["prompt"]] = "prompt"
+    prepares_without_calls: ClassVar[bool] = True  # the climb may prepare it ahead (first_looks.py)
 
     class Options(RungOptions):
         k: int = Field(3, gt=0, description="number of demonstrations")

@@ -16,6 +16,7 @@ from ladder.types import Candidate
 class Instructed:
     name: ClassVar[str] = "instructed"
     kind: ClassVar[Literal["prompt"]] = "prompt"
+    prepares_without_calls: ClassVar[bool] = True  # the climb may prepare it ahead (first_looks.py)
 
     class Options(RungOptions):
         pass

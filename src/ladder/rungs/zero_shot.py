@@ -15,6 +15,7 @@ from ladder.types import Candidate
 class ZeroShot:
     name: ClassVar[str] = "zero_shot"
     kind: ClassVar[Literal["prompt"]] = "prompt"
+    prepares_without_calls: ClassVar[bool] = True  # the climb may prepare it ahead (first_looks.py)
 
     class Options(RungOptions):
         pass

@@ -41,6 +41,7 @@ class CachedBackend:
         self.name = inner.name
         self.hits = 0
         self.misses = 0
+        self._ahead: dict[str, Generation] = {}  # answered by ask_ahead, not yet asked for (by key)
 
     def fingerprint(self, adapter: str | None = None) -> str:
         return self.inner.fingerprint(adapter)
@@ -57,8 +58,11 @@ class CachedBackend:
     ) -> list[Generation]:
         model = self.inner.fingerprint(adapter)
         keys = [content_hash(model, chat_to_json(c), params.key()) for c in chats]
-        found = {i: g for i, k in enumerate(keys) if self.read and (g := self.store.cache_get(k)) is not None}
+        ahead = {i: g for i, k in enumerate(keys) if (g := self._ahead.pop(k, None)) is not None}
+        found = {i: g for i, k in enumerate(keys)
+                 if i not in ahead and self.read and (g := self.store.cache_get(k)) is not None}
         self.hits += len(found)
+        found.update(ahead)  # answered for this call, already counted: fresh answers, not cache hits
         if on_progress and found:
             on_progress(len(found))
         missing = [i for i in range(len(chats)) if i not in found]
@@ -76,6 +80,33 @@ class CachedBackend:
                 self.store.cache_put([(keys[i], model, g) for i, g in zip(missing, fresh)])
             found.update(zip(missing, fresh))
         return [found[i] for i in range(len(chats))]
+
+    def ask_ahead(self, chats: Sequence[Chat], params: GenerationParams, adapter: str | None = None,
+                  on_progress: ProgressFn | None = None) -> list[Generation | None]:
+        """Answer now, in one call of the inner backend, the chats that later generate() calls will
+        ask (in any grouping): a local model answers several prompts' rows in one batch faster
+        than one batch each (backends/batching.py). The answers are written to the cache at once
+        (a kill loses none) and handed to those calls as fresh answers, not as cache hits. Returns
+        each chat's answer as asked here, None where the cache or an earlier ask_ahead has it. A
+        failed call is not kept: the later call asks again."""
+        model = self.inner.fingerprint(adapter)
+        keys = [content_hash(model, chat_to_json(c), params.key()) for c in chats]
+        wanted: dict[str, int] = {}
+        for i, k in enumerate(keys):
+            if k not in wanted and k not in self._ahead and not (self.read and self.store.cache_get(k) is not None):
+                wanted[k] = i
+        out: list[Generation | None] = [None] * len(chats)
+        if not wanted:
+            return out
+        fresh = self.inner.generate([chats[i] for i in wanted.values()], params, adapter, on_progress)
+        self.misses += len(wanted)
+        if self.write:
+            self.store.cache_put([(k, model, g) for k, g in zip(wanted, fresh)])
+        for (k, i), g in zip(wanted.items(), fresh):
+            out[i] = g
+            if g.error is None:
+                self._ahead[k] = g
+        return out
 
     def next_token_probs(self, chat: Chat, prefix: str, candidates: Sequence[str]) -> tuple[dict[str, float], Generation]:
         """The inner backend's `next_token_probs` (a local model's), through the cache."""
