@@ -16,8 +16,7 @@ padding, after its prefix, so greedy outputs match each row generated alone
 
 The first looks of three prompt rungs (zero-shot, instructed, few-shot; 20 balance-shift rows
 each) took 13.0-13.7 s as one batch of 60 against 19.6-19.9 s as three batches of 20, outputs
-identical (Intel Xeon with AMX, 2 cores, fp32; /work/meas-style script in bench/generate.py's
-`--mixed`).
+identical (Intel Xeon with AMX, 2 cores, fp32; bench/first_looks.py).
 
 Attention in this loop reads the shared prefix once per batch rather than once per row
 (prefix_attention.py): 50 instructed balance-shift prompts went from 21.4-22.5 s to 16.9-18.4 s,
