@@ -67,7 +67,8 @@ def climb(
     exhaustive: Annotated[bool, typer.Option(
         "--exhaustive", help="Score every rung on every eval row (default: a rung whose first 25% or 50% of rows "
                              "show it cannot meet the target pauses there, and its other rows are asked only "
-                             "if no rung meets the target and it might be the best).")] = False,
+                             "if no rung meets the target and it might be the best; on a local model, a run of "
+                             "plain prompt rungs asks its first looks in one batch).")] = False,
     retry_errors: Annotated[bool, typer.Option(
         "--retry-errors", help="Climb nothing new: ask again only the rows of the task's last run (or --run) that "
                                "ended in error(code), put their answers in that run and rewrite its report.")] = False,
