@@ -4,9 +4,9 @@ Each rung is evaluated in looks (eval/sequential.py), and on a climb that meets 
 fine-tune the prompt rungs stop after their first look: 20 rows each on balance-shift. A local
 model answers 60 rows in one batch in far less than three batches' time, since each decode step
 reads every weight however few rows it serves: the first looks of zero_shot, instructed and
-few_shot took 13.0-13.7 s as one batch of 60 against 19.6-19.9 s as three batches of 20, the
-answers identical (Intel Xeon with AMX, 2 cores, fp32; backends/batching.py groups the rows by
-prompt prefix).
+few_shot took 12.7-13.8 s as one batch of 60 against 20.6-21.0 s as three batches of 20, the
+answers identical (Intel Xeon with AMX, 2 cores, fp32, bench/first_looks.py; backends/batching.py
+groups the rows by prompt prefix).
 
 So when the climb reaches the first of a run of prompt rungs whose preparing asks no model
 (`prepares_without_calls`), it prepares the run's rungs and asks their first looks in one call

@@ -15,7 +15,7 @@ padding, after its prefix, so greedy outputs match each row generated alone
 (tests/backends/test_batching.py checks this on the real model, one prompt and several).
 
 The first looks of three prompt rungs (zero-shot, instructed, few-shot; 20 balance-shift rows
-each) took 13.0-13.7 s as one batch of 60 against 19.6-19.9 s as three batches of 20, outputs
+each) took 12.7-13.8 s as one batch of 60 against 20.6-21.0 s as three batches of 20, outputs
 identical (Intel Xeon with AMX, 2 cores, fp32; bench/first_looks.py).
 
 Attention in this loop reads the shared prefix once per batch rather than once per row
