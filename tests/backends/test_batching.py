@@ -29,6 +29,13 @@ def test_rows_of_several_prompts_group_by_prompt_even_where_one_branches_inside_
     assert groups == [([0, 1, 2, 3], len(long)), ([4, 5, 6, 7], len(long) + len(demo)), ([8, 9, 10], 2)]
 
 
+def test_grouping_a_prefix_tree_as_deep_as_its_rows_needs_no_recursion():
+    rows = [[1] * i + [2] for i in range(1, 1500)]  # each row branches off the next one's prefix
+    groups = prefix_groups(rows)
+    assert sorted(i for members, _ in groups for i in members) == list(range(len(rows)))
+    assert all(shared < min(len(rows[i]) for i in members) for members, shared in groups)
+
+
 def cut(ids: list[int], eos: int) -> list[int]:
     return ids[: ids.index(eos)] if eos in ids else ids
 

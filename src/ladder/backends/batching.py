@@ -103,7 +103,7 @@ def prefix_groups(rows: Sequence[Sequence[int]]) -> list[tuple[list[int], int]]:
     into runs of at most AUTO_MAX_ROWS that minimise the tokens prefilled (each group's prefix once,
     every row's own tokens) plus GROUP_COST_TOKENS a group, by dynamic programming over the cut
     points. Every row keeps at least one token of its own."""
-    order = _prefix_order(rows, list(range(len(rows))), 0)
+    order = _prefix_order(rows)
     n = len(order)
     adjacent = [_common_len(rows[order[k]], rows[order[k + 1]]) for k in range(n - 1)]
     best = [0] * (n + 1)
@@ -129,22 +129,30 @@ def prefix_groups(rows: Sequence[Sequence[int]]) -> list[tuple[list[int], int]]:
     return groups[::-1]
 
 
-def _prefix_order(rows: Sequence[Sequence[int]], members: list[int], depth: int) -> list[int]:
-    """`members` as a walk of their prefix tree below `depth`: past the tokens they all share,
-    split by the next token, the branches holding more rows first."""
-    if len(members) == 1:
-        return members
-    shared = min(len(rows[i]) for i in members)
-    first = rows[members[0]]
-    while depth < shared and all(rows[i][depth] == first[depth] for i in members):
-        depth += 1
-    branches: dict[int, list[int]] = {}
-    for i in members:
-        branches.setdefault(rows[i][depth] if depth < len(rows[i]) else -1, []).append(i)
-    if len(branches) == 1:  # every row ends here: identical prompts
-        return members
-    ordered = sorted(branches.items(), key=lambda kv: (-len(kv[1]), kv[0]))
-    return [i for _, branch in ordered for i in _prefix_order(rows, branch, depth + 1)]
+def _prefix_order(rows: Sequence[Sequence[int]]) -> list[int]:
+    """Row indices as a walk of the rows' prefix tree: at each branching, past the tokens its rows
+    all share, the branches holding more rows first (an explicit stack: a tree as deep as the
+    rows are many must not hit Python's recursion limit)."""
+    order: list[int] = []
+    stack: list[tuple[list[int], int]] = [(list(range(len(rows))), 0)]
+    while stack:
+        members, depth = stack.pop()
+        if len(members) == 1:
+            order += members
+            continue
+        shared = min(len(rows[i]) for i in members)
+        first = rows[members[0]]
+        while depth < shared and all(rows[i][depth] == first[depth] for i in members):
+            depth += 1
+        branches: dict[int, list[int]] = {}
+        for i in members:
+            branches.setdefault(rows[i][depth] if depth < len(rows[i]) else -1, []).append(i)
+        if len(branches) == 1:  # every row ends here: identical prompts
+            order += members
+            continue
+        ordered = sorted(branches.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+        stack += [(branch, depth + 1) for _, branch in reversed(ordered)]  # popped largest first
+    return order
 
 
 def _common_len(a: Sequence[int], b: Sequence[int]) -> int:
