@@ -96,7 +96,8 @@ def main() -> None:
     parser.add_argument("--train-limit", type=int, default=None, help="only the first N training examples")
     args = parser.parse_args()
 
-    from ladder.climb import climb, model_backend, select_rungs
+    from ladder.asking import model_backend
+    from ladder.climb import climb, select_rungs
     from ladder.events import RungFinished, RungSkipped
     from ladder.task import load_task
     from ladder.tracking.store import Store

@@ -46,7 +46,8 @@ def main() -> None:
     parser.add_argument("--every", type=int, default=None, help="early_stop_every (default: twice per epoch)")
     args = parser.parse_args()
 
-    from ladder.climb import climb, model_backend, select_rungs
+    from ladder.asking import model_backend
+    from ladder.climb import climb, select_rungs
     from ladder.scoring import pass_table
     from ladder.stats import compare_paired, wilson_interval
     from ladder.task import load_task

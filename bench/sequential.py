@@ -34,7 +34,8 @@ def main() -> None:
     parser.add_argument("--record", type=Path, default=None, help="write the exhaustive climb's answers here")
     args = parser.parse_args()
 
-    from ladder.climb import climb, model_backend, select_rungs
+    from ladder.asking import model_backend
+    from ladder.climb import climb, select_rungs
     from ladder.report import summarize
     from ladder.task import load_task
     from ladder.tracking.store import Store

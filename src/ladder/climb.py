@@ -15,30 +15,28 @@ import time
 import traceback
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Collection, Sequence
+from typing import Any, Collection, Sequence
 
-from ladder.backends import backend_for
+from ladder.asking import Asking, generation_params, judge_panel, model_backend, teacher_backend
 from ladder.backends.base import Backend, answers_each, unwrap
 from ladder.backends.batch import BatchBackend
-from ladder.eval.executor import Executor, LocalExecutor
+from ladder.eval.executor import Executor
 from ladder.eval.paused import Paused, finish_paused
 from ladder.eval.sequential import evaluate_in_looks
 from ladder.first_looks import FirstLooks, ahead_run, ask_first_looks
 from ladder.events import (
     EvalProgress, OnEvent, RungFinished, RungOutcome, RungSkipped, RungStarted, Status, TrainStep, ignore,
 )
-from ladder.judges import AnswerJudge, JudgeModel, PairwiseJudge, build_judge
+from ladder.judges import AnswerJudge, PairwiseJudge
 from ladder.judges.run import compare_rungs, judge_rung
 from ladder.provenance import run_environment
 from ladder.rungs import MAIN_LADDER, Rung, RungContext, Variant, by_name, expand, parse_options, registered, unmet
-from ladder.rungs.prompt import ChatPrompt
 from ladder.diagnosis.teacher import TEACHER_KIND, ask_teacher
 from ladder.target_met import FinetuneEstimator, MetTarget, meets_target, met_cost, skip_once_met
 from ladder.task import Task
-from ladder.task.spec import ModelSpec
 from ladder.tracking.cache import CachedBackend
 from ladder.tracking.store import RungRecord, Store
-from ladder.types import Candidate, Chat, GenerationParams
+from ladder.types import Candidate, GenerationParams
 
 
 @dataclass(frozen=True)
@@ -83,58 +81,6 @@ def new_run_id(task: Task) -> str:
 
 
 EVAL_CHUNK = 64  # examples per call of a batching (local) backend: its answers are cached per chunk
-
-
-def generation_params(task: Task) -> GenerationParams:
-    return GenerationParams(max_new_tokens=task.spec.generation.max_new_tokens)
-
-
-def precision_sample(task: Task) -> list[Chat]:
-    """The eval prompts (zero-shot) a local bfloat16/auto model is measured on against float32."""
-    from ladder.backends.precision import SAMPLE_SIZE  # loads the local backend: only when asked
-
-    prompt = ChatPrompt(system=task.spec.prompts.system)
-    return [prompt.render(ex) for ex in task.eval[:SAMPLE_SIZE]]
-
-
-def model_backend(task: Task, spec: ModelSpec | None = None, on_status: Callable[[str], None] = lambda _m: None) -> Backend:
-    """backend_for `spec` (default: the task's model) with the task's generation settings, its
-    precision measured on the task's own eval prompts."""
-    return backend_for(
-        spec or task.spec.model, params=generation_params(task), batch_size=task.spec.generation.rows_per_batch,
-        precision_sample=precision_sample(task), on_status=on_status,
-    )
-
-
-def teacher_backend(task: Task, model: Backend, on_status: Callable[[str], None] = lambda _m: None) -> Backend | None:
-    """The task's `teacher:`: None without one; `model` itself when it names the task's own model
-    (its answers are then the model's, cached once); else a backend of its own."""
-    spec = task.spec.teacher
-    if spec is None:
-        return None
-    if spec.model_dump(include=set(ModelSpec.model_fields)) == task.spec.model.model_dump():
-        return model
-    return model_backend(task, spec, on_status)
-
-
-def judge_panel(task: Task, model: Backend, store: Store, use_cache: bool = True,
-                on_status: Callable[[str], None] = lambda _m: None) -> list[AnswerJudge | PairwiseJudge]:
-    """The task's `judges:`, each asking its model through the call cache at its prices. A judge
-    whose model is the task's own asks `model` (no second copy of the weights); judges naming the
-    same model share one backend."""
-    shared: dict[str, CachedBackend] = {}
-    panel: list[AnswerJudge | PairwiseJudge] = []
-    for spec in task.spec.judges:
-        own = spec.model
-        own_model = None if own is None else own.model_dump(include=set(ModelSpec.model_fields))
-        same = own_model is None or own_model == task.spec.model.model_dump()
-        key = "" if same else repr(sorted(own.model_dump(mode="json", exclude={"prices"}).items()))  # type: ignore[union-attr]
-        if key not in shared:
-            raw = model if same else model_backend(task, own, on_status)
-            shared[key] = CachedBackend(raw, store, read=use_cache, write=use_cache)
-        prices = own.prices if own is not None and own.prices is not None else task.spec.prices
-        panel.append(build_judge(spec, JudgeModel(shared[key], shared[key].fingerprint(), prices)))
-    return panel
 
 
 def check_against(task: Task, rungs: Sequence[tuple[Rung, Any]]) -> None:
@@ -195,7 +141,7 @@ def climb(
 
     views = model_views(task)
     model = backend or model_backend(task, on_status=status)
-    first = _Asking.of(model, task, store, use_cache, executor)
+    first = Asking.of(model, task, store, use_cache, executor)
     if teacher is None:
         teacher = teacher_backend(task, model, on_status=status)
     taught = None if teacher is None else first.cached if teacher is model else CachedBackend(
@@ -224,7 +170,7 @@ def climb(
     try:
         position = 0
         for label, view in views:
-            asking = first if label is None or view.spec.model == task.spec.model else _Asking.of(
+            asking = first if label is None or view.spec.model == task.spec.model else Asking.of(
                 model_backend(view, on_status=status), view, store, use_cache, executor)
             asked.append(asking)
             # each model climbs its own inner loop: a target met on one model stops only its own rungs
@@ -310,28 +256,6 @@ def _compare(judges: Sequence[AnswerJudge | PairwiseJudge], store: Store, run_id
         if isinstance(judge, PairwiseJudge) and not compare_rungs(judge, store, run_id, rows, on_event):
             on_event(Status(f"judge {judge.name}: nothing compared ({judge.spec.against} has no answers to compare "
                             "with, or no other rung has)", level="warning"))
-
-
-@dataclass(frozen=True)
-class _Asking:
-    """One model's backend behind the call cache: `cached` reads and writes it, `fresh` re-asks
-    and overwrites (the rungs named in `refresh`)."""
-
-    cached: CachedBackend
-    fresh: CachedBackend
-
-    @classmethod
-    def of(cls, model: Backend, view: Task, store: Store, use_cache: bool,
-           executor: Executor | None) -> "_Asking":
-        """`model` as the climb asks it: where its calls run (`executor`), behind the call cache; a
-        Batch API backend keeps its submitted batches in the store (a killed climb resumes them)."""
-        batch = unwrap(model)
-        if isinstance(batch, BatchBackend):
-            batch.keep_in(store, store.runs_dir / "batches")
-        answering = (executor or LocalExecutor()).backend(
-            model, view.spec.model, generation_params(view), view.spec.generation.rows_per_batch)
-        return cls(CachedBackend(answering, store, read=use_cache, write=use_cache),
-                   CachedBackend(answering, store, read=False, write=use_cache))
 
 
 def model_views(task: Task) -> list[tuple[str | None, Task]]:

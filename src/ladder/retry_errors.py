@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ladder.backends.base import Backend
-from ladder.climb import generation_params, model_backend
+from ladder.asking import generation_params, model_backend
 from ladder.events import EvalProgress, OnEvent, Status, ignore
 from ladder.metrics.checks import run_checks
 from ladder.task import Task

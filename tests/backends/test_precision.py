@@ -63,7 +63,7 @@ def test_auto_uses_bfloat16_only_when_the_sample_matches():
 
 @pytest.mark.slow
 def test_a_bfloat16_task_reports_the_match_rate_before_climbing(tiny_task):
-    from ladder.climb import model_backend
+    from ladder.asking import model_backend
     from ladder.task import load_task
 
     text = tiny_task.read_text()

@@ -15,7 +15,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from ladder.climb import model_backend, teacher_backend
+from ladder.asking import model_backend, teacher_backend
 from ladder.rungs import BY_NAME, RungContext, parse_options
 from ladder.rungs.few_shot_bootstrap import stratified
 from ladder.rungs.prompt_opt import answer_form, pareto, parse_instruction, template_children, terser

@@ -89,8 +89,9 @@ def climb(
     Started again after Ctrl+C or a kill, it asks only what is missing: every answered call is in the
     call cache the moment it ends. A row that ended in error is asked again by the next climb (errors
     are never cached); --retry-errors asks only those rows, in the run they belong to."""
+    from ladder.asking import model_backend, teacher_backend
+    from ladder.climb import check_refresh, select_rungs
     from ladder.climb import climb as run_climb
-    from ladder.climb import check_refresh, model_backend, select_rungs, teacher_backend
     from ladder.cli.progress import ClimbProgress
     from ladder.events import Status
     from ladder.tracking.store import Store
