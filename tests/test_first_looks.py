@@ -9,6 +9,7 @@ tests/backends/test_batching.py's test, on the real model."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from ladder.climb import climb
@@ -45,8 +46,11 @@ class Recorded:
         return [Generation(self.answers[chat_to_json(c)], 1, 1, LATENCY) for c in chats]
 
 
-def setup(tmp_path: Path):
+def setup(tmp_path: Path, **spec):
     task = load_task(ROOT / "examples" / "balance-shift" / "task.yaml")
+    if spec:
+        task = replace(task, spec=task.spec.model_copy(update={
+            k: getattr(task.spec, k).model_copy(update=v) for k, v in spec.items()}))
     recorded = json.loads(RECORDED.read_text())["answers"]
     known = by_name()
     prompt_rungs = [(known[name], known[name].Options(**(task.spec.rungs[name] or {})))
@@ -83,3 +87,17 @@ def test_exhaustive_asks_each_rung_whole_and_alone(tmp_path: Path) -> None:
     task, rungs, model = setup(tmp_path)
     climb(task, Store(tmp_path / "runs"), model, rungs=rungs, exhaustive=True)
     assert model.calls == [50, 50, 50]
+
+
+def test_only_as_many_rungs_as_their_first_looks_fill_one_batch(tmp_path: Path) -> None:
+    task, rungs, model = setup(tmp_path, generation={"batch_size": 40})
+    climb(task, Store(tmp_path / "runs"), model, rungs=rungs)
+    assert model.calls == [40, 20]  # zero_shot and instructed together, few_shot alone
+
+
+def test_a_first_look_of_every_row_is_not_asked_ahead(tmp_path: Path) -> None:
+    # under a 1% target 0 of 20 rows could not pause a rung: its first look is all 50 rows, a
+    # batch of its own, and asking the next rungs' ahead would only risk asking them for nothing
+    task, rungs, model = setup(tmp_path, target={"value": 0.01})
+    climb(task, Store(tmp_path / "runs"), model, rungs=rungs)
+    assert model.calls == [50, 50, 50]  # few_shot (2 of 50) met the target: nothing after it

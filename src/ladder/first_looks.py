@@ -17,8 +17,11 @@ shared batch's time (each answer's latency is its share of its batch).
 The bet: once a rung meets the target the prompt rungs above it are skipped
 (target_met.skip_once_met), and their first looks were asked for nothing (they stay in the call
 cache for the next climb). It is taken only while no rung of the model has met the target, on a
-local model, in looks (not with --exhaustive), and only for rungs that cost nothing to prepare:
-rag and few_shot_dynamic build an index first, which would be spent for nothing as well.
+local model, in looks (not with --exhaustive), for as many rungs as their first looks fill one of
+the backend's batches (so what it can lose is less than a batch: where each look fills a batch,
+as when a low target leaves nothing to pause at and the first look is every row, no rung is asked
+ahead), and only for rungs that cost nothing to prepare: rag and few_shot_dynamic build an index
+first, which would be spent for nothing as well.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Collection, Mapping, Sequence
 
+from ladder.backends.batching import AUTO_MAX_ROWS
 from ladder.eval.sequential import first_look
 from ladder.events import OnEvent, Status
 from ladder.rungs import Rung, RungContext, unmet
@@ -45,9 +49,13 @@ class FirstLooks:
 def ahead_run(task: Task, rungs: Sequence[tuple[Rung, Any]], start: int, skip: Collection[int] = ()) -> list[int]:
     """Indices of the run of rungs from `start` that may be prepared ahead: prompt rungs that
     prepare without calls and can run on `task`, none of them in `skip` (rungs re-asked with
-    --refresh, which ask through another cache)."""
-    run = []
-    for index in range(start, len(rungs)):
+    --refresh, which ask through another cache), as many as their first looks fill one batch of
+    the local backend. Looks that fill a batch each gain nothing together, and more rows would
+    only raise what the bet loses."""
+    per_batch = task.spec.generation.rows_per_batch or AUTO_MAX_ROWS
+    fit = per_batch // max(1, len(first_look(task)))
+    run: list[int] = []
+    for index in range(start, min(len(rungs), start + fit)):
         rung, options = rungs[index]
         if (rung.kind != "prompt" or not getattr(rung, "prepares_without_calls", False) or index in skip
                 or unmet(rung, task, options) is not None):
