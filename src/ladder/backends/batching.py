@@ -43,11 +43,14 @@ from typing import Any, Sequence
 
 from ladder.backends.prefix_attention import shared_prefix_attending
 
-MIN_SHARED_PREFIX = 16  # below this, the prefix attention's own products cost more than prefilling again
-# what one more group of rows costs, in prompt tokens prefilled: its prefix's products at each
-# layer of each step (4 small kernels x 30 layers x 64 steps, ~10 us each, ~80 ms) against ~1.3 ms
-# a prefilled token (270 MFLOP at ~200 GFLOP/s); prefix_groups splits a batch only where a group
-# saves more than this
+# below this, a prefix is not worth its own attention (an estimate, kept from when the prefix was
+# copied into every row: not measured again)
+MIN_SHARED_PREFIX = 16
+# what one more group of rows costs, in prompt tokens prefilled: an estimate, not a measurement
+# (its prefix's products at each layer of each step, 4 small kernels x 30 layers x 64 steps at
+# ~10 us, against ~1.3 ms a prefilled token). prefix_groups splits a batch only where a group saves
+# more than this. The choice is not sensitive to it: three balance-shift prompt rungs' 60 rows
+# fall into the same three groups for any value from 0 to 4,000
 GROUP_COST_TOKENS = 64
 
 # finished rows leave the batch once they are this many and this share of it, with this many
@@ -106,25 +109,24 @@ def prefix_groups(rows: Sequence[Sequence[int]]) -> list[tuple[list[int], int]]:
     order = _prefix_order(rows)
     n = len(order)
     adjacent = [_common_len(rows[order[k]], rows[order[k + 1]]) for k in range(n - 1)]
-    best = [0] * (n + 1)
-    cut_at = [0] * (n + 1)
-    for end in range(1, n + 1):  # the cheapest cut of order[:end], its last group order[start:end]
+    # best[end]: (tokens prefilled, start, prefix) of the cheapest cut of order[:end], whose last
+    # group is order[start:end] sharing `prefix` tokens
+    best: list[tuple[int, int, int]] = [(0, 0, 0)]
+    for end in range(1, n + 1):
         total, prefix, choice = 0, 0, None
         for start in range(end - 1, max(-1, end - 1 - AUTO_MAX_ROWS), -1):
             length = len(rows[order[start]])
             total += length
             prefix = length - 1 if start == end - 1 else min(prefix, adjacent[start], length - 1)
-            cost = best[start] + total - (end - start - 1) * prefix + GROUP_COST_TOKENS
+            cost = best[start][0] + total - (end - start - 1) * prefix + GROUP_COST_TOKENS
             if choice is None or cost < choice[0]:
                 choice = (cost, start, prefix)
-        best[end], cut_at[end], _ = choice  # type: ignore[misc]
+        best.append(choice)  # type: ignore[arg-type]
     groups: list[tuple[list[int], int]] = []
     end = n
     while end > 0:
-        start = cut_at[end]
-        members = order[start:end]
-        shared = min(len(rows[i]) for i in members) - 1
-        groups.append((members, min([shared, *adjacent[start:end - 1]])))
+        _, start, prefix = best[end]
+        groups.append((order[start:end], prefix))
         end = start
     return groups[::-1]
 
