@@ -56,7 +56,7 @@ def answered_alone(model, rows: list[list[int]], pad: int, eos: int, max_new_tok
 @pytest.mark.slow
 def test_prefix_cached_batch_matches_plain_batch(backend):
     tok = backend.tokenizer
-    model = backend._model(None)
+    model = backend.loaded_model(None)
     system = "You are a terse assistant. " * 6  # a long shared prefix, as instructions give
     chats = [
         (Message("system", system), Message("user", q))
@@ -81,7 +81,7 @@ def test_prefix_cached_batch_matches_plain_batch(backend):
 def test_rows_that_finish_leave_the_batch_and_the_others_answer_as_alone(backend, monkeypatch):
     import ladder.backends.batching as batching
 
-    tok, model = backend.tokenizer, backend._model(None)
+    tok, model = backend.tokenizer, backend.loaded_model(None)
     system = "You are a terse assistant. Answer in as few words as the question needs. " * 3
     questions = ("Say yes.", "Say no.", "Count from one to twenty in words, separated by commas.",
                  "List the days of the week.", "Say hi.", "Name the planets of the solar system.")
@@ -111,7 +111,7 @@ def test_rows_that_finish_leave_the_batch_and_the_others_answer_as_alone(backend
 def test_rows_of_several_prompts_in_one_batch_answer_as_alone(backend):
     """The first looks of several prompt rungs go in one batch (climb.py): each group of rows
     reads its own prefix, and no row sees another group's."""
-    tok, model = backend.tokenizer, backend._model(None)
+    tok, model = backend.tokenizer, backend.loaded_model(None)
     system = "You are a terse assistant. Answer in as few words as the question needs. " * 3
     # demonstrations long enough (~100 tokens) that their rows are worth a group of their own
     demo = tuple(m for thing, colour in (("grass in spring", "Green."), ("fresh snow in winter", "White."),

@@ -33,7 +33,7 @@ NEVER = "  - {name: never, kind: regex, tag: form, pattern: '^IMPOSSIBLE$'}\n"
 
 
 def test_the_pass_rate_is_the_checks_verdicts_on_the_models_answers(backend, tmp_path: Path) -> None:
-    model = backend._model(None)
+    model = backend.loaded_model(None)
     for checks, rate in ((ANYTHING, 1.0), (HOUSE_CODE, 0.0)):  # the base model knows no house code
         task = _task(tmp_path / str(rate), checks)
         chats = answer_chats(ChatPrompt(), task.train)
@@ -84,3 +84,40 @@ def test_the_candidate_carries_the_kept_steps_held_out_pass_rate() -> None:
     assert heldout_pass_rate({**record, "measure": "loss"}) is None  # a loss is not a pass rate
     assert heldout_pass_rate({**record, "heldout": [{"step": 9, "value": None}]}) is None
     assert heldout_pass_rate(None) is None
+
+
+def test_held_out_items_are_answered_by_the_model_the_eval_will_use(backend, tmp_path: Path) -> None:
+    """EvalWeights merges a training model's LoRA deltas into a copy of the backend's weights bit
+    for bit as LocalBackend's merge of the saved adapter does, leaves the trainer's model and the
+    backend's own untouched, and follows the adapter as it trains (re-merged at each call)."""
+    import copy
+
+    import torch
+    from peft import LoraConfig, get_peft_model
+
+    from ladder.rungs.heldout import EvalWeights
+
+    base = backend.loaded_model()
+    before = {k: v.clone() for k, v in base.state_dict().items()}
+    torch.manual_seed(0)
+    trained = get_peft_model(copy.deepcopy(base).to(torch.bfloat16),  # as a bf16 trainer holds it
+                             LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "down_proj"],
+                                        init_lora_weights=False))  # random B: a non-zero delta
+    for p in trained.parameters():
+        if p.requires_grad:
+            p.data = p.data.float()
+    weights = EvalWeights(backend)
+    with torch.autocast("cpu", dtype=torch.bfloat16):  # the trainer's autocast must not reach the merge
+        merged = weights.merged(trained)
+    trained.save_pretrained(tmp_path / "adapter")
+    reference = backend.loaded_model(str(tmp_path / "adapter"))
+    assert all(torch.equal(v, reference.state_dict()[k]) for k, v in merged.state_dict().items())
+    assert all(torch.equal(v, base.state_dict()[k]) for k, v in before.items())  # the backend's base is intact
+    assert merged is not base and trained.base_model.model.model.layers[0].self_attn.q_proj.weight.dtype == torch.bfloat16
+
+    with torch.no_grad():
+        for n, p in trained.named_parameters():
+            if "lora_B" in n:
+                p.zero_()  # a later step's adapter: no delta at all
+    again = weights.merged(trained)
+    assert again is merged and all(torch.equal(v, base.state_dict()[k]) for k, v in again.state_dict().items())

@@ -168,3 +168,22 @@ def test_on_the_target_without_a_metric_it_trains_every_epoch_on_every_item(tiny
     result = train_lora(tiny_model, args, tmp_path / "a", [len(r[0]) for r in rows], loss_fn, "data", seed=0,
                         checkpoint_every=0)
     assert result.early_stop is None and trained == set(range(len(rows))) and result.steps == 6
+
+
+def test_a_metric_scores_outside_the_training_autocast_and_the_loss_inside_it() -> None:
+    """A target metric answers with the eval's model in the eval's precision (rungs/heldout.py);
+    the held-out loss is the training loss, in the training's precision."""
+    model = torch.nn.Linear(2, 2)
+    seen: list[tuple[str, bool]] = []
+
+    def score(m, items):
+        seen.append(("metric", torch.is_autocast_enabled("cpu")))
+        return 0.5
+
+    def loss_fn(m, idx):
+        seen.append(("loss", torch.is_autocast_enabled("cpu")))
+        return torch.tensor(1.0), 1
+
+    EarlyStop([0, 1], 1, 1, 2, HeldoutMetric("form", score, "form:test")).evaluate(model, loss_fn, bf16=True)
+    EarlyStop([0, 1], 1, 1, 2).evaluate(model, loss_fn, bf16=True)
+    assert seen == [("metric", False), ("loss", True)] and model.training

@@ -320,7 +320,9 @@ class LocalBackend:
         return len(self.tokenizer(render_chat(self.tokenizer, chat), add_special_tokens=False)["input_ids"])
 
     # -- weights --------------------------------------------------------------------------
-    def _model(self, adapter: str | None) -> Any:
+    def loaded_model(self, adapter: str | None = None) -> Any:
+        """The model answering with `adapter` merged (None: the base), loaded on first use and kept
+        (the two most recent)."""
         if adapter not in self._models:
             if len(self._models) >= 2:  # keep memory flat across many rungs
                 self._models.pop(next(iter(self._models)))
@@ -342,7 +344,7 @@ class LocalBackend:
         over the candidates); the Generation carries the prompt's tokens and the pass's latency."""
         import torch
 
-        tok, model = self.tokenizer, self._model(None)
+        tok, model = self.tokenizer, self.loaded_model(None)
         text = render_chat(tok, chat) + prefix
         ids = tok(text, add_special_tokens=False)["input_ids"]
         t0 = time.perf_counter()
@@ -363,7 +365,7 @@ class LocalBackend:
     # -- generation -----------------------------------------------------------------------
     def generate(self, chats: Sequence[Chat], params: GenerationParams, adapter: str | None = None,
                  on_progress: ProgressFn | None = None) -> list[Generation]:
-        return generate_chats(self._model(adapter), self.tokenizer, self.stop_ids, chats, params,
+        return generate_chats(self.loaded_model(adapter), self.tokenizer, self.stop_ids, chats, params,
                               self.batch_size, on_progress)
 
     # -- scoring --------------------------------------------------------------------------
@@ -374,7 +376,7 @@ class LocalBackend:
         every real token keeps its position and attends to nothing but real tokens before it."""
         import torch
 
-        model, tok = self._model(adapter), self.tokenizer
+        model, tok = self.loaded_model(adapter), self.tokenizer
         prompts = [tok(render_chat(tok, c), add_special_tokens=False)["input_ids"] for c in chats]
         replies = [tok(a, add_special_tokens=False)["input_ids"] + [tok.eos_token_id] for a in answers]
         out: list[AnswerScore] = []

@@ -5,8 +5,9 @@ about step 8 of 40. With `early_stop_patience` > 0, the loop sets aside `holdout
 the training items (seeded) and evaluates them every `early_stop_every` steps, by one of two
 measures:
 
-- the task's target metric (`HeldoutMetric`): the held-out items are answered greedily by the
-  model being trained and scored by the task's checks, the pass rate the target is set on.
+- the task's target metric (`HeldoutMetric`): the held-out items are answered greedily with the
+  weights being trained (as the eval will answer: rungs/heldout.py merges them into the eval's
+  model) and scored by the task's checks, the pass rate the target is set on.
   Higher is better, and a perfect pass rate stops training at once (it cannot improve). The
   fine-tuning rungs use it whenever the target metric is scored by checks alone;
 - otherwise the held-out answer loss (no gradients, the loss the trainer trains with), lower
@@ -35,7 +36,8 @@ LOSS = "loss"  # the measure's name when it is the held-out answer loss
 
 class HeldoutMetric(NamedTuple):
     """A target metric to stop on: its name, the pass rate of held-out items under a model
-    (`score(model, item indices)`, called without gradients and in eval mode), and a key naming
+    (`score(model, item indices)`, called without gradients, in eval mode and outside the
+    training's autocast), and a key naming
     everything besides the model and the training data that decides those rates (the checks,
     the generation settings), which keys the adapter."""
 
@@ -81,10 +83,11 @@ class EarlyStop:
 
         model.eval()
         try:
-            with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-                if self.metric is not None:
+            with torch.no_grad():
+                if self.metric is not None:  # it answers in the eval's precision, not the training's
                     return float(self.metric.score(model, list(self.holdout)))
-                return self._heldout_loss(model, loss_fn)
+                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                    return self._heldout_loss(model, loss_fn)
         finally:
             model.train()
 
