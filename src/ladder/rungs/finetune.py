@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 from ladder.backends.base import unwrap
-from ladder.backends.local import LocalBackend, load_model_and_tokenizer
+from ladder.backends.local import LocalBackend
 from ladder.rungs.heldout import heldout_metric
 from ladder.rungs.base import RungContext
 from ladder.tracking.costs import request_cost, training_cost
@@ -59,8 +59,7 @@ def train_or_reuse(ctx: RungContext, rung: str, key_parts: tuple[Any, ...], trai
     if result is not None:
         return adapter_dir, result, True
     ctx.on_status(status)
-    model, tokenizer = load_model_and_tokenizer(local.name, local.dtype, local.chat_template)
-    result = trainer(model, tokenizer, adapter_dir)
+    result = trainer(local.base_copy(), local.tokenizer, adapter_dir)
     if result.resumed_from:
         ctx.on_status(f"resumed from the checkpoint at step {result.resumed_from}")
     return adapter_dir, result, False

@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 from typing import Any, Sequence
 
-from ladder.backends.local import LocalBackend, generate_chats, load_model_and_tokenizer
+from ladder.backends.local import LocalBackend, generate_chats
 from ladder.metrics.checks import run_checks
 from ladder.scoring import Scored, target_outcomes
 from ladder.task import Task
@@ -62,14 +62,12 @@ class EvalWeights:
 
     def merged(self, trained: Any) -> Any:
         """The copy with `trained`'s active adapters merged (none where it has no LoRA layer)."""
-        import copy
-
         import torch
         from peft.tuners.lora import LoraLayer
 
         base = self.backend.loaded_model()
         if self.model is None:
-            self.model = copy.deepcopy(base)
+            self.model = self.backend.base_copy()
         # the trainer may call this under its bfloat16 autocast: the deltas are the adapter's own
         with torch.no_grad(), torch.autocast("cpu", enabled=False):
             for name, layer in trained.named_modules():
