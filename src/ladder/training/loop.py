@@ -27,7 +27,7 @@ from ladder.training import checkpoint
 from ladder.training.early_stop import HeldoutMetric, plan_early_stop
 from ladder.training.args import LORA_DROPOUT, WARMUP_RATIO, LoraArgs, lora_targets, run_settings, stop_measure
 from ladder.training.parallel import current_group
-from ladder.hardware import matmul_flops
+from ladder.hardware import matmul_peaks
 from ladder.training.throughput import lora_step_flops, lora_weight_counts, mfu
 from ladder.types import content_hash
 
@@ -248,7 +248,8 @@ def train_lora(
             group.barrier()
             return load_train_result(Path(out_dir))  # type: ignore[return-value]
     peft_model.eval()
-    peak = matmul_flops("bfloat16" if bf16 else "float32")
+    peaks = matmul_peaks()  # measured once per machine (the bf16 choice measured them already)
+    peak = peaks.bfloat16 if bf16 else peaks.float32
     # the loss functions report tokens, not labelled positions: the head's FLOPs are left out (a lower bound)
     step_flops = lora_step_flops(*lora_weight_counts(peft_model), tokens=tokens, labelled_tokens=0)
     utilisation = mfu(step_flops / seconds, peak) if seconds > 0 else 0.0

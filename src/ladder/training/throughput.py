@@ -53,5 +53,5 @@ def lora_step_flops(frozen: int, lora: int, head: int, tokens: int, labelled_tok
 
 def mfu(flops_per_s: float, peak_flops: float) -> float:
     """Model FLOPs utilisation: the FLOP/s a step performs (`lora_step_flops` / seconds) over the
-    measured peak (`matmul_flops`)."""
+    measured peak (`hardware.matmul_peaks`)."""
     return flops_per_s / peak_flops if peak_flops > 0 else 0.0
