@@ -11,7 +11,7 @@ from safetensors.torch import load_file
 
 from ladder.training.args import DpoArgs, LoraArgs, run_settings
 from ladder.training.lora_sft import (IGNORE, collate, labelled_logits, load_train_result, next_token_loss,
-                                     tokenize_for_sft, train_lora_sft)
+                                     shared_prefix_len, tokenize_for_sft, train_lora_sft)
 from ladder.types import Message
 
 CHATS = [
@@ -48,6 +48,56 @@ def test_labelled_logits_equal_the_full_forward_at_labelled_positions(tiny_model
     assert torch.equal(targets, batch["labels"][:, 1:][keep])
     assert row.tolist() == [r for r, (_, labels) in enumerate(rows) for l in labels[1:] if l != IGNORE]
     assert torch.allclose(loss, full.loss, atol=1e-5)
+
+
+def _positions_run(model, fn) -> int:
+    """Token positions the first decoder layer ran during fn()."""
+    seen = []
+    handle = model.model.layers[0].register_forward_hook(lambda m, args, out: seen.append(args[0].shape[:2].numel()))
+    try:
+        fn()
+    finally:
+        handle.remove()
+    return sum(seen)
+
+
+def test_a_shared_prefix_runs_once_with_the_whole_rows_logits_and_gradients(tiny_model, tokenizer):
+    rows = [tokenize_for_sft(tokenizer, c, 512) for c in CHATS]
+    batch = collate(rows, tokenizer.eos_token_id)
+    prefix = shared_prefix_len(batch)
+    rendered = tokenizer.apply_chat_template([CHATS[0][0].to_dict()], tokenize=False)
+    assert prefix == len(tokenizer(rendered[:rendered.index("A = ") + 4], add_special_tokens=False)["input_ids"])
+    results = {}
+    for share in (True, False):
+        tiny_model.zero_grad()
+
+        def step():
+            logits, targets, row = labelled_logits(tiny_model, batch, share_prefix=share)
+            torch.nn.functional.cross_entropy(logits, targets).backward()
+            results[share] = logits.detach(), targets, row
+
+        ran = _positions_run(tiny_model, step)
+        assert ran == batch["input_ids"].numel() - (len(rows) - 1 if share else 0) * prefix
+        results[share] += ({n: p.grad.clone() for n, p in tiny_model.named_parameters()},)
+    (shared, targets, row, grads), (whole, targets_w, row_w, grads_w) = results[True], results[False]
+    assert torch.allclose(shared, whole, atol=1e-5) and torch.equal(targets, targets_w) and torch.equal(row, row_w)
+    for name, grad in grads.items():
+        assert torch.allclose(grad, grads_w[name], rtol=1e-4, atol=1e-6), name
+
+
+def test_a_shared_prefix_stops_before_the_first_scored_prediction(tiny_model, tokenizer):
+    ask = Message("user", "Run a balance shift analysis for A = 60 and B = 40.")
+    rows = [tokenize_for_sft(tokenizer, (ask, Message("assistant", f"Balance analysis:\n- Shift value: {v}")), 512)
+            for v in ("0.2000", "0.3000", "0.1000")]
+    batch = collate(rows, tokenizer.eos_token_id)
+    first_label = min(labels.index(next(l for l in labels if l != IGNORE)) for _, labels in rows)
+    assert shared_prefix_len(batch) == first_label - 1  # the answers' common start stays per row
+    with torch.no_grad():
+        full = tiny_model(**batch)
+        logits, targets, _ = labelled_logits(tiny_model, batch)
+    keep = batch["labels"][:, 1:] != IGNORE
+    assert torch.allclose(logits, full.logits[:, :-1][keep].float(), atol=1e-4)
+    assert torch.equal(targets, batch["labels"][:, 1:][keep])
 
 
 def test_bf16_training_keeps_an_fp32_adapter_and_lowers_loss(tiny_model, tokenizer, tmp_path):

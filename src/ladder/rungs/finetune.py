@@ -22,7 +22,7 @@ from ladder.training.lora_sft import TrainResult, load_train_result, train_lora_
 from ladder.types import (BuildCost, Candidate, Chat, Example, Generation, Message, Prompt, Retrieval,
                           chat_to_json, content_hash)
 
-TRAINER_VERSION = 3  # bump when a change to training would change the adapter it produces
+TRAINER_VERSION = 4  # bump when a change to training would change the adapter it produces
 
 Trainer = Callable[[Any, Any, Path], TrainResult]  # (model, tokenizer, out_dir) -> result
 
