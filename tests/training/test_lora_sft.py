@@ -10,7 +10,8 @@ import torch
 from safetensors.torch import load_file
 
 from ladder.training.args import DpoArgs, LoraArgs, run_settings
-from ladder.training.lora_sft import (IGNORE, collate, labelled_logits, load_train_result, next_token_loss,
+from ladder.training import lora_sft
+from ladder.training.lora_sft import (IGNORE, MIN_PREFIX_TOKENS_SAVED, collate, labelled_logits, load_train_result, next_token_loss,
                                      shared_prefix_len, tokenize_for_sft, train_lora_sft)
 from ladder.types import Message
 
@@ -61,12 +62,18 @@ def _positions_run(model, fn) -> int:
     return sum(seen)
 
 
+def _chat(a: int, b: int) -> tuple[Message, Message]:
+    return (Message("user", f"Run a balance shift analysis for A = {a} and B = {b}."),
+            Message("assistant", f"Balance analysis:\n- Shift value: ({a} - {b}) / ({a} + {b}) = {(a - b) / (a + b):.4f}"))
+
+
 def test_a_shared_prefix_runs_once_with_the_whole_rows_logits_and_gradients(tiny_model, tokenizer):
-    rows = [tokenize_for_sft(tokenizer, c, 512) for c in CHATS]
+    rows = [tokenize_for_sft(tokenizer, _chat(a, 100 - a), 512) for a in (60, 10, 7, 200, 35, 81, 5, 99)]
     batch = collate(rows, tokenizer.eos_token_id)
     prefix = shared_prefix_len(batch)
-    rendered = tokenizer.apply_chat_template([CHATS[0][0].to_dict()], tokenize=False)
+    rendered = tokenizer.apply_chat_template([_chat(60, 40)[0].to_dict()], tokenize=False)
     assert prefix == len(tokenizer(rendered[:rendered.index("A = ") + 4], add_special_tokens=False)["input_ids"])
+    assert (len(rows) - 1) * prefix >= MIN_PREFIX_TOKENS_SAVED  # worth sharing by the trainer's own rule
     results = {}
     for share in (True, False):
         tiny_model.zero_grad()
@@ -85,16 +92,27 @@ def test_a_shared_prefix_runs_once_with_the_whole_rows_logits_and_gradients(tiny
         assert torch.allclose(grad, grads_w[name], rtol=1e-4, atol=1e-6), name
 
 
-def test_a_shared_prefix_stops_before_the_first_scored_prediction(tiny_model, tokenizer):
+def test_a_short_shared_prefix_runs_in_every_row(tiny_model, tokenizer):
+    batch = collate([tokenize_for_sft(tokenizer, c, 512) for c in CHATS], tokenizer.eos_token_id)
+    assert 0 < (len(CHATS) - 1) * shared_prefix_len(batch) < MIN_PREFIX_TOKENS_SAVED
+    with torch.no_grad():
+        assert _positions_run(tiny_model, lambda: labelled_logits(tiny_model, batch)) == batch["input_ids"].numel()
+
+
+def test_a_shared_prefix_stops_before_the_first_scored_prediction(tiny_model, tokenizer, monkeypatch):
+    monkeypatch.setattr(lora_sft, "MIN_PREFIX_TOKENS_SAVED", 0)  # three rows: shared whatever they save
     ask = Message("user", "Run a balance shift analysis for A = 60 and B = 40.")
     rows = [tokenize_for_sft(tokenizer, (ask, Message("assistant", f"Balance analysis:\n- Shift value: {v}")), 512)
             for v in ("0.2000", "0.3000", "0.1000")]
     batch = collate(rows, tokenizer.eos_token_id)
     first_label = min(labels.index(next(l for l in labels if l != IGNORE)) for _, labels in rows)
     assert shared_prefix_len(batch) == first_label - 1  # the answers' common start stays per row
+    results = []
     with torch.no_grad():
         full = tiny_model(**batch)
-        logits, targets, _ = labelled_logits(tiny_model, batch)
+        ran = _positions_run(tiny_model, lambda: results.append(labelled_logits(tiny_model, batch)))
+    logits, targets, _ = results[0]
+    assert ran == batch["input_ids"].numel() - 2 * (first_label - 1)
     keep = batch["labels"][:, 1:] != IGNORE
     assert torch.allclose(logits, full.logits[:, :-1][keep].float(), atol=1e-4)
     assert torch.equal(targets, batch["labels"][:, 1:][keep])

@@ -91,10 +91,13 @@ def collate(rows: Sequence[Row], pad_id: int) -> dict[str, Any]:
     return {"input_ids": ids, "attention_mask": mask, "labels": labels}
 
 
-# a shared prefix is run once when that saves at least this many row tokens, (rows - 1) x its
-# length: an estimate of what its own pass at one row costs (30 layers of small kernels, forward
-# and backward), not a measurement
-MIN_PREFIX_TOKENS_SAVED = 64
+# A shared prefix is run once when that saves at least this many row tokens, (rows - 1) x its
+# length: its own pass at one row costs 30 layers of small kernels, forward and backward, which
+# short prefixes do not repay. Measured (bench/train_prefix.py, 8 rows, Xeon with AMX, 2 cores;
+# whole rows' seconds / shared): ticket-routing's 14-token prefix (98 saved) 1.04 in float32 but
+# 0.92 in bf16; balance-shift's 24 (168 saved) 1.13 and 1.01; its 255-token instructions as the
+# system prompt (1,785 saved) 2.40 and 2.29. The bound lies between the first two.
+MIN_PREFIX_TOKENS_SAVED = 128
 
 
 def shared_prefix_len(batch: dict[str, Any]) -> int:
@@ -119,11 +122,9 @@ def labelled_logits(model: Any, batch: dict[str, Any], share_prefix: bool = True
 
     The rows' shared prefix (shared_prefix_len) runs once, at one row, and its keys and values
     are repeated for every row (`share_prefix`: when that saves MIN_PREFIX_TOKENS_SAVED): the
-    same function of the weights, gradients summed over the rows through the repeat. SmolLM2's
-    template puts the same 24-token system prompt before every balance-shift chat: a float32 step
-    of 8 rows took 1.79 s against 2.02, with gradients within 2e-6 (relative) of the whole rows'
-    (Xeon, 2 cores; about 4% in bf16 autocast, where a step's time follows its tokens less).
-    Throughput and MFU still count every row's tokens, as the data's tokens (PaLM's MFU is a
+    same function of the weights, gradients summed over the rows through the repeat (within
+    2.4e-6 of the whole rows' in float32, relative; bf16's own rounding, 2-4e-2, in bf16). A
+    long instruction before every chat trains 2.3-2.4x faster so. Throughput and MFU still count every row's tokens, as the data's tokens (PaLM's MFU is a
     throughput), so sharing a prefix raises them."""
     base = model.get_base_model() if hasattr(model, "get_base_model") else model
     decoder, ids, mask = base.get_decoder(), batch["input_ids"], batch["attention_mask"]
