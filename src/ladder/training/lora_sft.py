@@ -124,8 +124,9 @@ def labelled_logits(model: Any, batch: dict[str, Any], share_prefix: bool = True
     are repeated for every row (`share_prefix`: when that saves MIN_PREFIX_TOKENS_SAVED): the
     same function of the weights, gradients summed over the rows through the repeat (within
     2.4e-6 of the whole rows' in float32, relative; bf16's own rounding, 2-4e-2, in bf16). A
-    long instruction before every chat trains 2.3-2.4x faster so. Throughput and MFU still count every row's tokens, as the data's tokens (PaLM's MFU is a
-    throughput), so sharing a prefix raises them."""
+    long instruction before every chat trains 2.3-2.4x faster so. Throughput and MFU still count
+    every row's tokens, as the data's tokens (PaLM's MFU is a throughput), so sharing a prefix
+    raises them."""
     base = model.get_base_model() if hasattr(model, "get_base_model") else model
     decoder, ids, mask = base.get_decoder(), batch["input_ids"], batch["attention_mask"]
     rows = ids.shape[0]
