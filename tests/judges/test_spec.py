@@ -8,7 +8,8 @@ import pytest
 
 from ladder.task import DataError, load_task
 from ladder.task.schema import task_json_schema
-from ladder.task.spec import TaskError, parse_task_yaml
+from ladder.task.spec import TaskError
+from ladder.task.yaml_file import parse_task_yaml
 
 HEAD = "name: t\ndata: {eval: eval.jsonl}\n"
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from ladder.metrics.checks import KINDS
-from ladder.task.spec import TaskError, TaskSpec, format_validation_error, parse_task_yaml
+from ladder.task.spec import TaskError, TaskSpec
+from ladder.task.yaml_file import parse_task_yaml
 
 VALID = """\
 name: demo
@@ -243,18 +243,6 @@ def test_error_message_prefixes_every_problem_with_the_file(tmp_path: Path) -> N
     lines = str(info.value).splitlines()
     assert len(lines) == 2
     assert all(line.startswith(f"{path}: ") for line in lines)
-
-
-def test_format_validation_error_hints_for_another_model() -> None:
-    from pydantic import ValidationError
-
-    with pytest.raises(ValidationError) as info:
-        KINDS["exact"].options.model_validate({"name": "a", "kind": "exact", "tag": "form", "extrct": "x"})
-    assert format_validation_error(info.value, KINDS["exact"].options) == [
-        "extrct: Extra inputs are not permitted (did you mean 'extract'?)"
-    ]
-    # Without the model, an error that is not TaskSpec's gets no hint drawn from TaskSpec's keys.
-    assert format_validation_error(info.value) == ["extrct: Extra inputs are not permitted"]
 
 
 def test_batch_size_is_auto_by_default_or_a_positive_int(tmp_path: Path) -> None:

@@ -11,15 +11,17 @@ from safetensors.torch import load_file
 
 from ladder.training.args import DpoArgs, LoraArgs, run_settings
 from ladder.training import lora_sft
-from ladder.training.lora_sft import (IGNORE, MIN_PREFIX_TOKENS_SAVED, collate, labelled_logits, load_train_result, next_token_loss,
-                                     shared_prefix_len, tokenize_for_sft, train_lora_sft)
+from ladder.training.lora_sft import (IGNORE, MIN_PREFIX_TOKENS_SAVED, collate, labelled_logits, load_train_result,
+                                     next_token_loss, shared_prefix_len, tokenize_for_sft, train_lora_sft)
 from ladder.types import Message
 
-CHATS = [
-    (Message("user", f"Run a balance shift analysis for A = {a} and B = {b}."),
-     Message("assistant", f"Balance analysis:\n- Shift value: ({a} - {b}) / ({a} + {b}) = {(a - b) / (a + b):.4f}"))
-    for a, b in [(60, 40), (10, 30), (7, 3), (200, 100)]
-]
+
+def _chat(a: int, b: int) -> tuple[Message, Message]:
+    return (Message("user", f"Run a balance shift analysis for A = {a} and B = {b}."),
+            Message("assistant", f"Balance analysis:\n- Shift value: ({a} - {b}) / ({a} + {b}) = {(a - b) / (a + b):.4f}"))
+
+
+CHATS = [_chat(a, b) for a, b in [(60, 40), (10, 30), (7, 3), (200, 100)]]
 TINY = LoraArgs(rank=4, alpha=8, epochs=4, batch_size=2, learning_rate=1e-2, precision="float32")
 
 
@@ -60,11 +62,6 @@ def _positions_run(model, fn) -> int:
     finally:
         handle.remove()
     return sum(seen)
-
-
-def _chat(a: int, b: int) -> tuple[Message, Message]:
-    return (Message("user", f"Run a balance shift analysis for A = {a} and B = {b}."),
-            Message("assistant", f"Balance analysis:\n- Shift value: ({a} - {b}) / ({a} + {b}) = {(a - b) / (a + b):.4f}"))
 
 
 def test_a_shared_prefix_runs_once_with_the_whole_rows_logits_and_gradients(tiny_model, tokenizer):

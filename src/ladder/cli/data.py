@@ -61,7 +61,8 @@ def data_validate(
     """Check a fine-tuning data file line by line: file:line: code: message for every problem, then
     accepted/rejected counts, token statistics and an estimated training cost.
     Exit code 0 clean, 1 problems found, 2 unreadable."""
-    from ladder.task.spec import TaskError, parse_task_yaml
+    from ladder.task.spec import TaskError
+    from ladder.task.yaml_file import parse_task_yaml
     from ladder.task.validate import TokenCounter, validate_file
 
     currency = "USD"

@@ -43,7 +43,7 @@ def serve_cmd(
     from pydantic import ValidationError
 
     from ladder.serve.app import ServeConfig, serve
-    from ladder.task.spec import format_validation_error
+    from ladder.validation_errors import format_validation_error
 
     try:
         config = ServeConfig(
@@ -89,7 +89,7 @@ def finetune_remote_cmd(
     from pydantic import ValidationError
 
     from ladder.task import DataError
-    from ladder.task.spec import format_validation_error
+    from ladder.validation_errors import format_validation_error
     from ladder.training.openai_finetune import RemoteFinetuneConfig, RemoteFinetuneError, finetune_remote
 
     try:

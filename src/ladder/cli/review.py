@@ -33,7 +33,7 @@ def review_cmd(
     from pydantic import ValidationError
 
     from ladder.review.config import ReviewConfig
-    from ladder.task.spec import format_validation_error
+    from ladder.validation_errors import format_validation_error
 
     try:
         config = ReviewConfig(host=host, port=port, allow_remote=allow_remote, token_env=token_env)

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ladder.backends.base import Backend
 from ladder.task import Task
-from ladder.task.spec import format_validation_error
+from ladder.validation_errors import format_validation_error
 from ladder.types import Candidate
 
 

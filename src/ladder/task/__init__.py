@@ -11,7 +11,8 @@ from ladder.metrics.python_check import CheckLoadError, PythonCheck, load_functi
 from ladder.task.datasets import DataError, read_examples
 from ladder.task.scorable import unscorable_rows
 from ladder.task.selection import resolve_selection
-from ladder.task.spec import TaskError, TaskSpec, parse_task_yaml
+from ladder.task.spec import TaskError, TaskSpec
+from ladder.task.yaml_file import parse_task_yaml
 from ladder.types import CheckSpec, Example, content_hash
 
 __all__ = ["Task", "TaskError", "DataError", "load_task", "DEFAULT_CHECK"]

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from ladder.metrics.checks import validate_check
 from ladder.task import formats
-from ladder.task.spec import format_validation_error
+from ladder.validation_errors import format_validation_error
 from ladder.types import CheckSpec, Example, Message
 
 class DataError(Exception):

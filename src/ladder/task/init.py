@@ -234,7 +234,8 @@ def _shape_words(shape: str) -> str:
 # -- the shipped examples ------------------------------------------------------------------
 def example_tasks(examples_dir: Path) -> list[tuple[Path, str]]:
     """(task.yaml, its description's first sentence) for each example folder, by name."""
-    from ladder.task.spec import TaskError, parse_task_yaml
+    from ladder.task.spec import TaskError
+    from ladder.task.yaml_file import parse_task_yaml
 
     out = []
     for path in sorted(examples_dir.glob("*/task.yaml")):

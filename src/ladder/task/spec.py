@@ -7,12 +7,10 @@ e.g. ``task.yaml: prices.input_per_1k: Input should be a valid number (got 'chea
 from __future__ import annotations
 
 import difflib
-import types
 from pathlib import Path
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serializer, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from ladder.backends.endpoints import get_endpoint, url_without_credentials
@@ -403,120 +401,6 @@ class TaskSpec(_Strict):
                 return self.prices.model_copy(update=listed.model_dump(
                     include={"input_per_1k", "output_per_1k", "finetuned_input_per_1k", "finetuned_output_per_1k"}))
         return self.prices
-
-
-def _strip_optional(tp: Any) -> Any:
-    """`X | None` -> X; anything else unchanged."""
-    if get_origin(tp) in (Union, types.UnionType):
-        args = [a for a in get_args(tp) if a is not type(None)]
-        if len(args) == 1:
-            return args[0]
-    return tp
-
-
-def _is_model(tp: Any) -> bool:
-    return isinstance(tp, type) and issubclass(tp, BaseModel)
-
-
-def _model_at(root: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
-    """The pydantic model that the value at `loc` is validated against, through lists and dicts."""
-    tp: Any = root
-    for part in loc:
-        tp = _strip_optional(tp)
-        if _is_model(tp):
-            fields = {(f.alias or name): f for name, f in tp.model_fields.items()}
-            if part not in fields:
-                return None
-            tp = fields[part].annotation
-            continue
-        origin, args = get_origin(tp), get_args(tp)
-        if origin in (list, tuple, set, frozenset) and isinstance(part, int) and args:
-            tp = args[0]
-        elif origin is dict and len(args) == 2:
-            tp = args[1]
-        else:
-            return None
-    tp = _strip_optional(tp)
-    return tp if _is_model(tp) else None
-
-
-def _hint(root: type[BaseModel] | None, loc: tuple[Any, ...], err_type: str) -> str:
-    """A 'did you mean' for unknown keys, from the keys of the model at that path."""
-    if root is None or err_type != "extra_forbidden" or not loc:
-        return ""
-    model = _model_at(root, loc[:-1])
-    if model is None:
-        return ""
-    names = [f.alias or name for name, f in model.model_fields.items()]
-    close = difflib.get_close_matches(str(loc[-1]), names, n=1)
-    if close:
-        return f" (did you mean {close[0]!r}?)"
-    return f"; known keys: {', '.join(names)}" if names else ""
-
-
-def format_validation_error(err: ValidationError, model: type[BaseModel] | None = None) -> list[str]:
-    """One `dotted.path: message` line per error.
-
-    `model` is the model that was validated, used for 'did you mean' hints on unknown keys;
-    without it the hints are given only when the error came from TaskSpec.
-    """
-    if model is None and err.title == TaskSpec.__name__:
-        model = TaskSpec
-    problems = []
-    for e in err.errors():
-        loc = tuple(e["loc"])
-        path = ".".join(str(p) for p in loc) or "<top>"
-        got = "" if e["type"] in ("extra_forbidden", "missing") else f" (got {e.get('input')!r})"
-        problems.append(f"{path}: {e['msg']}{got}{_hint(model, loc, e['type'])}")
-    return problems
-
-
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that refuses a key given twice in one mapping (PyYAML keeps the last silently)."""
-
-
-def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> Any:
-    seen: dict[Any, int] = {}
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
-        try:
-            first = seen.get(key)
-        except TypeError:
-            continue  # an unhashable key; construct_mapping reports it
-        if first is not None:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r} (first given on line {first + 1})", key_node.start_mark
-            )
-        seen[key] = key_node.start_mark.line
-    return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
-
-
-_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
-def parse_task_yaml(path: Path) -> TaskSpec:
-    """Read and validate task.yaml; raise TaskError with key paths on any problem."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise TaskError(path, ["file not found"]) from None
-    except UnicodeDecodeError as e:
-        raise TaskError(path, [f"not valid UTF-8 (byte {e.start})"]) from None
-    except OSError as e:
-        raise TaskError(path, [f"cannot read: {e.strerror or e}"]) from None
-    try:
-        raw = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f"line {mark.line + 1}: " if mark else ""
-        raise TaskError(path, [f"{where}not valid YAML: {getattr(e, 'problem', None) or e}"]) from None
-    if not isinstance(raw, dict):
-        raise TaskError(path, ["<top>: expected a mapping of keys (name, data, checks, ...)"])
-    try:
-        spec = TaskSpec.model_validate(raw)
-    except ValidationError as e:
-        raise TaskError(path, format_validation_error(e, TaskSpec)) from None
-    return spec
 
 
 PricedModelSpec.model_rebuild()  # resolve their forward references to PriceSpec
