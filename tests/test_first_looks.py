@@ -67,20 +67,20 @@ def test_prompt_rungs_first_looks_go_in_one_call_and_score_as_before(tmp_path: P
     task, rungs, model = setup(tmp_path)
     store = Store(tmp_path / "runs")
     run = climb(task, store, model, rungs=rungs)
-    assert model.calls == [60]  # 20 rows of each prompt rung, together; each then paused
+    assert model.calls == [39]  # 13 rows of each prompt rung (a quarter of 50), together; each then paused
     summary = summarize(store, run.run_id)
     rows = {r["rung"]: r for r in summary["rungs"]}
-    assert {name: r["n"] for name, r in rows.items()} == {"zero_shot": 20, "instructed": 20, "few_shot": 20,
+    assert {name: r["n"] for name, r in rows.items()} == {"zero_shot": 13, "instructed": 13, "few_shot": 13,
                                                          "lora_sft": 50}
     assert summary["recommendation"]["rung"] == "lora_sft"
     for name in ("zero_shot", "instructed", "few_shot"):
         # fresh answers, not cache hits; the rung's eval time is its rows' share of the batch
         assert rows[name]["cached_share"] == 0.0
-        assert abs(rows[name]["eval_seconds"] - 20 * LATENCY) < 0.5
-    assert (run.cache_hits, run.cache_misses) == (0, 60)
+        assert abs(rows[name]["eval_seconds"] - 13 * LATENCY) < 0.5
+    assert (run.cache_hits, run.cache_misses) == (0, 39)
 
     again = climb(task, store, model, rungs=rungs)  # all from the cache: nothing asked ahead
-    assert model.calls == [60] and again.cache_hits == 60
+    assert model.calls == [39] and again.cache_hits == 39
 
 
 def test_exhaustive_asks_each_rung_whole_and_alone(tmp_path: Path) -> None:
@@ -90,13 +90,13 @@ def test_exhaustive_asks_each_rung_whole_and_alone(tmp_path: Path) -> None:
 
 
 def test_only_as_many_rungs_as_their_first_looks_fill_one_batch(tmp_path: Path) -> None:
-    task, rungs, model = setup(tmp_path, generation={"batch_size": 40})
+    task, rungs, model = setup(tmp_path, generation={"batch_size": 26})
     climb(task, Store(tmp_path / "runs"), model, rungs=rungs)
-    assert model.calls == [40, 20]  # zero_shot and instructed together, few_shot alone
+    assert model.calls == [26, 13]  # zero_shot and instructed together, few_shot alone
 
 
 def test_a_first_look_of_every_row_is_not_asked_ahead(tmp_path: Path) -> None:
-    # under a 1% target 0 of 20 rows could not pause a rung: its first look is all 50 rows, a
+    # under a 1% target 0 of 13 rows could not pause a rung: its first look is all 50 rows, a
     # batch of its own, and asking the next rungs' ahead would only risk asking them for nothing
     task, rungs, model = setup(tmp_path, target={"value": 0.01})
     climb(task, Store(tmp_path / "runs"), model, rungs=rungs)

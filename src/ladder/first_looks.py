@@ -1,11 +1,11 @@
 """First looks asked together: a run of prompt rungs answers its first rows in one batch.
 
 Each rung is evaluated in looks (eval/sequential.py), and on a climb that meets its target on a
-fine-tune the prompt rungs stop after their first look: 20 rows each on balance-shift. A local
-model answers 60 rows in one batch in far less than three batches' time, since each decode step
-reads every weight however few rows it serves: the first looks of zero_shot, instructed and
-few_shot took 12.7-13.8 s as one batch of 60 against 20.6-21.0 s as three batches of 20, the
-answers identical (Intel Xeon with AMX, 2 cores, fp32, bench/first_looks.py; backends/batching.py
+fine-tune the prompt rungs stop after their first look: 13 rows each on balance-shift (20 when
+the first look had to be a batch of its own, eval/sequential.py). A local model answers 60 rows in
+one batch in far less than three batches' time, since each decode step reads every weight however
+few rows it serves: the first looks of zero_shot, instructed and few_shot took 12.7-13.8 s as one
+batch of 60 against 20.6-21.0 s as three batches of 20, the answers identical (Intel Xeon with AMX, 2 cores, fp32, bench/first_looks.py; backends/batching.py
 groups the rows by prompt prefix).
 
 So when the climb reaches the first of a run of prompt rungs whose preparing asks no model

@@ -48,4 +48,4 @@ def test_balance_shift_gets_the_same_recommendation_from_fewer_rows(tmp_path: Pa
     rows = {label: {r["rung"]: r["n"] for r in s["rungs"]} for label, s in summaries.items()}
     assert rows["exhaustive"] == dict.fromkeys(task.spec.rungs, len(task.eval))
     # the prompt rungs cannot reach 90% form: each paused after its first look
-    assert rows["sequential"] == {"zero_shot": 20, "instructed": 20, "few_shot": 20, "lora_sft": len(task.eval)}
+    assert rows["sequential"] == {"zero_shot": 13, "instructed": 13, "few_shot": 13, "lora_sft": len(task.eval)}

@@ -121,3 +121,34 @@ def test_held_out_items_are_answered_by_the_model_the_eval_will_use(backend, tmp
                 p.zero_()  # a later step's adapter: no delta at all
     again = weights.merged(trained)
     assert again is merged and all(torch.equal(v, base.state_dict()[k]) for k, v in again.state_dict().items())
+
+
+def test_the_merged_copy_becomes_the_backends_model_only_for_the_adapter_it_holds(backend, tmp_path: Path) -> None:
+    """hand_over gives the backend EvalWeights' copy for a saved adapter whose tensors are the ones
+    last merged (no second merge), and refuses one saved from other weights (a best step that was
+    not the last evaluation)."""
+    import copy
+
+    import torch
+    from peft import LoraConfig, get_peft_model
+
+    from ladder.rungs.heldout import EvalWeights
+
+    torch.manual_seed(1)
+    trained = get_peft_model(copy.deepcopy(backend.loaded_model()),
+                             LoraConfig(r=4, lora_alpha=8, target_modules=["v_proj"], init_lora_weights=False))
+    weights = EvalWeights(backend)
+    assert not weights.hand_over(tmp_path)  # nothing merged yet
+    merged = weights.merged(trained)
+    with torch.no_grad():
+        trained.base_model.model.model.layers[0].self_attn.v_proj.lora_B["default"].weight.add_(1e-3)
+    trained.save_pretrained(tmp_path / "later")  # weights other than the merged ones
+    assert not weights.hand_over(tmp_path / "later")
+    assert backend.loaded_model(str(tmp_path / "later")) is not merged  # merged by the backend itself
+
+    merged = weights.merged(trained)
+    trained.save_pretrained(tmp_path / "last")
+    assert weights.hand_over(tmp_path / "last")
+    assert backend.loaded_model(str(tmp_path / "last")) is merged
+    reference = backend.loaded_model(str(tmp_path / "later"))  # the same adapter, merged by peft
+    assert all(torch.equal(v, reference.state_dict()[k]) for k, v in merged.state_dict().items())

@@ -337,11 +337,20 @@ class LocalBackend:
 
                 # Merging makes inference as fast as the base model: no LoRA detour per layer.
                 model = PeftModel.from_pretrained(self.base_copy(), adapter).merge_and_unload()
-                model.eval()
-            if len(self._models) >= 2:  # keep memory flat across many rungs
-                self._models.pop(next(iter(self._models)))
-            self._models[adapter] = model
+            self._keep(adapter, model)
         return self._models[adapter]
+
+    def keep_merged(self, adapter: str, model: Any) -> None:
+        """Take `model` as the one answering with `adapter` merged, as loaded_model would make it:
+        the caller has checked that it holds exactly those weights (rungs/heldout.py, EvalWeights)."""
+        self._models.pop(adapter, None)
+        self._keep(adapter, model)
+
+    def _keep(self, adapter: str | None, model: Any) -> None:
+        model.eval()
+        if len(self._models) >= 2:  # the two most recent: memory stays flat across many rungs
+            self._models.pop(next(iter(self._models)))
+        self._models[adapter] = model
 
     def base_copy(self) -> Any:
         """A copy of the base model to change (merge an adapter into, train): a deep copy of the

@@ -1,8 +1,8 @@
 """Sequential evaluation: stop scoring a rung once its rows so far show it cannot matter.
 
 A rung is evaluated in looks at growing shares of a seeded random order of the eval rows
-(LOOK_FRACTIONS; each look adds at least MIN_LOOK_ROWS rows, so small eval sets are simply
-evaluated whole). After each look but the last it pauses when it cannot meet the target: the
+(LOOK_FRACTIONS; the first at least MIN_FIRST_LOOK_ROWS, each later look adds at least
+MIN_LOOK_ROWS rows, so small eval sets are simply evaluated whole). After each look but the last it pauses when it cannot meet the target: the
 Clopper-Pearson upper bound of its pass rate on the target metric is below the target, by an
 exact one-sided test at level ALPHA / (number of looks) (Bonferroni over the looks, so the chance
 of wrongly pausing a rung anywhere in its evaluation stays below ALPHA).
@@ -34,18 +34,22 @@ from ladder.task import Task
 from ladder.types import GenerationParams
 
 LOOK_FRACTIONS = (0.25, 0.5, 1.0)
+MIN_FIRST_LOOK_ROWS = 10
 MIN_LOOK_ROWS = 20
 
 
 def look_sizes(n_rows: int) -> list[int]:
-    """Cumulative rows scored at each look. Each look adds at least MIN_LOOK_ROWS rows, the last
-    one included, so a set of fewer than twice that is scored in one look: small batches waste a
-    CPU (50 instructed balance-shift prompts as 20 + 30 took 1.24-1.35x one batch's time, AMD EPYC,
-    2 cores, BENCHMARKS.md; balance-shift's 50 rows went as 20, 5 and 25 before)."""
+    """Cumulative rows scored at each look. The first look is a quarter of the rows but at least
+    MIN_FIRST_LOOK_ROWS; each later look adds at least MIN_LOOK_ROWS rows, the last one included, so
+    a set too small to leave that many after the first look is scored in one look. The first look
+    may be smaller because the climb asks the first looks of its prompt rungs together, in one
+    batch (first_looks.py); a later look is a batch of its own, and small batches waste a CPU (50
+    instructed balance-shift prompts as 20 + 30 took 1.24-1.35x one batch's time, AMD EPYC, 2
+    cores, BENCHMARKS.md)."""
     sizes: list[int] = []
     for fraction in LOOK_FRACTIONS[:-1]:
-        size = max(MIN_LOOK_ROWS, math.ceil(fraction * n_rows))
-        if size - (sizes[-1] if sizes else 0) >= MIN_LOOK_ROWS and n_rows - size >= MIN_LOOK_ROWS:
+        size = max(MIN_FIRST_LOOK_ROWS, math.ceil(fraction * n_rows))
+        if (not sizes or size - sizes[-1] >= MIN_LOOK_ROWS) and n_rows - size >= MIN_LOOK_ROWS:
             sizes.append(size)
     return [*sizes, n_rows]
 
@@ -103,7 +107,7 @@ def looks_that_could_stop(task: Task, order: Sequence[int], sizes: Sequence[int]
 
     The test is the most pessimistic outcome, every row failed: it gives the lowest pass rate,
     and a Clopper-Pearson upper bound grows with the successes, so if cannot_meet does not stop on
-    it, nothing would (e.g. a target of 10% and a first look of 20 rows: 0 of 20 still allows
+    it, nothing would (e.g. a target of 10% and a look of 20 rows: 0 of 20 still allows
     18.5%). The number of looks in the Bonferroni split stays the planned one, so merging only
     lowers the chance of a pause."""
     ids = [task.eval[i].id for i in order]

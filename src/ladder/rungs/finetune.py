@@ -131,12 +131,15 @@ def train_sft(ctx: RungContext, rung: str, args: LoraArgs, chats: Sequence[Chat]
     # an early stop on the target trains every epoch (training/lora_sft.py, train_on_rows)
     metric = (heldout_metric(ctx.task, local_backend(ctx, rung), chats, examples)
               if args.early_stop_patience and args.early_stop_measure == "target" and args.processes == 1 else None)
-    return train_or_reuse(
+    adapter_dir, result, reused = train_or_reuse(
         ctx, rung, ([chat_to_json(c) for c in chats], run_settings(args, seed, metric)),
         lambda model, tok, out: train_lora_sft(model, tok, chats, args, out, seed=seed, on_step=ctx.on_train_step,
                                                heldout_metric=metric),
         status,
     )
+    if metric is not None and not reused:
+        metric.saved(adapter_dir)
+    return adapter_dir, result, reused
 
 
 def train_sft_candidate(rung: str, ctx: RungContext, args: LoraArgs, prompt: Prompt,

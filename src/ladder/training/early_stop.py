@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, NamedTuple
 
 MIN_HOLDOUT = 2  # fewer held-out items than this say nothing: early stopping is then left off
@@ -44,6 +45,8 @@ class HeldoutMetric(NamedTuple):
     name: str
     score: Callable[[Any, list[int]], float]
     key: str
+    # called with the adapter's folder once it is saved (not by the trainer: by whoever trained)
+    saved: Callable[[Path], None] = lambda adapter_dir: None
 
 
 def split_holdout(n_items: int, fraction: float, seed: int) -> tuple[list[int], list[int]]:
