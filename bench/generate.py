@@ -49,7 +49,8 @@ def naive(chats, max_new_tokens: int) -> list[str]:
     """One example at a time, plain transformers generate: what a first script would do."""
     import torch
 
-    from ladder.backends.local import load_model_and_tokenizer, render_chat
+    from ladder.backends.local import render_chat
+    from ladder.backends.local_models import load_model_and_tokenizer
 
     model, tok = load_model_and_tokenizer("smollm2-135m-instruct")
     outs = []
@@ -78,7 +79,7 @@ def llama_cpp(chats, max_new_tokens: int) -> tuple[list[str], float] | None:
         from llama_cpp import Llama
     except ImportError:
         return None
-    from ladder.backends.local import gguf_path
+    from ladder.backends.local_models import gguf_path
 
     llm = Llama(model_path=str(gguf_path("smollm2-135m-instruct")), n_ctx=1024, n_threads=2, verbose=False)
     llm.create_chat_completion(messages=[{"role": "user", "content": "hi"}], max_tokens=2)  # load outside the timing
@@ -100,7 +101,7 @@ def llama_server(binary: str, chats, max_new_tokens: int, slots: int) -> tuple[l
     import urllib.request
     from concurrent.futures import ThreadPoolExecutor
 
-    from ladder.backends.local import gguf_path
+    from ladder.backends.local_models import gguf_path
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -145,7 +146,7 @@ def useful_flops(prompt_ids: list[list[int]], generated: list[int]) -> float:
     """The FLOPs that answering needs (see the module docstring), for SmolLM2-135M's shapes."""
     from transformers import AutoConfig
 
-    from ladder.backends.local import weights_dir
+    from ladder.backends.local_models import weights_dir
 
     cfg = AutoConfig.from_pretrained(str(weights_dir("smollm2-135m-instruct")), local_files_only=True)
     d, layers, inter, vocab = cfg.hidden_size, cfg.num_hidden_layers, cfg.intermediate_size, cfg.vocab_size
@@ -187,7 +188,8 @@ def main() -> None:
                              " the naive loop's in every full run so far) is then the reference, and x naive is left out")
     args = parser.parse_args()
     chats = prompts(args.n)
-    from ladder.backends.local import load_tokenizer, render_chat
+    from ladder.backends.local import render_chat
+    from ladder.backends.local_models import load_tokenizer
     from ladder.hardware import matmul_flops
 
     tok = load_tokenizer("smollm2-135m-instruct")

@@ -32,7 +32,8 @@ def main() -> None:
     import torch
     from peft import PeftModel
 
-    from ladder.backends.local import LocalBackend, generate_chats, load_model_and_tokenizer
+    from ladder.backends.local import LocalBackend, generate_chats
+    from ladder.backends.local_models import load_model_and_tokenizer
     from ladder.rungs.finetune import answer_chats
     from ladder.rungs.heldout import EvalWeights
     from ladder.rungs.prompt import ChatPrompt

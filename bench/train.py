@@ -56,7 +56,7 @@ def _lora():
 
 
 def run_one(name: str, steps: int, seed: int = 0) -> dict:
-    from ladder.backends.local import load_model_and_tokenizer
+    from ladder.backends.local_models import load_model_and_tokenizer
     from ladder.training.lora_sft import (
         LoraArgs,
         pad_id_of,

@@ -15,7 +15,7 @@ import httpx
 import openai
 import pytest
 
-from ladder.backends.local import adapter_sha256
+from ladder.backends.local_models import adapter_sha256
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]

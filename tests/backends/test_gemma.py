@@ -7,7 +7,8 @@ import importlib.util
 
 import pytest
 
-from ladder.backends.local import LOCAL_MODELS, LocalBackend, render_chat
+from ladder.backends.local import LocalBackend, render_chat
+from ladder.backends.local_models import LOCAL_MODELS
 from ladder.types import GenerationParams, Message
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec(LOCAL_MODELS["gemma3-270m"].package) is None,

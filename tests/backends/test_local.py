@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from ladder.backends.local import LOCAL_MODELS, gguf_path
+from ladder.backends.local_models import LOCAL_MODELS, gguf_path
 from ladder.types import GenerationParams, Message
 
 import pytest
@@ -18,7 +18,7 @@ def test_gguf_found_in_installed_package_without_importing_it():
 
 
 def test_unknown_model_names_the_known_ones():
-    from ladder.backends.local import ModelNotFound
+    from ladder.backends.local_models import ModelNotFound
 
     with pytest.raises(ModelNotFound, match="smollm2-135m-instruct"):
         gguf_path("gpt-17")

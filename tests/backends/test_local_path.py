@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from ladder.backends.local import LocalBackend, NoChatTemplate, converted_dir, gguf_path, weights_dir, weights_sha256
+from ladder.backends.local import LocalBackend
+from ladder.backends.local_models import NoChatTemplate, converted_dir, gguf_path, weights_dir, weights_sha256
 from ladder.types import Message
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,7 +57,7 @@ def test_a_model_without_a_chat_template_says_how_to_give_one(tmp_path: Path):
 
 
 def test_a_path_that_is_not_a_model_is_refused(tmp_path: Path):
-    from ladder.backends.local import ModelNotFound
+    from ladder.backends.local_models import ModelNotFound
 
     with pytest.raises(ModelNotFound, match="has no config.json"):
         weights_dir(str(tmp_path))

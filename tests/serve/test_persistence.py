@@ -12,7 +12,7 @@ from pathlib import Path
 import openai
 import pytest
 
-from ladder.backends.local import adapter_sha256
+from ladder.backends.local_models import adapter_sha256
 from ladder.serve.launch import running_server
 
 pytestmark = pytest.mark.slow

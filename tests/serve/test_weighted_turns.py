@@ -3,7 +3,7 @@ labels, the others do; with the real tokenizer and chat template of the default 
 
 from __future__ import annotations
 
-from ladder.backends.local import load_tokenizer
+from ladder.backends.local_models import load_tokenizer
 from ladder.training.lora_sft import IGNORE, tokenize_for_sft, tokenize_turns_for_sft
 from ladder.types import Message
 

@@ -179,7 +179,7 @@ def test_run_settings_key_every_lora_argument_and_resolve_precision():
 
 @pytest.mark.slow
 def test_real_weights_loss_falls(tmp_path):
-    from ladder.backends.local import load_model_and_tokenizer
+    from ladder.backends.local_models import load_model_and_tokenizer
 
     model, tok = load_model_and_tokenizer("smollm2-135m-instruct")
     args = LoraArgs(rank=4, alpha=8, epochs=4, batch_size=2, learning_rate=2e-3, precision="float32")

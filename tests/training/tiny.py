@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ladder.backends.local import converted_dir, load_tokenizer
+from ladder.backends.local_models import converted_dir, load_tokenizer
 
 MODEL = "smollm2-135m-instruct"
 

@@ -59,7 +59,8 @@ def backend_for(
 
 def _local(spec: ModelSpec, params: GenerationParams, batch_size: int | None, sample: Sequence[Chat],
            on_status: Callable[[str], None]) -> Backend:
-    from ladder.backends.local import LocalBackend, ModelNotFound
+    from ladder.backends.local import LocalBackend
+    from ladder.backends.local_models import ModelNotFound
 
     source = str(spec.path) if spec.path is not None else spec.name
     if spec.path is not None:  # one's own model: refuse a missing folder or chat template now, by name

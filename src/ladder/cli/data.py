@@ -79,7 +79,7 @@ def data_validate(
     model = model or "smollm2-135m-instruct"
     if not file.is_file():
         raise fail([f"{file}: unreadable: {'not a file' if file.exists() else 'file not found'}"])
-    from ladder.backends.local import ModelNotFound
+    from ladder.backends.local_models import ModelNotFound
 
     try:
         counter = TokenCounter.for_model(model)

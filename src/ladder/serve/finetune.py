@@ -202,7 +202,7 @@ class FineTuning:
         self._event(job_id, f"{param.replace('_', ' ').capitalize()} validation failed: {error}", level="error")
 
     def _run(self, job_id: str) -> None:
-        from ladder.backends.local import load_model_and_tokenizer
+        from ladder.backends.local_models import load_model_and_tokenizer
         from ladder.training.lora_sft import LoraArgs, pad_id_of, tokenize_turns_for_sft, train_on_rows
 
         job = self.state.get("jobs", job_id)

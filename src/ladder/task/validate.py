@@ -45,7 +45,8 @@ class TokenCounter:
     @classmethod
     def for_model(cls, name: str, tokenizer: Any = None) -> "TokenCounter":
         """The local model `name`'s tokenizer (or `tokenizer`, already loaded) and context length."""
-        from ladder.backends.local import LocalBackend, weights_dir
+        from ladder.backends.local import LocalBackend
+        from ladder.backends.local_models import weights_dir
 
         tokenizer = tokenizer if tokenizer is not None else LocalBackend(name).tokenizer
         config = json.loads((weights_dir(name) / "config.json").read_text(encoding="utf-8"))
