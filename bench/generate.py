@@ -12,6 +12,9 @@ when the script starts (ladder.hardware.matmul_flops, a 1024 x 1024 matmul, best
 prompt's own tokens and each generated token once (2 x the layers' weights per token, the
 output head only where a token is generated, and attention over the context so far), not
 padding or recomputation: what a perfect loop would do, so the shortfall is the loop's overhead.
+A last line profiles ladder's default once more: the share of its time in matrix products, and the
+MFU those products alone would allow (the useful FLOPs over their seconds): the ceiling of any loop
+built on them, at this workload's batch widths.
 
 llama.cpp, the strongest CPU peer, runs the same GGUF file two ways where it is available:
 single-stream through llama-cpp-python when `llama_cpp` imports, and batched through
@@ -70,6 +73,29 @@ def ladder_backend(chats, max_new_tokens: int, dtype: str, batch_size: int | Non
     backend = LocalBackend(dtype=dtype, batch_size=batch_size)
     backend.generate(chats[:1], GenerationParams(max_new_tokens=2))  # load weights outside the timing
     return [g.text for g in backend.generate(chats, GenerationParams(max_new_tokens=max_new_tokens))]
+
+
+MATMUL_OPS = ("aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm")
+
+
+def matmul_share(chats, max_new_tokens: int) -> tuple[list[str], float, float]:
+    """ladder's default (fp32, auto batches) answering once more under torch's profiler: its
+    outputs, the seconds taken and the seconds its matrix products took (their own time). The
+    useful FLOPs over the products' seconds bound the MFU any loop of these products could
+    reach if every other operation took no time at all."""
+    from torch.profiler import ProfilerActivity, profile
+
+    from ladder.backends.local import LocalBackend
+    from ladder.types import GenerationParams
+
+    backend = LocalBackend()
+    backend.generate(chats[:1], GenerationParams(max_new_tokens=2))  # load weights outside the timing
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        t0 = time.perf_counter()
+        out = [g.text for g in backend.generate(chats, GenerationParams(max_new_tokens=max_new_tokens))]
+        seconds = time.perf_counter() - t0
+    products = sum(e.self_cpu_time_total for e in prof.key_averages() if e.key in MATMUL_OPS) / 1e6
+    return out, seconds, products
 
 
 def llama_cpp(chats, max_new_tokens: int) -> tuple[list[str], float] | None:
@@ -226,6 +252,13 @@ def main() -> None:
         lines.append("| llama-cpp-python | not installed | | | |")
     if args.llama_server is None:
         lines.append("| llama-server | not found (--llama-server PATH) | | | |")
+    out, s, products = matmul_share(chats, args.max_new_tokens)
+    generated = [len(tok(o, add_special_tokens=False)["input_ids"]) + 1 for o in out]
+    ceiling = useful_flops(prompt_ids, generated) / products / peak
+    lines.append("")
+    lines.append(f"ladder's default under torch's profiler: {s:.1f} s, of which its matrix products (aten::mm, addmm, "
+                 f"bmm; their own time) {products:.1f} s ({products / s:.0%}); were everything else free, the "
+                 f"products alone would allow an MFU of {ceiling:.1%}.")
     table = "\n".join(lines)
     print(table)
     if args.append:
