@@ -8,7 +8,7 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[1] / "src" / "ladder"
 
 LAYER = {
-    "types": 0, "hardware": 0, "events": 0, "stats": 0, "fsutil": 0, "plugins": 0, "validation_errors": 0, "provenance": 1,
+    "types": 0, "hardware": 0, "events": 0, "stats": 0, "bradley_terry": 0, "fsutil": 0, "plugins": 0, "validation_errors": 0, "provenance": 1,
     "task": 1, "metrics": 1, "backends": 1, "retrieval": 1, "training": 1, "tracking": 1, "scoring": 1,
     "scoring_human": 1, "scoring_judges": 1, "scoring_ranking": 1,
     "rungs": 2, "eval": 2, "diagnosis": 2, "judges": 2,

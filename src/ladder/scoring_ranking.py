@@ -18,7 +18,7 @@ from typing import Any, Mapping, Sequence
 
 from ladder.scoring_human import human_choices
 from ladder.scoring_judges import resolved_pairs
-from ladder.stats import BT_PRIOR_SD, bradley_terry_intervals, connected
+from ladder.bradley_terry import BT_PRIOR_SD, bradley_terry_intervals, connected
 from ladder.types import Comparison
 
 RESAMPLES = 1000
