@@ -1,14 +1,17 @@
-"""On a shipped example, sequential evaluation recommends what exhaustive evaluation does.
+"""On the shipped examples, sequential evaluation recommends what exhaustive evaluation does.
 
-The answers are the real model's, recorded by an exhaustive climb of examples/balance-shift
-(`bench/sequential.py ... --record`, the command is in the file): every rung answered every eval
+The answers are the real model's, recorded by an exhaustive climb of each example
+(`bench/sequential.py ... --record`, the command is in each file): every rung answered every eval
 row. Replaying them through both kinds of climb tests the stopping rules on real outcomes without
-asking the model again; the task's own checks score them."""
+asking the model again; the task's own checks score them. balance-shift is a climb that meets its
+target (the prompt rungs pause after their first look and are never finished); ticket-routing one
+that does not (paused rungs are finished unless shown worse than the best)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from ladder.climb import climb
 from ladder.report.summary import summarize
@@ -20,7 +23,6 @@ from ladder.types import Candidate
 from .test_sequential import NoModel
 
 ROOT = Path(__file__).resolve().parents[2]
-RECORDED = ROOT / "tests" / "fixtures" / "balance-shift-answers.json"
 
 
 class Replay:
@@ -33,19 +35,48 @@ class Replay:
         return Candidate(rung=self.name, kind=self.kind, prompt=ChatPrompt(), answers=self.answers)
 
 
-def test_balance_shift_gets_the_same_recommendation_from_fewer_rows(tmp_path: Path) -> None:
-    task = load_task(ROOT / "examples" / "balance-shift" / "task.yaml")
-    recorded = json.loads(RECORDED.read_text())["answers"]
-    assert set(recorded) == set(task.spec.rungs)  # recorded from the task as it stands
-    rungs = [(Replay(name, "finetune" if name.startswith("lora") else "prompt", recorded[name]), None)
-             for name in task.spec.rungs]
+def _kind(name: str) -> str:
+    if name == "random_baseline":
+        return "baseline"
+    return "finetune" if name.startswith(("lora", "dpo")) else "prompt"
+
+
+def _replayed_climbs(tmp_path: Path, example: str, all_rungs: bool = False
+                     ) -> tuple[Any, dict[str, str], dict[str, dict[str, int]]]:
+    """The task, each kind of climb's recommendation, and the rows each rung was scored on.
+    `all_rungs` (`ladder climb --all`): a replayed rung has no build cost, so once a rung meets
+    the target the climb's estimate of which fine-tunes could still cost less is not the real
+    climb's; climbing every rung keeps both replays on the rungs the recording has."""
+    task = load_task(ROOT / "examples" / example / "task.yaml")
+    recorded = json.loads((ROOT / "tests" / "fixtures" / f"{example}-answers.json").read_text())["answers"]
+    order = list(task.spec.rungs)  # the climb's order; a rung's rows ("name(variant)") side by side
+    names = sorted(recorded, key=lambda name: order.index(name.split("(")[0]))
+    rungs = [(Replay(name, _kind(name), recorded[name]), None) for name in names]
     store = Store(tmp_path / "runs")
-    runs = {label: climb(task, store, NoModel(), rungs=rungs, exhaustive=label == "exhaustive")
+    runs = {label: climb(task, store, NoModel(), rungs=rungs, exhaustive=label == "exhaustive", all_rungs=all_rungs)
             for label in ("sequential", "exhaustive")}
     summaries = {label: summarize(store, run.run_id) for label, run in runs.items()}
     advice = {label: s["recommendation"]["rung"] for label, s in summaries.items()}
-    assert advice["sequential"] == advice["exhaustive"] == "lora_sft"
     rows = {label: {r["rung"]: r["n"] for r in s["rungs"]} for label, s in summaries.items()}
-    assert rows["exhaustive"] == dict.fromkeys(task.spec.rungs, len(task.eval))
+    assert rows["exhaustive"] == dict.fromkeys(recorded, len(task.eval))
+    return task, advice, rows
+
+
+def test_balance_shift_gets_the_same_recommendation_from_fewer_rows(tmp_path: Path) -> None:
+    task, advice, rows = _replayed_climbs(tmp_path, "balance-shift")
+    assert set(rows["exhaustive"]) == set(task.spec.rungs)  # recorded from the task as it stands
+    assert advice["sequential"] == advice["exhaustive"] == "lora_sft"
     # the prompt rungs cannot reach 90% form: each paused after its first look
     assert rows["sequential"] == {"zero_shot": 13, "instructed": 13, "few_shot": 13, "lora_sft": len(task.eval)}
+
+
+def test_ticket_routing_gets_the_same_recommendation_from_fewer_rows(tmp_path: Path) -> None:
+    task, advice, rows = _replayed_climbs(tmp_path, "ticket-routing", all_rungs=True)  # as its README climbs
+    assert {name.split("(")[0] for name in rows["exhaustive"]} == set(task.spec.rungs)
+    assert advice["sequential"] == advice["exhaustive"] == "lora_sft_short_instructions"  # 90.0%: the target
+    first_look = 15  # a quarter of 60 rows
+    paused = {"zero_shot", "instructed", "few_shot", "few_shot_bootstrap", "prompt_opt", "lora_sft_label_noise",
+              "lora_sft_wrong_demos(no_demos)", "dpo"}
+    assert {name for name, n in rows["sequential"].items() if n == first_look} == paused
+    # the baseline is scored whole; the fine-tunes that could still meet the target, on every row
+    assert all(n == len(task.eval) for name, n in rows["sequential"].items() if name not in paused)
