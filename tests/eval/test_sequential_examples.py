@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ladder.climb import climb
+from ladder.events import Status
 from ladder.report.summary import summarize
 from ladder.rungs.prompt import ChatPrompt
 from ladder.task import load_task
@@ -38,12 +39,13 @@ class Replay:
 def _kind(name: str) -> str:
     if name == "random_baseline":
         return "baseline"
-    return "finetune" if name.startswith(("lora", "dpo")) else "prompt"
+    return "finetune" if name.startswith(("lora", "dpo", "cpt")) else "prompt"
 
 
 def _replayed_climbs(tmp_path: Path, example: str, all_rungs: bool = False
-                     ) -> tuple[Any, dict[str, str], dict[str, dict[str, int]]]:
-    """The task, each kind of climb's recommendation, and the rows each rung was scored on.
+                     ) -> tuple[Any, dict[str, str], dict[str, dict[str, int]], list[str]]:
+    """The task, each kind of climb's recommendation, the rows each rung was scored on, and the
+    status lines of the sequential climb.
     `all_rungs` (`ladder climb --all`): a replayed rung has no build cost, so once a rung meets
     the target the climb's estimate of which fine-tunes could still cost less is not the real
     climb's; climbing every rung keeps both replays on the rungs the recording has."""
@@ -53,17 +55,19 @@ def _replayed_climbs(tmp_path: Path, example: str, all_rungs: bool = False
     names = sorted(recorded, key=lambda name: order.index(name.split("(")[0]))
     rungs = [(Replay(name, _kind(name), recorded[name]), None) for name in names]
     store = Store(tmp_path / "runs")
-    runs = {label: climb(task, store, NoModel(), rungs=rungs, exhaustive=label == "exhaustive", all_rungs=all_rungs)
+    statuses: list[str] = []
+    runs = {label: climb(task, store, NoModel(), rungs=rungs, exhaustive=label == "exhaustive", all_rungs=all_rungs,
+                         on_event=lambda e: statuses.append(e.message) if isinstance(e, Status) else None)
             for label in ("sequential", "exhaustive")}
     summaries = {label: summarize(store, run.run_id) for label, run in runs.items()}
     advice = {label: s["recommendation"]["rung"] for label, s in summaries.items()}
     rows = {label: {r["rung"]: r["n"] for r in s["rungs"]} for label, s in summaries.items()}
     assert rows["exhaustive"] == dict.fromkeys(recorded, len(task.eval))
-    return task, advice, rows
+    return task, advice, rows, statuses
 
 
 def test_balance_shift_gets_the_same_recommendation_from_fewer_rows(tmp_path: Path) -> None:
-    task, advice, rows = _replayed_climbs(tmp_path, "balance-shift")
+    task, advice, rows, _ = _replayed_climbs(tmp_path, "balance-shift")
     assert set(rows["exhaustive"]) == set(task.spec.rungs)  # recorded from the task as it stands
     assert advice["sequential"] == advice["exhaustive"] == "lora_sft"
     # the prompt rungs cannot reach 90% form: each paused after its first look
@@ -71,7 +75,7 @@ def test_balance_shift_gets_the_same_recommendation_from_fewer_rows(tmp_path: Pa
 
 
 def test_ticket_routing_gets_the_same_recommendation_from_fewer_rows(tmp_path: Path) -> None:
-    task, advice, rows = _replayed_climbs(tmp_path, "ticket-routing", all_rungs=True)  # as its README climbs
+    task, advice, rows, _ = _replayed_climbs(tmp_path, "ticket-routing", all_rungs=True)  # as its README climbs
     assert {name.split("(")[0] for name in rows["exhaustive"]} == set(task.spec.rungs)
     assert advice["sequential"] == advice["exhaustive"] == "lora_sft_short_instructions"  # 90.0%: the target
     first_look = 15  # a quarter of 60 rows
@@ -80,3 +84,15 @@ def test_ticket_routing_gets_the_same_recommendation_from_fewer_rows(tmp_path: P
     assert {name for name, n in rows["sequential"].items() if n == first_look} == paused
     # the baseline is scored whole; the fine-tunes that could still meet the target, on every row
     assert all(n == len(task.eval) for name, n in rows["sequential"].items() if name not in paused)
+
+
+def test_romeo_bob_finishes_every_paused_rung_when_none_meets_the_target(tmp_path: Path) -> None:
+    # no rung comes near knowledge >= 80%: each pauses after its first look of 10 of the 30 rows,
+    # and since none met the target and none is shown worse than the best on the rows both
+    # answered, each is finished: the advice (the closest rung) rests on every row, as exhaustively
+    task, advice, rows, statuses = _replayed_climbs(tmp_path, "romeo-bob")
+    assert {name.split("(")[0] for name in rows["exhaustive"]} == set(task.spec.rungs)
+    assert advice["sequential"] == advice["exhaustive"] == "cpt"
+    assert rows["sequential"] == rows["exhaustive"]
+    assert sum(line.startswith("stopped after 10 rows") for line in statuses) == len(rows["exhaustive"])
+    assert sum(line.startswith("no rung met the target") for line in statuses) == len(rows["exhaustive"])
