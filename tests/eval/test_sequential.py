@@ -16,8 +16,7 @@ def test_a_quarter_first_then_looks_of_at_least_20_rows_and_small_sets_are_score
     assert look_sizes(60) == [15, 60]  # 30 would add only 15 rows to the first look
     assert look_sizes(50) == [13, 50]  # not 13, 25, 50: a batch of 12 rows wastes a CPU
     assert look_sizes(40) == [10, 40]  # a first look of at least 10 rows
-    assert look_sizes(30) == [10, 30]
-    assert look_sizes(29) == [29] and look_sizes(20) == [20] and look_sizes(5) == [5]  # fewer than 20 would be left
+    assert look_sizes(39) == [39] and look_sizes(30) == [30] and look_sizes(5) == [5]  # under 40 rows: one look
     order = look_order([f"e{i}" for i in range(60)], seed=0)
     assert sorted(order) == list(range(60)) and order != list(range(60))
     assert look_order([f"e{i}" for i in range(60)], seed=0) == order

@@ -2,7 +2,7 @@
 
 A rung is evaluated in looks at growing shares of a seeded random order of the eval rows
 (LOOK_FRACTIONS; the first at least MIN_FIRST_LOOK_ROWS, each later look adds at least
-MIN_LOOK_ROWS rows, so small eval sets are simply evaluated whole). After each look but the last it pauses when it cannot meet the target: the
+MIN_LOOK_ROWS rows; eval sets under twice that are simply evaluated whole). After each look but the last it pauses when it cannot meet the target: the
 Clopper-Pearson upper bound of its pass rate on the target metric is below the target, by an
 exact one-sided test at level ALPHA / (number of looks) (Bonferroni over the looks, so the chance
 of wrongly pausing a rung anywhere in its evaluation stays below ALPHA).
@@ -39,13 +39,17 @@ MIN_LOOK_ROWS = 20
 
 
 def look_sizes(n_rows: int) -> list[int]:
-    """Cumulative rows scored at each look. The first look is a quarter of the rows but at least
-    MIN_FIRST_LOOK_ROWS; each later look adds at least MIN_LOOK_ROWS rows, the last one included, so
-    a set too small to leave that many after the first look is scored in one look. The first look
-    may be smaller because the climb asks the first looks of its prompt rungs together, in one
-    batch (first_looks.py); a later look is a batch of its own, and small batches waste a CPU (50
-    instructed balance-shift prompts as 20 + 30 took 1.24-1.35x one batch's time, AMD EPYC, 2
-    cores, BENCHMARKS.md)."""
+    """Cumulative rows scored at each look. A set of fewer than twice MIN_LOOK_ROWS rows is scored
+    in one look, as before looks existed. Otherwise the first look is a quarter of the rows but at
+    least MIN_FIRST_LOOK_ROWS, and each later look adds at least MIN_LOOK_ROWS rows, the last one
+    included. The first look may be smaller than the others because the climb asks the first looks
+    of its prompt rungs together, in one batch (first_looks.py); a later look is a batch of its
+    own, and small batches waste a CPU (50 instructed balance-shift prompts as 20 + 30 took
+    1.24-1.35x one batch's time, AMD EPYC, 2 cores, BENCHMARKS.md), which is also why a small set
+    is not split: where no rung meets the target every paused rung is finished, and romeo-bob's 30
+    rows went as 10 + 20 for each of its rungs."""
+    if n_rows < 2 * MIN_LOOK_ROWS:
+        return [n_rows]
     sizes: list[int] = []
     for fraction in LOOK_FRACTIONS[:-1]:
         size = max(MIN_FIRST_LOOK_ROWS, math.ceil(fraction * n_rows))
