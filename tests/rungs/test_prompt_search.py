@@ -19,7 +19,8 @@ from ladder.asking import model_backend, teacher_backend
 from ladder.rungs import BY_NAME, RungContext, parse_options
 from ladder.rungs.few_shot_bootstrap import stratified
 from ladder.rungs.prompt_opt import answer_form, pareto, parse_instruction, template_children, terser
-from ladder.rungs.search import (challenger_wins, halving_rounds, race, race_calls, split_train)
+from ladder.rungs.race import challenger_wins, halving_rounds, race, race_calls
+from ladder.rungs.search import split_train
 from ladder.task import load_task
 from ladder.tracking.cache import CachedBackend
 from ladder.tracking.store import Store

@@ -9,7 +9,7 @@ itself answers correctly under the checks become demonstrations, as DSPy's boots
 traces that pass its metric. The candidates are raced on the `select` rows by successive halving;
 the survivor replaces the incumbent only when better by more than the paired standard error.
 
-Only the training split is read (rungs/search.py: split, budget, race). Every call is build cost.
+Only the training split is read (rungs/search.py: split, budget; rungs/race.py: race). Every call is build cost.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from pydantic import Field
 from ladder.rungs.base import RungContext, first_unmet, needs_train, parse_options, RungOptionsError
 from ladder.rungs.few_shot import FewShot, static_demos
 from ladder.rungs.prompt import ChatPrompt
+from ladder.rungs.race import race, race_calls
 from ladder.rungs.search import (BudgetExhausted, Ledger, Scorer, SearchOptions, demo_json, fit_labels,
-                                 needs_short_answers, plan_money, race, race_calls, split_train,
-                                 write_artifact)
+                                 needs_short_answers, plan_money, split_train, write_artifact)
 from ladder.task import Task
 from ladder.types import Candidate, Example, GenerationParams, content_hash
 

@@ -10,7 +10,7 @@ proposers for children:
 - `endpoint`: the task's `teacher:` model reads 3-8 failing fit examples with the messages of
   the checks they failed and writes a new instruction (a reflective step, as GEPA takes).
 A child is first tried on its parent's failures and dropped when it fixes none; the rest are
-raced on `select` against the incumbent (rungs/search.py: successive halving, then the
+raced on `select` against the incumbent (rungs/race.py: successive halving, then the
 challenger rule). Only the training split is read. Every call is build cost: the target's at the
 task's prices, the teacher's at `teacher.prices` (else the task's).
 """
@@ -29,8 +29,9 @@ from pydantic import Field
 from ladder.backends.base import Backend
 from ladder.rungs.base import RungContext, first_unmet, needs_instructions, needs_train
 from ladder.rungs.prompt import ChatPrompt
-from ladder.rungs.search import (BudgetExhausted, Ledger, RowScore, Scorer, SearchOptions, Split, fit_labels, mean,
-                                 needs_short_answers, plan_money, race, race_calls, split_train, write_artifact)
+from ladder.rungs.race import mean, race, race_calls
+from ladder.rungs.search import (BudgetExhausted, Ledger, RowScore, Scorer, SearchOptions, Split, fit_labels,
+                                 needs_short_answers, plan_money, split_train, write_artifact)
 from ladder.task import Task
 from ladder.types import Candidate, Example, GenerationParams, Message, content_hash
 
