@@ -12,7 +12,7 @@ LAYER = {
     "task": 1, "metrics": 1, "backends": 1, "retrieval": 1, "training": 1, "tracking": 1, "scoring": 1,
     "scoring_human": 1, "scoring_judges": 1, "scoring_ranking": 1,
     "rungs": 2, "eval": 2, "diagnosis": 2, "judges": 2,
-    "climb": 3, "asking": 3, "target_met": 3, "first_looks": 3, "retry_errors": 3, "serve": 3,
+    "climb": 3, "climb_rung": 3, "asking": 3, "target_met": 3, "first_looks": 3, "retry_errors": 3, "serve": 3,
     "report": 4, "cli": 4, "web": 4, "review": 4, "export": 4,
 }
 # Pairs that the layer numbers allow but the design forbids.
