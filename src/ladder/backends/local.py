@@ -14,8 +14,8 @@ from ladder.backends.local_models import (
     adapter_sha256,
     is_known,
     load_model,
-    offline,
     load_tokenizer,
+    offline,
     weights_sha256,
 )
 from ladder.types import AnswerScore, Chat, Generation, GenerationParams
