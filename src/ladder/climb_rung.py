@@ -44,7 +44,7 @@ class EvalProgressCount:
 
 
 def rung_context(task: Task, backend: Backend, teacher: Backend | None, artifacts: Path, name: str,
-             on_event: OnEvent) -> RungContext:
+                 on_event: OnEvent) -> RungContext:
     """What rung `name` may read while it prepares; its messages and training steps become events."""
     return RungContext(
         task=task, backend=backend, artifacts=artifacts, teacher=teacher,
