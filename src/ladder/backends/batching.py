@@ -207,8 +207,8 @@ def _next_tokens(logits: Any, temperature: float) -> Any:
 
     if temperature > 0:
         return torch.multinomial(torch.softmax(logits.float() / temperature, dim=-1), 1)[:, 0]
-    # max's indices are argmax's (the first of tied maxima), at 0.6 ms against 1.6 for 50 rows of
-    # the default model's 49,152 logits (Xeon, 2 cores): argmax ran at half the speed on one thread
+    # max's indices are argmax's (the first of tied maxima), at 0.6 ms against argmax's 1.6 for 50
+    # rows of the default model's 49,152 logits (Xeon, 2 cores, BENCHMARKS.md 2026-12-03)
     return logits.max(-1).indices
 
 
