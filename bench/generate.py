@@ -14,7 +14,10 @@ output head only where a token is generated, and attention over the context so f
 padding or recomputation: what a perfect loop would do, so the shortfall is the loop's overhead.
 A last line profiles ladder's default once more: the share of its time in matrix products, and the
 MFU those products alone would allow (the useful FLOPs over their seconds): the ceiling of any loop
-built on them, at this workload's batch widths.
+built on them, at this workload's batch widths. Another bounds every loop, whatever its products:
+the memory roofline, where each step (the prefill, then each decode step over the rows still
+answering) costs at least one read of the fp32 weights at the bandwidth measured here (a sum
+over as many bytes) and at least its FLOPs at the peak.
 
 llama.cpp, the strongest CPU peer, runs the same GGUF file two ways where it is available:
 single-stream through llama-cpp-python when `llama_cpp` imports, and batched through
@@ -168,15 +171,22 @@ def llama_server(binary: str, chats, max_new_tokens: int, slots: int) -> tuple[l
         server.wait(timeout=30)
 
 
-def useful_flops(prompt_ids: list[list[int]], generated: list[int]) -> float:
-    """The FLOPs that answering needs (see the module docstring), for SmolLM2-135M's shapes."""
+def _shapes() -> tuple[int, int, int, int, int]:
+    """SmolLM2-135M's hidden size, layers, MLP width, vocabulary and KV width."""
     from transformers import AutoConfig
 
     from ladder.backends.local_models import weights_dir
 
     cfg = AutoConfig.from_pretrained(str(weights_dir("smollm2-135m-instruct")), local_files_only=True)
-    d, layers, inter, vocab = cfg.hidden_size, cfg.num_hidden_layers, cfg.intermediate_size, cfg.vocab_size
-    kv = d * cfg.num_key_value_heads // cfg.num_attention_heads
+    d = cfg.hidden_size
+    return d, cfg.num_hidden_layers, cfg.intermediate_size, cfg.vocab_size, d * cfg.num_key_value_heads // cfg.num_attention_heads
+
+
+def flops_by_step(prompt_ids: list[list[int]], generated: list[int]) -> list[float]:
+    """The FLOPs that answering needs (see the module docstring), for SmolLM2-135M's shapes: the
+    prefill's (every prompt token, the shared prefix once) first, then each decode step's, over
+    the rows still answering at that step (a row's first token comes from the prefill)."""
+    d, layers, inter, vocab, kv = _shapes()
     per_layer = d * d * 2 + d * kv * 2 + 3 * d * inter  # q, o; k, v; gate, up, down
     shared = 0
     for column in zip(*prompt_ids):
@@ -188,11 +198,46 @@ def useful_flops(prompt_ids: list[list[int]], generated: list[int]) -> float:
         # 2 FLOPs per weight; attention: q.k and p.v over `position` earlier tokens, per layer
         return 2 * per_layer * layers + 4 * position * d * layers + (2 * d * vocab if head else 0)
 
-    total = sum(forward(p, False) for p in range(shared))
+    steps = [float(sum(forward(p, False) for p in range(shared)))]
     for ids, n in zip(prompt_ids, generated):
-        total += sum(forward(p, p == len(ids) - 1) for p in range(shared, len(ids)))
-        total += sum(forward(len(ids) + j, True) for j in range(max(0, n - 1)))
-    return total
+        steps[0] += sum(forward(p, p == len(ids) - 1) for p in range(shared, len(ids)))
+        for j in range(max(0, n - 1)):
+            steps += [0.0] * (j + 2 - len(steps))
+            steps[j + 1] += forward(len(ids) + j, True)
+    return steps
+
+
+def useful_flops(prompt_ids: list[list[int]], generated: list[int]) -> float:
+    return sum(flops_by_step(prompt_ids, generated))
+
+
+def weight_bytes() -> int:
+    """The fp32 weights every forward step reads in full (the output head is the tied embedding)."""
+    d, layers, inter, vocab, kv = _shapes()
+    return 4 * (layers * (d * d * 2 + d * kv * 2 + 3 * d * inter + 2 * d) + vocab * d + d)
+
+
+def read_bandwidth(nbytes: int, repeats: int = 5) -> float:
+    """Bytes/s this machine reads from memory: the best of `repeats` sums of an fp32 tensor of
+    `nbytes` (too large for any cache), on torch's threads, as a matmul streams its weights."""
+    import torch
+
+    x = torch.ones(nbytes // 4)
+    x.sum()  # first touch
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        x.sum()
+        best = min(best, time.perf_counter() - t0)
+    return nbytes / best
+
+
+def roofline_mfu(steps: list[float], peak: float, bandwidth: float, nbytes: int) -> float:
+    """The MFU no loop over fp32 weights can beat on this machine: each step (the prefill, then
+    each decode step) takes at least its FLOPs at the matmul peak and at least one read of the
+    weights at the measured bandwidth, whichever is longer. Activations, the KV cache and
+    Python are taken as free, so the true bound is lower."""
+    return sum(steps) / peak / sum(max(f / peak, nbytes / bandwidth) for f in steps)
 
 
 def timed(fn, *args):
@@ -255,10 +300,18 @@ def main() -> None:
     out, s, products = matmul_share(chats, args.max_new_tokens)
     generated = [len(tok(o, add_special_tokens=False)["input_ids"]) + 1 for o in out]
     ceiling = useful_flops(prompt_ids, generated) / products / peak
+    steps = flops_by_step(prompt_ids, generated)
+    nbytes = weight_bytes()
+    bandwidth = read_bandwidth(nbytes)
     lines.append("")
     lines.append(f"ladder's default under torch's profiler: {s:.1f} s, of which its matrix products (aten::mm, addmm, "
                  f"bmm; their own time) {products:.1f} s ({products / s:.0%}); were everything else free, the "
                  f"products alone would allow an MFU of {ceiling:.1%}.")
+    lines.append(f"Memory roofline: each of its {len(steps)} steps (the prefill, then one per generated token, over "
+                 f"the rows still answering: {max(generated) - 1} decode steps) reads the {nbytes / 1e6:.0f} MB of "
+                 f"fp32 weights at least once; at the {bandwidth / 1e9:.1f} GB/s this machine reads memory (a sum "
+                 f"over as many bytes) and the peak above, no loop could exceed an MFU of "
+                 f"{roofline_mfu(steps, peak, bandwidth, nbytes):.1%}.")
     table = "\n".join(lines)
     print(table)
     if args.append:
