@@ -67,15 +67,20 @@ class Answers:
 
     kind = "prompt"
 
-    def __init__(self, name: str, right: int, heldout_pass_rate: float | None = None):
-        self.name, self.right, self.heldout_pass_rate = name, right, heldout_pass_rate
+    def __init__(self, name: str, right: int, heldout_pass_rate: float | None = None, retrieves: bool = False):
+        self.name, self.right, self.heldout_pass_rate, self.retrieves = name, right, heldout_pass_rate, retrieves
 
     def prepare(self, ctx, options):
         from ladder.rungs.prompt import ChatPrompt
+        from ladder.types import Retrieval, RetrievedChunk
 
         answers = {ex.id: ex.expected if int(ex.id[1:]) < self.right else "wrong" for ex in ctx.task.eval}
+        # as a rag rung records them: what was retrieved for every eval row, at preparation
+        retrievals = {ex.id: Retrieval(ex.input, 1, (RetrievedChunk(f"c{ex.id}", "doc.md", 0, 9, 1.0, True),),
+                                       gold=("doc.md",), recall=1.0, reciprocal_rank=1.0)
+                      for ex in ctx.task.eval} if self.retrieves else {}
         return Candidate(rung=self.name, kind="prompt", prompt=ChatPrompt(), answers=answers,
-                         heldout_pass_rate=self.heldout_pass_rate)
+                         heldout_pass_rate=self.heldout_pass_rate, retrievals=retrievals)
 
 
 def _task(folder: Path, n: int = 80, target: float = 0.9):
@@ -127,11 +132,14 @@ def test_a_rung_that_cannot_meet_the_target_stops_after_a_look_while_another_mee
 def test_with_no_rung_meeting_the_target_the_paused_rungs_that_might_be_best_are_finished(tmp_path: Path) -> None:
     task = _task(tmp_path / "t")
     # 50% and 55%: both pause at the first look (a 90% target), and neither can be shown worse
-    store, rows, seen, _ = _climb(task, tmp_path / "runs", [Answers("half", right=40), Answers("more", right=44)])
+    store, rows, seen, _ = _climb(task, tmp_path / "runs",
+                                  [Answers("half", right=40), Answers("more", right=44, retrieves=True)])
     for name in ("half", "more"):
         assert rows[name].eval_stop is None, rows[name].eval_stop
         assert sorted(g.example_id for g in store.generations(rows[name].id)) == sorted(f"e{i}" for i in range(80))
         assert [done for rung, done in seen if rung == name] == [0, 20, 80]  # paused at 20, then finished
+    # a finished retrieval rung keeps what was retrieved for every row, not only its first look's
+    assert set(store.retrievals(rows["more"].id)) == {g.id for g in store.generations(rows["more"].id)}
     assert rows["more"].eval_seconds >= 0
 
 
