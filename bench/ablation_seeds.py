@@ -1,6 +1,6 @@
 """Kung & Peng's instruction-tuning ablations beside lora_sft, over several training seeds.
 
-    PYTHONPATH=src .venv/bin/python bench/ablation_seeds.py [task.yaml] --seeds 3 --runs runs-ablation
+    PYTHONPATH=src .venv/bin/python bench/ablation_seeds.py [task.yaml] --seeds 3 --runs runs-ablation [--readme]
 
 Climbs random_baseline, lora_sft, lora_sft_short_instructions, lora_sft_wrong_demos (both
 rows) and lora_sft_label_noise, with their options from the task.yaml (default: ticket-routing),
@@ -17,6 +17,8 @@ would give; read it beside the per-seed ones). A row whose verdict against lora_
 same on every seed is marked "depends on the seed".
 
 --limit and --train-limit cut the eval and training splits, for a quick check of the script.
+--readme writes the table into the task's README between `<!-- figures:seeds:begin -->` and
+`<!-- figures:seeds:end -->` (bench/climb.py's markers), so that no figure there is typed by hand.
 """
 
 from __future__ import annotations
@@ -94,6 +96,8 @@ def main() -> None:
     parser.add_argument("--runs", type=Path, default=Path("runs-ablation"), help="the runs store to climb into")
     parser.add_argument("--limit", type=int, default=None, help="only the first N eval examples")
     parser.add_argument("--train-limit", type=int, default=None, help="only the first N training examples")
+    parser.add_argument("--readme", action="store_true",
+                        help="write the table into the task's README.md between its figures:seeds markers")
     args = parser.parse_args()
 
     from ladder.asking import model_backend
@@ -121,9 +125,16 @@ def main() -> None:
                        on_event=report)
         print(f"  run {result.run_id}", file=sys.stderr)
         per_seed.append(outcomes_by_rung(store, result.run_id))
-    print(f"{base.name}: overall accuracy over training seeds 0..{args.seeds - 1}, "
-          f"{len(seeded(base, 0, args.limit, None).eval)} eval rows per seed\n")
-    print(table(per_seed))
+    block = (f"{base.name}: overall accuracy over training seeds 0..{args.seeds - 1}, "
+             f"{len(seeded(base, 0, args.limit, None).eval)} eval rows per seed\n\n{table(per_seed)}")
+    print(block)
+    if args.readme:
+        sys.path.insert(0, str(ROOT / "bench"))
+        from climb import replace_block
+
+        readme = args.task.parent / "README.md"
+        readme.write_text(replace_block(readme.read_text(), block, "seeds"))
+        print(f"wrote {readme}", file=sys.stderr)
 
 
 if __name__ == "__main__":
