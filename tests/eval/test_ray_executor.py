@@ -19,9 +19,12 @@ from ladder.tracking.store import Store
 ray = pytest.importorskip("ray", reason="the ray extra: pip install 'ladder[ray]'")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def ray_cluster():
-    """A local Ray instance of 2 CPUs for the session (its workers inherit this environment)."""
+    """A local Ray instance of 2 CPUs for this module's tests (its workers inherit this
+    environment), shut down after them: kept for the whole session, its raylet was still
+    retrying a killed actor's task while tests/training's two-process training ran on the
+    same 2 cores, and that training once died there (SIGABRT in a rank)."""
     for attempt in range(3):
         try:
             ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
