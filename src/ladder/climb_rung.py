@@ -104,11 +104,9 @@ def climb_rung(task: Task, store: Store, backend: CachedBackend, teacher: Cached
         build_tokens=candidate.build.train_tokens,
         build_call_tokens=candidate.build.call_tokens, build_reused=candidate.build.reused,
         eval_seconds=seconds, eval_stop=stop, model=model, prices=prices,
-    ), results)
+    ), results, candidate.retrievals)
     if stop is not None:
         on_event(Status(stop, rung=name))
-    if candidate.retrievals:
-        store.add_retrievals(rung_id, dict(candidate.retrievals))
     outcome = RungOutcome(name, "ok", time.perf_counter() - t0 + ahead_seconds)
     on_event(RungFinished(outcome))
     return outcome, None if stop is None else Paused(name, rung_id, candidate, backend, chunk_size, advance)

@@ -69,9 +69,7 @@ def finish_paused(task: Task, store: Store, run_id: str, paused: Sequence[Paused
                         rung=rung.name))
         results, seconds = evaluate_rest(task, rung.candidate, rung.backend, params,
                                          {g.example_id for g in scored}, rung.chunk_size, rung.advance)
-        store.finish_rung_eval(rung.rung_id, results, seconds)
-        if rung.candidate.retrievals:  # the rows just stored (the paused look's have theirs already)
-            store.add_retrievals(rung.rung_id, dict(rung.candidate.retrievals))
+        store.finish_rung_eval(rung.rung_id, results, seconds, rung.candidate.retrievals)
         judge_rung(judges, store, row, on_event, judged={g.id for g in scored})
         finished.append(rung.name)
     return finished

@@ -161,9 +161,10 @@ class Store:
         )]
 
     # -- rung results ---------------------------------------------------------------------
-    def add_rung_result(self, record: RungRecord, rows: Sequence[ExampleResult] = ()) -> int:
-        """Record one rung and all its generations and their assessments in one transaction;
-        return the rung's id."""
+    def add_rung_result(self, record: RungRecord, rows: Sequence[ExampleResult] = (),
+                        retrievals: Mapping[str, Retrieval] | None = None) -> int:
+        """Record one rung and all its generations, their assessments and what was retrieved for
+        them (`retrievals`, by example id) in one transaction; return the rung's id."""
         r = record
         with self.transaction() as db:
             cur = db.execute(
@@ -175,18 +176,20 @@ class Store:
                  r.status, r.error, r.eval_stop, r.model, None if r.prices is None else json.dumps(dict(r.prices))),
             )
             rung_id = int(cur.lastrowid)  # type: ignore[arg-type]
-            self._insert_generations(db, rung_id, rows)
+            self._insert_generations(db, rung_id, rows, retrievals or {})
         return rung_id
 
-    def finish_rung_eval(self, rung_result_id: int, rows: Sequence[ExampleResult], seconds: float) -> None:
-        """Add the rest of a paused rung's eval rows (eval/sequential.py) and their seconds, in one
-        transaction; the rung then counts as scored on every row (its eval_stop cleared)."""
+    def finish_rung_eval(self, rung_result_id: int, rows: Sequence[ExampleResult], seconds: float,
+                         retrievals: Mapping[str, Retrieval] | None = None) -> None:
+        """Add the rest of a paused rung's eval rows (eval/sequential.py), what was retrieved for
+        them and their seconds, in one transaction; the rung then counts as scored on every row
+        (its eval_stop cleared)."""
         with self.transaction() as db:
             cur = db.execute("UPDATE rung_results SET eval_seconds = eval_seconds + ?, eval_stop = NULL"
                              " WHERE id = ? AND eval_stop IS NOT NULL", (seconds, rung_result_id))
             if cur.rowcount != 1:
                 raise ValueError(f"rung result {rung_result_id} is not a paused rung of this store")
-            self._insert_generations(db, rung_result_id, rows)
+            self._insert_generations(db, rung_result_id, rows, retrievals or {})
 
     def set_eval_stop(self, rung_result_id: int, reason: str) -> None:
         """Say why a rung's evaluation stopped before every row (a longer reason than its pause's)."""
@@ -194,7 +197,10 @@ class Store:
             db.execute("UPDATE rung_results SET eval_stop = ? WHERE id = ?", (reason, rung_result_id))
 
     @staticmethod
-    def _insert_generations(db: sqlite3.Connection, rung_id: int, rows: Sequence[ExampleResult]) -> None:
+    def _insert_generations(db: sqlite3.Connection, rung_id: int, rows: Sequence[ExampleResult],
+                            retrievals: Mapping[str, Retrieval]) -> None:
+        """Each row's generation with its assessments, and its retrieval record where it has one
+        (written with the row, so that no stored row of a retrieval rung is left without it)."""
         for row in rows:
             gen = row.generation
             gcur = db.execute(
@@ -206,6 +212,8 @@ class Store:
                  int(gen.cached), gen.error, gen.response_model, gen.system_fingerprint),
             )
             Store._insert_assessments(db, int(gcur.lastrowid), row.assessments)  # type: ignore[arg-type]
+            if row.example.id in retrievals:
+                Store._insert_retrieval(db, int(gcur.lastrowid), retrievals[row.example.id])  # type: ignore[arg-type]
 
     def replace_failed_generation(self, generation_id: int, gen: Generation,
                                   assessments: Sequence[Assessment] = ()) -> None:
@@ -340,20 +348,24 @@ class Store:
                 if gid is None:
                     continue
                 matched += 1
-                known = [h.is_gold for h in r.hits if h.is_gold is not None]
-                db.execute(
-                    "INSERT OR REPLACE INTO retrievals (generation_id, query, k, gold_json, recall,"
-                    " reciprocal_rank, gold_retrieved) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (gid, r.query, r.k, json.dumps(list(r.gold)), r.recall, r.reciprocal_rank,
-                     int(any(known)) if r.gold else None),
-                )
-                db.executemany(
-                    "INSERT OR REPLACE INTO retrieved_chunks (generation_id, rank, chunk_id, source, start_char,"
-                    " end_char, score, is_gold) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    [(gid, rank, h.chunk_id, h.source, h.start, h.end, h.score,
-                      None if h.is_gold is None else int(h.is_gold)) for rank, h in enumerate(r.hits, start=1)],
-                )
+                self._insert_retrieval(db, gid, r)
         return matched
+
+    @staticmethod
+    def _insert_retrieval(db: sqlite3.Connection, generation_id: int, r: Retrieval) -> None:
+        known = [h.is_gold for h in r.hits if h.is_gold is not None]
+        db.execute(
+            "INSERT OR REPLACE INTO retrievals (generation_id, query, k, gold_json, recall,"
+            " reciprocal_rank, gold_retrieved) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (generation_id, r.query, r.k, json.dumps(list(r.gold)), r.recall, r.reciprocal_rank,
+             int(any(known)) if r.gold else None),
+        )
+        db.executemany(
+            "INSERT OR REPLACE INTO retrieved_chunks (generation_id, rank, chunk_id, source, start_char,"
+            " end_char, score, is_gold) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(generation_id, rank, h.chunk_id, h.source, h.start, h.end, h.score,
+              None if h.is_gold is None else int(h.is_gold)) for rank, h in enumerate(r.hits, start=1)],
+        )
 
     def retrievals(self, rung_result_id: int) -> dict[int, Retrieval]:
         """generation id -> what was retrieved for it, for one rung (empty for non-retrieval rungs)."""
