@@ -20,7 +20,7 @@ from ladder.asking import Asking, generation_params, judge_panel, model_backend,
 from ladder.backends.base import Backend
 from ladder.climb_rung import climb_rung, rung_context
 from ladder.eval.executor import Executor
-from ladder.eval.paused import finish_paused
+from ladder.eval.paused import Paused, finish_paused
 from ladder.first_looks import FirstLooks, ahead_run, ask_first_looks
 from ladder.events import OnEvent, RungOutcome, RungSkipped, RungStarted, Status, ignore
 from ladder.judges import AnswerJudge, PairwiseJudge
@@ -145,7 +145,6 @@ def climb(
     fresh_taught = None if taught is None else first.fresh if taught is first.cached else CachedBackend(
         teacher, store, read=False, write=use_cache)
     judges = judge_panel(task, model, store, use_cache, status)
-    answer_judges = [j for j in judges if isinstance(j, AnswerJudge)]
     run_id = new_run_id(task)
     run_dir = store.runs_dir / run_id
     run_dir.mkdir(parents=True)
@@ -153,83 +152,29 @@ def climb(
         run_id, task.name, str(task.path), task.fingerprint(), task.spec.model_dump(mode="json"),
         model=first.cached.fingerprint(), environment=run_environment(task.spec.seed),
     )
-    params = generation_params(task)
-    artifacts = store.runs_dir / "artifacts"
-    outcomes: list[RungOutcome] = []
+    run = _Climb(
+        task=task, store=store, run_id=run_id, rungs=rungs, params=generation_params(task),
+        artifacts=store.runs_dir / "artifacts", taught=taught, fresh_taught=fresh_taught,
+        answer_judges=[j for j in judges if isinstance(j, AnswerJudge)], all_rungs=all_rungs,
+        exhaustive=exhaustive, on_event=on_event,
+        refreshed=frozenset(i for i, (r, _) in enumerate(rungs) if set(_names(r)) & set(refresh)),
+    )
     asked = [first]
-    spent = 0.0
     met_by: str | None = None
     cheapest: MetTarget | None = None  # of the first model's rungs that met the target, the cheapest at volume
     t_climb = time.perf_counter()
     run_status = "interrupted"
     try:
-        position = 0
         for label, view in views:
             asking = first if label is None or view.spec.model == task.spec.model else Asking.of(
                 model_backend(view, on_status=status), view, store, use_cache, executor)
             asked.append(asking)
-            # each model climbs its own inner loop: a target met on one model stops only its own rungs
-            met, cheapest_here = None, None
-            any_met, paused = False, []  # paused rungs are finished only when no rung meets the target
-            estimator = FinetuneEstimator(view, asking.cached, artifacts / "adapters")
-            ahead = FirstLooks()
-            refreshed_rows = {i for i, (r, _) in enumerate(rungs) if set(_names(r)) & set(refresh)}
-            for index, (rung, options) in enumerate(rungs):
-                name = row_name(rung.name, label)
-                budget = task.spec.budget.money
-                skip = None
-                if rung.kind == "finetune" and budget is not None and spent >= budget:
-                    skip = f"budget of {budget} spent"
-                elif rung.kind == "finetune" and label is not None and view.spec.model.backend != "local":
-                    skip = (f"{rung.name} trains local weights; {label} is served by an endpoint: fine-tune it "
-                            "with `ladder finetune-remote` and list the fine-tuned model under `models:`")
-                elif cheapest_here is not None and not all_rungs:
-                    skip = skip_once_met(rung, options, met or cheapest_here.rung, cheapest_here, estimator, view)
-                if skip is None:  # a missing prerequisite: skipped with its reason, not failed
-                    skip = unmet(rung, view, options)
-                if skip is not None:
-                    _record_skip(store, run_id, position, rung, name, skip, _answered_by(view, label))
-                    outcomes.append(RungOutcome(name, "skipped", 0.0, skip))
-                    on_event(RungSkipped(name, skip))
-                    position += 1
-                    continue
-                on_event(RungStarted(name, rung.kind, position))
-                asks = ((asking.fresh, fresh_taught) if index in refreshed_rows else (asking.cached, taught))
-                if (index not in ahead.candidates and not exhaustive and cheapest_here is None
-                        and view.spec.model.backend == "local"):
-                    run = ahead_run(view, rungs, index, refreshed_rows)
-                    if len(run) > 1:
-                        ahead = ask_first_looks(view, rungs, run, asking.cached, params, lambda i: rung_context(
-                            view, asking.cached, taught, artifacts, row_name(rungs[i][0].name, label), on_event),
-                            on_event)
-                outcome, pause = climb_rung(
-                    view, store, *asks, run_id, position, rung, options, params, artifacts, on_event, exhaustive,
-                    name=name, answered_by=_answered_by(view, label), prepared=ahead.candidates.get(index),
-                    ahead_seconds=ahead.seconds.get(index, 0.0),
-                )
-                outcomes.append(outcome)
-                paused += [] if pause is None else [pause]
-                position += 1
-                if outcome.status == "ok":  # verdicts first: the target may rest on them
-                    row = next(r for r in store.rung_results(run_id) if r.rung == name)
-                    judge_rung(answer_judges, store, row, on_event)
-                spent += _rung_money(store, run_id, name)
-                # a baseline (random labels) is a reference line: it never ends the climb
-                meets = rung.kind != "baseline" and meets_target(view, store, run_id, name)
-                any_met = any_met or meets
-                if meets and not all_rungs:
-                    met = met or name
-                    measured = met_cost(view, store, run_id, name)
-                    if measured is not None and (
-                            cheapest_here is None or measured.cost.cost_at_volume < cheapest_here.cost.cost_at_volume):
-                        cheapest_here = measured
-            if paused and not any_met:
-                finish_paused(view, store, run_id, paused, params, answer_judges, on_event)
+            climbed = run.climb_model(label, view, asking)
             if asking is first:
-                met_by, cheapest = met, cheapest_here
+                met_by, cheapest = climbed.met, climbed.cheapest
         _compare(judges, store, run_id, on_event)
         if taught is not None:
-            _ask_teacher(task, store, run_id, taught, params, on_event)
+            _ask_teacher(task, store, run_id, taught, run.params, on_event)
         run_status = "finished"
     finally:
         store.finish_run(run_id, run_status)
@@ -237,11 +182,123 @@ def climb(
     caches = {id(c): c for a in asked for c in (a.cached, a.fresh)}
     caches.update({id(c): c for c in (taught, fresh_taught, *judged) if c is not None})
     return ClimbResult(
-        run_id=run_id, run_dir=run_dir, outcomes=tuple(outcomes),
+        run_id=run_id, run_dir=run_dir, outcomes=tuple(run.outcomes),
         cache_hits=sum(c.hits for c in caches.values()), cache_misses=sum(c.misses for c in caches.values()),
         seconds=time.perf_counter() - t_climb,
         details={"target_met_by": met_by, "cheapest_meeting_target": cheapest.rung if cheapest else None},
     )
+
+
+@dataclass
+class _ModelClimb:
+    """One model's inner loop so far. Each model climbs its own: a target met on one model stops
+    only that model's rungs."""
+
+    estimator: FinetuneEstimator
+    met: str | None = None  # the first rung that met the target (not with all_rungs)
+    cheapest: MetTarget | None = None  # of the rungs that met it, the cheapest at the task's volume
+    any_met: bool = False  # with all_rungs too: paused rungs are finished only when none met it
+    paused: list[Paused] = field(default_factory=list)
+
+
+@dataclass
+class _Climb:
+    """One climb's settings and its running record (rows' positions, money spent, outcomes),
+    which every model's inner loop continues."""
+
+    task: Task
+    store: Store
+    run_id: str
+    rungs: Sequence[tuple[Rung, Any]]
+    params: GenerationParams
+    artifacts: Path
+    taught: CachedBackend | None
+    fresh_taught: CachedBackend | None  # the teacher for the rungs named in `refresh`
+    answer_judges: list[AnswerJudge]
+    all_rungs: bool
+    exhaustive: bool
+    on_event: OnEvent
+    refreshed: frozenset[int]  # indices in `rungs` of the rungs named in `refresh`
+    outcomes: list[RungOutcome] = field(default_factory=list)
+    position: int = 0
+    spent: float = 0.0
+
+    def climb_model(self, label: str | None, view: Task, asking: Asking) -> _ModelClimb:
+        """Every rung on one model (`view`: the task as that model sees it), cheapest first; then,
+        where none met the target, the paused rungs that might beat the best are finished."""
+        state = _ModelClimb(FinetuneEstimator(view, asking.cached, self.artifacts / "adapters"))
+        ahead = FirstLooks()
+        for index, (rung, options) in enumerate(self.rungs):
+            name = row_name(rung.name, label)
+            skip = self._skip_reason(rung, options, view, label, state)
+            if skip is not None:
+                _record_skip(self.store, self.run_id, self.position, rung, name, skip, _answered_by(view, label))
+                self.outcomes.append(RungOutcome(name, "skipped", 0.0, skip))
+                self.on_event(RungSkipped(name, skip))
+                self.position += 1
+                continue
+            self.on_event(RungStarted(name, rung.kind, self.position))
+            if (index not in ahead.candidates and not self.exhaustive and state.cheapest is None
+                    and view.spec.model.backend == "local"):
+                ahead = self._ask_ahead(view, label, asking, index) or ahead
+            asks = (asking.fresh, self.fresh_taught) if index in self.refreshed else (asking.cached, self.taught)
+            outcome, pause = climb_rung(
+                view, self.store, *asks, self.run_id, self.position, rung, options, self.params, self.artifacts,
+                self.on_event, self.exhaustive, name=name, answered_by=_answered_by(view, label),
+                prepared=ahead.candidates.get(index), ahead_seconds=ahead.seconds.get(index, 0.0),
+            )
+            self.outcomes.append(outcome)
+            self.position += 1
+            if pause is not None:
+                state.paused.append(pause)
+            if outcome.status == "ok":  # verdicts first: the target may rest on them
+                row = next(r for r in self.store.rung_results(self.run_id) if r.rung == name)
+                judge_rung(self.answer_judges, self.store, row, self.on_event)
+            self.spent += _rung_money(self.store, self.run_id, name)
+            self._note_target(rung, name, view, state)
+        if state.paused and not state.any_met:
+            finish_paused(view, self.store, self.run_id, state.paused, self.params, self.answer_judges, self.on_event)
+        return state
+
+    def _skip_reason(self, rung: Rung, options: Any, view: Task, label: str | None,
+                     state: _ModelClimb) -> str | None:
+        """Why the rung is not climbed, or None: the budget is spent (fine-tunes), an endpoint
+        cannot be trained here, a cheaper rung already met the target, or a prerequisite is missing
+        (skipped with its reason, not failed)."""
+        budget = self.task.spec.budget.money
+        if rung.kind == "finetune" and budget is not None and self.spent >= budget:
+            return f"budget of {budget} spent"
+        if rung.kind == "finetune" and label is not None and view.spec.model.backend != "local":
+            return (f"{rung.name} trains local weights; {label} is served by an endpoint: fine-tune it "
+                    "with `ladder finetune-remote` and list the fine-tuned model under `models:`")
+        if state.cheapest is not None and not self.all_rungs:
+            skip = skip_once_met(rung, options, state.met or state.cheapest.rung, state.cheapest, state.estimator,
+                                 view)
+            if skip is not None:
+                return skip
+        return unmet(rung, view, options)
+
+    def _ask_ahead(self, view: Task, label: str | None, asking: Asking, index: int) -> FirstLooks | None:
+        """The first looks of the run of prompt rungs from `index`, asked in one batch
+        (first_looks.py); None where the run is a single rung."""
+        run = ahead_run(view, self.rungs, index, self.refreshed)
+        if len(run) < 2:
+            return None
+        return ask_first_looks(view, self.rungs, run, asking.cached, self.params, lambda i: rung_context(
+            view, asking.cached, self.taught, self.artifacts, row_name(self.rungs[i][0].name, label),
+            self.on_event), self.on_event)
+
+    def _note_target(self, rung: Rung, name: str, view: Task, state: _ModelClimb) -> None:
+        """Whether the rung just climbed met the target, and if so whether it is the cheapest that
+        did. A baseline (random labels) is a reference line: it never ends the climb."""
+        meets = rung.kind != "baseline" and meets_target(view, self.store, self.run_id, name)
+        state.any_met = state.any_met or meets
+        if meets and not self.all_rungs:
+            state.met = state.met or name
+            measured = met_cost(view, self.store, self.run_id, name)
+            if measured is not None and (
+                    state.cheapest is None or measured.cost.cost_at_volume < state.cheapest.cost.cost_at_volume):
+                state.cheapest = measured
 
 
 def _compare(judges: Sequence[AnswerJudge | PairwiseJudge], store: Store, run_id: str, on_event: OnEvent) -> None:
