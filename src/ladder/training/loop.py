@@ -143,16 +143,16 @@ def train_lora(
 
     `data_key` identifies the training data (a hash); with `run_settings(args, seed)` it decides
     which checkpoints belong to this run. `checkpoint_every`: a checkpoint every N steps; None = one
-    after every CHECKPOINT_SECONDS of training (so a kill loses at most that much); 0 = none. `init_adapter` starts from an earlier adapter's weights (e.g. SFT after CPT).
+    after every CHECKPOINT_SECONDS of training (so a kill loses at most that much); 0 = none.
+    `init_adapter` starts from an earlier adapter's weights (e.g. SFT after CPT).
     `heldout_metric`: the target metric an early stop with `early_stop_measure: target` goes by
     (training/early_stop.py); without one, such a run trains every epoch.
     """
     import torch
-    from peft import LoraConfig, get_peft_model, set_peft_model_state_dict
-    from safetensors.torch import load_file
 
     if not lengths:
         raise ValueError("no training examples")
+    out_dir = Path(out_dir)
     targets = lora_targets(model)
     # what this model's adapter really adapts: the constant list, or "all-linear" for a model that
     # names its projections otherwise (it keys checkpoints and goes into the manifest)
@@ -167,20 +167,7 @@ def train_lora(
                                      None if measure == "loss" else heldout_metric)
     plan = [[items[j] for j in batch]
             for batch in batch_plan([lengths[i] for i in items], args.batch_size, args.epochs, seed)]
-    if bf16:
-        model.to(torch.bfloat16)
-        model.set_attn_implementation("eager")
-    peft_model = get_peft_model(
-        model,
-        LoraConfig(r=args.rank, lora_alpha=args.alpha, lora_dropout=LORA_DROPOUT,
-                   target_modules=targets, task_type="CAUSAL_LM"),
-    )
-    for p in peft_model.parameters():
-        if p.requires_grad:
-            p.data = p.data.float()  # fp32 adapter and optimizer state, whatever the base dtype
-    if init_adapter is not None:
-        set_peft_model_state_dict(peft_model, load_file(str(Path(init_adapter) / "adapter_model.safetensors")))
-    peft_model.train()
+    peft_model = _adapted(model, args, targets, bf16, init_adapter)
     params = {n: p for n, p in peft_model.named_parameters() if p.requires_grad}
     optimizer = torch.optim.AdamW(list(params.values()), lr=args.learning_rate, weight_decay=0.0)
     total = len(plan)
@@ -228,17 +215,8 @@ def train_lora(
                 break
         if lead and step + 1 < total and _due(checkpoint_every, step + 1, time.perf_counter() - last_save):
             last_save = time.perf_counter()
-            groups = [{k: v for k, v in g.items()} for g in optimizer.state_dict()["param_groups"]]
-            tensors = _state_tensors(params, optimizer)
-            extra: dict[str, Any] = {}
-            if stopper is not None:
-                stop_tensors, extra["early_stop"] = stopper.state()
-                tensors.update(stop_tensors)
-            checkpoint.save_checkpoint(root, step + 1, key, tensors, {
-                "step": step + 1, "losses": losses, "lrs": lrs, "tokens": tokens,
-                "seconds": before + time.perf_counter() - t0, "optimizer_groups": groups,
-                "scheduler": scheduler.state_dict(), **extra,
-            })
+            _save_checkpoint(root, key, step + 1, params, optimizer, scheduler, stopper, {
+                "losses": losses, "lrs": lrs, "tokens": tokens, "seconds": before + time.perf_counter() - t0})
     seconds = before + time.perf_counter() - t0
     if stopper is not None:
         stopper.restore_best(params)  # the best held-out evaluation's weights, not the last step's
@@ -246,32 +224,79 @@ def train_lora(
         tokens = group.total(tokens)
         if not lead:  # rank 0 saves; the others wait for the adapter and report what it says
             group.barrier()
-            return load_train_result(Path(out_dir))  # type: ignore[return-value]
+            return load_train_result(out_dir)  # type: ignore[return-value]
     peft_model.eval()
-    peaks = matmul_peaks()  # measured once per machine (the bf16 choice measured them already)
-    peak = peaks.bfloat16 if bf16 else peaks.float32
-    # the loss functions report tokens, not labelled positions: the head's FLOPs are left out (a lower bound)
-    step_flops = lora_step_flops(*lora_weight_counts(peft_model), tokens=tokens, labelled_tokens=0)
-    utilisation = mfu(step_flops / seconds, peak) if seconds > 0 else 0.0
-
-    out_dir = Path(out_dir)
-    tmp = staging_dir(out_dir)
-    peft_model.save_pretrained(tmp, safe_serialization=True)
+    utilisation, peak = _utilisation(peft_model, tokens, seconds, bf16)
     manifest = {"config": settings, "seconds": seconds, "train_tokens": tokens, "steps": len(losses),
                 "planned_steps": total, "early_stop": stopper.record() if stopper is not None else None,
                 "losses": losses, "lrs": lrs, "resumed_from": start, "examples": len(lengths),
                 "tokens_per_s": tokens / seconds if seconds > 0 else 0.0, "mfu": utilisation,
                 "peak_matmul_flops": peak, "processes": 1 if group is None else group.world,
                 **(manifest_extra or {})}
-    # The manifest is written last: a folder without it is an interrupted save, never reused.
-    (tmp / "training.json").write_text(json.dumps(manifest, indent=1))
-    publish_dir(tmp, out_dir)
+    _publish(peft_model, out_dir, manifest)
     checkpoint.clear(root)
     if group is not None:
         group.barrier()  # the adapter is in place: the other processes may read it
     return TrainResult(adapter_dir=out_dir, seconds=seconds, train_tokens=tokens, steps=len(losses),
                        losses=tuple(losses), lrs=tuple(lrs), resumed_from=start, mfu=utilisation,
                        early_stop=manifest["early_stop"])
+
+
+def _adapted(model: Any, args: LoraArgs, targets: Any, bf16: bool, init_adapter: Path | None) -> Any:
+    """`model` wrapped with a fresh LoRA adapter (or `init_adapter`'s weights), in training mode:
+    the base in bfloat16 where `bf16`, the adapter always in float32."""
+    import torch
+    from peft import LoraConfig, get_peft_model, set_peft_model_state_dict
+    from safetensors.torch import load_file
+
+    if bf16:
+        model.to(torch.bfloat16)
+        model.set_attn_implementation("eager")
+    peft_model = get_peft_model(
+        model,
+        LoraConfig(r=args.rank, lora_alpha=args.alpha, lora_dropout=LORA_DROPOUT,
+                   target_modules=targets, task_type="CAUSAL_LM"),
+    )
+    for p in peft_model.parameters():
+        if p.requires_grad:
+            p.data = p.data.float()  # fp32 adapter and optimizer state, whatever the base dtype
+    if init_adapter is not None:
+        set_peft_model_state_dict(peft_model, load_file(str(Path(init_adapter) / "adapter_model.safetensors")))
+    peft_model.train()
+    return peft_model
+
+
+def _save_checkpoint(root: Path, key: str, step: int, params: dict[str, Any], optimizer: Any, scheduler: Any,
+                     stopper: Any, progress: dict[str, Any]) -> None:
+    """Everything a resumed run needs to continue from `step` as if never stopped: the adapter,
+    optimizer, scheduler and RNG states, the early stop's, and `progress` (losses, learning rates,
+    tokens and seconds so far)."""
+    groups = [{k: v for k, v in g.items()} for g in optimizer.state_dict()["param_groups"]]
+    tensors = _state_tensors(params, optimizer)
+    extra: dict[str, Any] = {}
+    if stopper is not None:
+        stop_tensors, extra["early_stop"] = stopper.state()
+        tensors.update(stop_tensors)
+    checkpoint.save_checkpoint(root, step, key, tensors, {
+        "step": step, **progress, "optimizer_groups": groups, "scheduler": scheduler.state_dict(), **extra})
+
+
+def _utilisation(peft_model: Any, tokens: int, seconds: float, bf16: bool) -> tuple[float, float]:
+    """(model FLOPs utilisation, the matmul peak it is a share of) of a finished run."""
+    peaks = matmul_peaks()  # measured once per machine (the bf16 choice measured them already)
+    peak = peaks.bfloat16 if bf16 else peaks.float32
+    # the loss functions report tokens, not labelled positions: the head's FLOPs are left out (a lower bound)
+    step_flops = lora_step_flops(*lora_weight_counts(peft_model), tokens=tokens, labelled_tokens=0)
+    return (mfu(step_flops / seconds, peak) if seconds > 0 else 0.0), peak
+
+
+def _publish(peft_model: Any, out_dir: Path, manifest: dict[str, Any]) -> None:
+    """Save the adapter and its manifest into `out_dir` at once (a staged folder moved in place)."""
+    tmp = staging_dir(out_dir)
+    peft_model.save_pretrained(tmp, safe_serialization=True)
+    # The manifest is written last: a folder without it is an interrupted save, never reused.
+    (tmp / "training.json").write_text(json.dumps(manifest, indent=1))
+    publish_dir(tmp, out_dir)
 
 
 def load_train_result(adapter_dir: Path) -> TrainResult | None:
