@@ -152,3 +152,27 @@ def test_unknown_rung_and_bad_rung_option(tiny_task: Path, tmp_path: Path):
     tiny_task.write_text(tiny_task.read_text().replace("few_shot: {k: 3}", "few_shot: {k: 0}"))
     r = ladder("climb", str(tiny_task), cwd=tmp_path)
     assert r.returncode == 2 and "rungs.few_shot.k" in r.stderr
+
+
+def test_the_summary_table_keeps_whole_rung_names_when_piped(tmp_path: Path):
+    """Piped into a log (no terminal, no COLUMNS), rich would fit the table to 80 columns and cut
+    a rung's name to `lora_…`; the summary keeps the table's natural width instead."""
+    from ladder.tracking.store import RungRecord, Store
+    from ladder.types import Assessment, Example, ExampleResult, Generation
+
+    long_name = "lora_sft_wrong_demos(eval_demos)"
+    with Store(tmp_path / "runs") as store:
+        store.start_run("run-1", "toy", "toy/task.yaml", "hash", {"name": "toy", "target": {"value": 0.5}}, "model")
+        for position, name in enumerate(("zero_shot", long_name)):
+            rows = [ExampleResult(Example(id=f"e{i}", input=f"q {i}", expected="a"), "[]",
+                                  Generation(text="a", prompt_tokens=5, completion_tokens=1, latency_s=0.1),
+                                  (Assessment("answer", "form", "code", "exact", passed=i % 2 == 0),))
+                    for i in range(4)]
+            store.add_rung_result(RungRecord("run-1", position, name, "prompt", {"description": name}), rows)
+        store.finish_run("run-1", "finished")
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    r = subprocess.run([sys.executable, "-m", "ladder.cli", "report", str(tmp_path / "runs" / "run-1")],
+                       cwd=tmp_path, env={**env, "HF_HUB_OFFLINE": "1"}, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "per 1K req" in r.stdout and "knowledge" in r.stdout and "…" not in r.stdout
+    assert any(long_name in line and "50%" in line for line in r.stdout.splitlines())  # its row, whole

@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
 app = typer.Typer(
     help="Measure whether an LLM task needs prompting, few-shot, RAG or fine-tuning, and what each costs.",
@@ -24,6 +25,16 @@ app.add_typer(data_app, name="data")
 
 out = Console()
 err = Console(stderr=True)
+
+
+def print_table(table: Table) -> None:
+    """`table` on standard output. Where that is not a terminal (a pipe, a CI log, a file) it keeps
+    its natural width: rich would otherwise fit it to 80 columns and cut rung names to `lora_…`."""
+    if out.is_terminal:
+        out.print(table)
+        return
+    natural = out.measure(table, options=out.options.update_width(1000)).maximum
+    Console(file=out.file, width=max(out.width, natural), no_color=out.no_color).print(table)
 
 
 @app.callback()

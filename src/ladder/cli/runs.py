@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Annotated, Any, Iterator, List, Optional
 
 import typer
+from rich import box
 from rich.table import Table
 
-from ladder.cli.app import RunsDirOpt, TaskArg, Scenario, advice_help, fail, load_task_or_exit, app, err, out
+from ladder.cli.app import RunsDirOpt, TaskArg, Scenario, advice_help, fail, load_task_or_exit, app, err, out, print_table
 
 
 class ExecutorName(str, Enum):
@@ -184,10 +185,15 @@ def _print_summary(summary: dict) -> None:
     from ladder.report.fmt import errors_cell
 
     run = summary["run"]
-    table = Table(title=f"{run['task_name']}: target {run['target_metric']} >= {run['target_value']}")
-    for col in ("rung", "target", "errors", "form", "knowledge", "prompt tok", "latency s", "build s",
-                f"per 1K req ({run['currency']})"):
-        table.add_column(col, justify="left" if col == "rung" else "right")
+    # no vertical rules: the nine columns fit an 80-column terminal with the main ladder's names
+    table = Table(title=f"{run['task_name']}: target {run['target_metric']} >= {run['target_value']}",
+                  box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    for col in ("rung", "target", "errors", "form", "knowledge", "prompt\ntokens", "latency\ns", "build\ns",
+                f"per 1K req\n({run['currency']})"):
+        if col == "rung":  # a rung's name wraps in a narrow terminal rather than being cut short
+            table.add_column(col, overflow="fold")
+        else:
+            table.add_column(col, justify="right")
 
     def pct(v: float | None) -> str:
         return "-" if v is None else f"{v:.0%}"
@@ -204,7 +210,7 @@ def _print_summary(summary: dict) -> None:
             fixed(r["prompt_tokens"], ".0f"), fixed(r["latency_s"], ".2f"), fixed(r["build_seconds"], ".0f"),
             fixed(r["cost_per_1k_requests"], ".4f"),
         )
-    out.print(table)
+    print_table(table)
     for r in summary["rungs"]:
         if r["status"] != "ok":  # why it did not run, or how it broke
             out.print(f"{r['rung']}: {r['status']}: {r['error'] or r['description']}",
@@ -285,7 +291,7 @@ def list_runs(runs_dir: RunsDirOpt = Path("runs")) -> None:
     table = Table("run", "task", "started", "status")
     for r in Store(runs_dir).runs():
         table.add_row(str(runs_dir / r["id"]), r["task_name"], r["started_at"], r["status"])
-    out.print(table)
+    print_table(table)
 
 
 @app.command("rungs")
@@ -299,6 +305,6 @@ def list_rungs() -> None:
         opts = ", ".join(f"{k}={f.default}" for k, f in r.Options.model_fields.items()) or "-"
         doc = (sys.modules[type(r).__module__].__doc__ or "").strip().split("\n")[0]
         table.add_row(r.name + (" *" if r.name in MAIN_LADDER else ""), r.kind, opts, doc.removeprefix(f"{r.name}: "))
-    out.print(table)
+    out.print(table)  # its descriptions wrap: fitted to the width, piped or not
 
 
