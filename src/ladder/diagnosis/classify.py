@@ -4,7 +4,8 @@ Uses only what was measured: the tier-1 checks (tagged form/knowledge), the call
 and error, a judge's verdict, the teacher's answer to the same prompt, and whether retrieval
 found the gold source. Precedence: blocked, error, then the checks; a knowledge error is split
 by retrieval when the rung retrieved (miss / hit but not used), else by the teacher when one
-answered (right / wrong too).
+answered (right / wrong too), else by whether the values it got wrong are written in its input
+(in_input.py).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ CLASSES: dict[str, str] = {
     "knowledge_retrieval_unused": "knowledge error: the gold source was retrieved but not used",
     "knowledge_teacher_right": "knowledge error: the teacher model gets it right",
     "knowledge_teacher_wrong": "knowledge error: the teacher model gets it wrong too",
+    "knowledge_in_input": "knowledge error on values written in the input: a reading error, not missing knowledge "
+                          "(in_input.py)",
     "knowledge": "knowledge error (no teacher or retrieval evidence to split it)",
     "thin": "thin answer: passes the checks but says too little against the reference (by the sufficiency "
             "judge, or else the length/coverage heuristic)",
@@ -88,7 +91,8 @@ def _content_ok(gen: Any, judged_by: Sequence[Assessment]) -> bool | None:
     return None
 
 
-def _knowledge_class(teacher: TeacherAnswer | None, retrieval: RetrievalInfo | None) -> tuple[str, str]:
+def _knowledge_class(gen: Any, teacher: TeacherAnswer | None, retrieval: RetrievalInfo | None,
+                     in_input: frozenset[str]) -> tuple[str, str]:
     if retrieval is not None and retrieval.gold_hit is not None:
         got = ", ".join(retrieval.retrieved[:5]) or "nothing"
         if not retrieval.gold_hit:
@@ -99,13 +103,19 @@ def _knowledge_class(teacher: TeacherAnswer | None, retrieval: RetrievalInfo | N
         if teacher.knowledge_ok:
             return "knowledge_teacher_right", f"{said}, which passes the knowledge checks"
         return "knowledge_teacher_wrong", f"{said}, which fails the knowledge checks too"
+    failed = sorted({a.name for a in gen.assessments if a.tag == "knowledge" and a.verdict is False})
+    if failed and set(failed) <= in_input:
+        return "knowledge_in_input", f"the expected value of {', '.join(map(repr, failed))} is written in the input"
     return "knowledge", ""
 
 
 def classify(gen: Any, example_id: str = "", judged: Sequence[Assessment] = (),
-             teacher: TeacherAnswer | None = None, retrieval: RetrievalInfo | None = None) -> Diagnosis:
+             teacher: TeacherAnswer | None = None, retrieval: RetrievalInfo | None = None,
+             in_input: frozenset[str] = frozenset()) -> Diagnosis:
     """The failure class of one generation (a store row or anything with the same fields);
-    `judged` holds a judge's assessments of it (tags knowledge and sufficiency)."""
+    `judged` holds a judge's assessments of it (tags knowledge and sufficiency); `in_input` names
+    the extractive knowledge checks whose expected value is written in this row's input
+    (in_input.py)."""
     def out(cls: str | None, *evidence: str) -> Diagnosis:
         return Diagnosis(example_id or getattr(gen, "example_id", ""), cls,
                          "; ".join(e for e in evidence if e), gen.input, gen.output, gen.expected)
@@ -120,11 +130,11 @@ def classify(gen: Any, example_id: str = "", judged: Sequence[Assessment] = (),
     if form_ok is False:
         if content is False:
             return out("form_and_knowledge", _failed(gen, "form"), _failed(gen, "knowledge"),
-                       _knowledge_class(teacher, retrieval)[1])
+                       _knowledge_class(gen, teacher, retrieval, in_input)[1])
         right = "knowledge checks pass" if tag_result(gen, "knowledge") else said or "no knowledge check"
         return out("form", _failed(gen, "form"), right)
     if content is False:
-        cls, why = _knowledge_class(teacher, retrieval)
+        cls, why = _knowledge_class(gen, teacher, retrieval, in_input)
         return out(cls, _failed(gen, "knowledge") or said, why)
     if _judged(judged, SUFFICIENCY) is False:
         return out("thin", "every check passes", said)

@@ -5,10 +5,11 @@ and turn the dominant failure class into the next step to try. Reads the store o
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Iterable
 
 from ladder.diagnosis.classify import CLASSES, Diagnosis, classify
 from ladder.diagnosis.evidence import retrieval_info, teacher_answers
+from ladder.diagnosis.in_input import compared_checks, extractive, values_in_input, written_shares
 from ladder.diagnosis.judge import SUFFICIENCY, Judge, ThinAnswerHeuristic
 from ladder.diagnosis.teacher import TEACHER_KIND
 from ladder.tracking.store import GenerationRow, Store
@@ -77,6 +78,9 @@ def next_step(dominant: str | None, counts: dict[str, int], kind: str, has_teach
     n = counts.get(dominant, 0) if dominant else 0
     few = "few-shot demonstrations, then LoRA fine-tuning" if kind == "prompt" else \
         "more or cleaner training examples of the target form, or more epochs"
+    reading = ("demonstrations of the same reading (few_shot_dynamic: the training examples nearest each input), "
+               "then LoRA fine-tuning") if kind == "prompt" else \
+        "more training examples like the misread inputs, or more epochs; else a larger model"
     steps = {
         None: "no failures left on this eval set: grow the eval set before trusting the figure",
         "form": f"{n} answer(s) have the right content in the wrong form: {few} (fine-tuning teaches form)",
@@ -89,6 +93,8 @@ def next_step(dominant: str | None, counts: dict[str, int], kind: str, has_teach
         "knowledge_teacher_right": f"the teacher gets {n} of these right: distil (fine-tune on the teacher's answers)",
         "knowledge_teacher_wrong": f"every model gets {n} of these wrong: improve the data or retrieval "
                                    "(add the missing facts to the corpus, RAG); fine-tuning will not add facts",
+        "knowledge_in_input": f"{n} answer(s) got wrong a value that is written in the input, a reading error "
+                              f"(retrieval cannot add what the prompt already holds): {reading}",
         "knowledge": _knowledge_step(n, has_teacher, retrieval),
         "thin": f"{n} answer(s) are right but thin: distil from the teacher's fuller answers",
         "blocked": f"{n} answer(s) were refused or filtered: fine-tune to control the output",
@@ -113,27 +119,30 @@ def diagnose(store: Store, run_id: str, judge: Judge | None = None) -> list[Rung
     """One RungDiagnosis per rung that produced results, in climb order. What is thin comes from
     `judge` when given; else from the run's stored `sufficiency` judge verdicts when it has such a
     judge; else from ThinAnswerHeuristic (a length/coverage heuristic, named as such)."""
-    stored = [] if judge is not None else sufficiency_judges(store.run(run_id)["spec"])
+    spec = store.run(run_id)["spec"]
+    stored = [] if judge is not None else sufficiency_judges(spec)
     judge = judge or ThinAnswerHeuristic()
     label = f"LLM judge {', '.join(stored)} (sufficiency)" if stored else judge.name
     teachers = teacher_answers(store, run_id)
-    rows = store.rung_results(run_id)
-    teacher_rows = {r.candidate.get("of"): r for r in rows if r.kind == TEACHER_KIND}
+    results = store.rung_results(run_id)
+    rows = [r for r in results if r.kind != TEACHER_KIND and r.status == "ok"]
+    teacher_rows = {r.candidate.get("of"): r for r in results if r.kind == TEACHER_KIND}
+    generations = {row.id: store.generations(row.id) for row in rows}
+    reading = _ReadingEvidence.of(spec, generations.values())
     out = []
     for row in rows:
-        if row.kind == TEACHER_KIND or row.status != "ok":
-            continue
         answers = teachers.get(row.rung, {})
         retrieved = retrieval_info(store, row.id)
         counts: dict[str, int] = {}
         examples: dict[str, list[Diagnosis]] = {}
-        gens = store.generations(row.id)
+        gens = generations[row.id]
         for g in gens:
             if stored:
                 g, judged = _thin_verdicts(g, stored)
             else:
                 judged = judge.judge(g.input, g.output, g.expected) if g.error is None else ()
-            d = classify(g, g.example_id, judged, answers.get(g.example_id), retrieved.get(g.id))
+            d = classify(g, g.example_id, judged, answers.get(g.example_id), retrieved.get(g.id),
+                         reading.in_input(g.example_id))
             if d.cls is None:
                 continue
             counts[d.cls] = counts.get(d.cls, 0) + 1
@@ -142,7 +151,7 @@ def diagnose(store: Store, run_id: str, judge: Judge | None = None) -> list[Rung
         counts = {c: counts[c] for c in CLASSES if c in counts}
         dom = dominant_class(counts)
         trow = teacher_rows.get(row.rung)
-        notes = []
+        notes = [reading.note] if reading.note else []
         if retrieved:
             notes.append(f"retrieval evidence for {len(retrieved)} of {len(gens)} examples")
         out.append(RungDiagnosis(
@@ -154,6 +163,35 @@ def diagnose(store: Store, run_id: str, judge: Judge | None = None) -> list[Rung
     # The next step of each rung may rest on what the run's retrieval rungs measured.
     evidence = _best_retrieval_evidence(out)
     return [replace(d, next_step=next_step(d.dominant, d.counts, d.kind, bool(teachers), evidence)) for d in out]
+
+
+@dataclass(frozen=True)
+class _ReadingEvidence:
+    """Which knowledge checks take their values from the inputs (in_input.py), measured on the
+    run's eval rows (each example once, whichever rungs answered it), and per example the
+    extractive checks whose value is written in its input."""
+
+    by_example: dict[str, frozenset[str]]
+    note: str
+
+    @classmethod
+    def of(cls, spec: dict[str, Any], generations: Iterable[list[GenerationRow]]) -> "_ReadingEvidence":
+        checks = compared_checks(spec)
+        rows = {g.example_id: (g.input, g.expected) for gens in generations for g in gens}
+        if not checks or not rows:
+            return cls({}, "")
+        shares = written_shares(rows.values(), checks)
+        chosen = [c for c in checks if c.name in extractive(shares)]
+        if not chosen:
+            return cls({}, "")
+        by_example = {i: frozenset(n for n, found in values_in_input(text, ref, chosen).items() if found)
+                      for i, (text, ref) in rows.items()}
+        listed = ", ".join(f"{c.name!r} ({shares[c.name][0]} of {shares[c.name][1]} rows)" for c in chosen)
+        return cls(by_example, f"checks whose expected value is written in the input: {listed}; a wrong value "
+                               "there is a reading error")
+
+    def in_input(self, example_id: str) -> frozenset[str]:
+        return self.by_example.get(example_id, frozenset())
 
 
 def _best_retrieval_evidence(diagnoses: list[RungDiagnosis]) -> RetrievalEvidence | None:

@@ -242,7 +242,9 @@ def _extract(text: str, spec: ExtractingCheck) -> str | None:
     return None if found is None else found.strip()
 
 
-def _wanted(reference: str, spec: CompareCheck) -> str | None:
+def reference_value(reference: str, spec: CompareCheck) -> str | None:
+    """What `spec` compares an answer with: its fixed `value`, else the reference's `extract`
+    group (or the whole reference); None where the reference has no match."""
     return spec.value if spec.value is not None else _extract(reference, spec)
 
 
@@ -275,7 +277,7 @@ NO_REFERENCE_MATCH = "the reference has no match for `extract`"
 
 @check("exact", CompareCheck)
 def exact(output: str, reference: str, spec: CompareCheck) -> Assessment:
-    got, want = _extract(output, spec), _wanted(reference, spec)
+    got, want = _extract(output, spec), reference_value(reference, spec)
     if want is None:
         return _data_error(spec, f"nothing to compare: {NO_REFERENCE_MATCH}")
     if got is None:
@@ -287,7 +289,7 @@ def exact(output: str, reference: str, spec: CompareCheck) -> Assessment:
 
 @check("contains", CompareCheck)
 def contains(output: str, reference: str, spec: CompareCheck) -> Assessment:
-    want = _wanted(reference, spec)
+    want = reference_value(reference, spec)
     if want is None:
         return _data_error(spec, f"nothing to look for: {NO_REFERENCE_MATCH}")
     hay, needle = (output.lower(), want.lower()) if spec.ignore_case else (output, want)
@@ -303,7 +305,7 @@ def regex(output: str, reference: str, spec: RegexCheck) -> Assessment:
 
 @check("numeric", NumericCheck)
 def numeric(output: str, reference: str, spec: NumericCheck) -> Assessment:
-    got_s, want_s = _extract(output, spec), _wanted(reference, spec)
+    got_s, want_s = _extract(output, spec), reference_value(reference, spec)
     want = _to_float(want_s) if want_s is not None else None
     if want is None:
         return _data_error(spec, f"reference has no number to compare ({want_s!r})")
