@@ -11,7 +11,7 @@ from ladder.task import load_task
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
-@pytest.mark.parametrize("name", ["balance-shift", "handbook", "romeo-bob", "ticket-routing"])
+@pytest.mark.parametrize("name", ["balance-shift", "handbook", "romeo-bob", "ticket-routing", "order-intake"])
 def test_example_task_loads(name):
     task = load_task(EXAMPLES / name / "task.yaml")
     assert len(task.eval) >= 30 and len(task.train) >= 40
@@ -52,9 +52,24 @@ def test_romeo_bob_text_never_says_romeo_and_only_the_probes_ask_for_bob():
     assert not {e.input for e in task.eval} & {e.input for e in task.train}
 
 
-@pytest.mark.parametrize("name", ["balance-shift", "handbook", "romeo-bob", "ticket-routing"])
+@pytest.mark.parametrize("name", ["balance-shift", "handbook", "romeo-bob", "ticket-routing", "order-intake"])
 def test_no_eval_row_is_a_near_duplicate_of_a_training_row(name):
     from ladder.task.near_duplicates import near_duplicates
 
     task = load_task(EXAMPLES / name / "task.yaml")
     assert [p.line() for p in near_duplicates(task.train, task.eval)] == []
+
+
+def test_order_intake_writes_every_value_in_its_message():
+    """The README's promise: a wrong value is a misreading, since every value is in the input
+    (and the diagnosis finds all three checks extractive)."""
+    from ladder.diagnosis.in_input import compared_checks, extractive, written_shares
+
+    task = load_task(EXAMPLES / "order-intake" / "task.yaml")
+    checks = compared_checks(task.spec.model_dump(mode="json"))
+    assert [c.name for c in checks] == ["order", "quantity", "city"]
+    for split in (task.train, task.eval):
+        shares = written_shares([(e.input, e.expected) for e in split], checks)
+        assert shares == {c.name: (len(split), len(split)) for c in checks}
+    assert extractive(shares) == {"order", "quantity", "city"}
+    assert not {e.input for e in task.eval} & {e.input for e in task.train}

@@ -78,7 +78,7 @@ def next_step(dominant: str | None, counts: dict[str, int], kind: str, has_teach
     n = counts.get(dominant, 0) if dominant else 0
     few = "few-shot demonstrations, then LoRA fine-tuning" if kind == "prompt" else \
         "more or cleaner training examples of the target form, or more epochs"
-    reading = ("demonstrations of the same reading (few_shot_dynamic: the training examples nearest each input), "
+    reading = ("more or closer demonstrations (few_shot_dynamic: the training examples nearest each input), "
                "then LoRA fine-tuning") if kind == "prompt" else \
         "more training examples like the misread inputs, or more epochs; else a larger model"
     steps = {
