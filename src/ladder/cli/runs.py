@@ -123,14 +123,7 @@ def climb(
         f"climb finished in {result.seconds:.1f}s; model calls: {result.cache_misses} made, "
         f"{result.cache_hits} answered from cache"
     )
-    if report:
-        summary = _write_report(store, result.run_id, result.run_dir)
-    else:
-        from ladder.report import summarize
-
-        summary = summarize(store, result.run_id)
-        _print_summary(summary)
-    out.print(f"run: {result.run_dir}")
+    summary = _summarized(store, result.run_id, result.run_dir, report)
     if junit is not None:
         from ladder.report.junit import write_junit
 
@@ -159,7 +152,13 @@ def _retry_errors(task, store, backend, run_id: Optional[str], report: bool, pro
               f"{result.still_failing} failed again", markup=False, highlight=False)
     for line in result.not_asked:
         err.print(f"not asked: {line}", markup=False, highlight=False)
-    run_dir = store.runs_dir / run_id
+    summary = _summarized(store, run_id, store.runs_dir / run_id, report)
+    raise typer.Exit(0 if summary["recommendation"]["meets_target"] else 1)
+
+
+def _summarized(store, run_id: str, run_dir: Path, report: bool) -> dict:
+    """The run's summary, printed, with its report files written unless `report` is off; then the
+    run's folder."""
     if report:
         summary = _write_report(store, run_id, run_dir)
     else:
@@ -168,7 +167,7 @@ def _retry_errors(task, store, backend, run_id: Optional[str], report: bool, pro
         summary = summarize(store, run_id)
         _print_summary(summary)
     out.print(f"run: {run_dir}")
-    raise typer.Exit(0 if summary["recommendation"]["meets_target"] else 1)
+    return summary
 
 
 def _write_report(store, run_id: str, run_dir: Path) -> dict:
