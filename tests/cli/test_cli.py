@@ -27,6 +27,9 @@ def test_help_for_every_command(tmp_path):
         r = ladder(*args, "--help", cwd=tmp_path)
         assert r.returncode == 0, r.stderr
         assert "Usage" in r.stdout
+    # help is markdown (a docstring's lines rewrap to the terminal): nothing in it may read as markup
+    assert "runs/<run id>" in ladder("report", "--help", cwd=tmp_path).stdout
+    assert "a * marks the main ladder" in " ".join(ladder("rungs", "--help", cwd=tmp_path).stdout.split())
 
 
 @pytest.mark.slow

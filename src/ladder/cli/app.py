@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
+import threading
 import warnings
+from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, Iterator
 
 import typer
 from rich.console import Console
@@ -19,12 +22,35 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # docstrings wrap at 100 columns: markdown joins a paragraph's lines and rewraps them to the
+    # terminal ("rich" would keep each line break)
+    rich_markup_mode="markdown",
 )
 data_app = typer.Typer(help="Inspect and check data files.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 
 out = Console()
 err = Console(stderr=True)
+
+
+@contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """Within the block, SIGTERM (a CI job's timeout, `kill`) stops the command as Ctrl+C does, so
+    that a climb records its run as interrupted instead of leaving it `running`. The handler before
+    is restored on leaving; off the main thread (where Python takes no signal handlers) nothing
+    changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(_signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    before = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
 
 
 def print_table(table: Table) -> None:

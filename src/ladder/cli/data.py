@@ -149,7 +149,7 @@ class _PreferenceFormat(str, Enum):
 
 @data_app.command("preferences")
 def data_preferences(
-    run: Annotated[str, typer.Argument(metavar="RUN", help="A run folder (runs/<id>) or a run id in --runs-dir.")],
+    run: Annotated[str, typer.Argument(metavar="RUN", help="A run folder (`runs/<id>`) or a run id in --runs-dir.")],
     dst: Annotated[Path, typer.Argument(metavar="OUT", help="Where to write the preference pairs (JSONL).")],
     runs_dir: Annotated[Path, typer.Option(
         "--runs-dir", "--runs", help="Folder holding ladder.sqlite and one folder per run.")] = Path("runs"),

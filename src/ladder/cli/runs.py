@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from contextlib import contextmanager
 from enum import Enum
@@ -12,7 +13,8 @@ import typer
 from rich import box
 from rich.table import Table
 
-from ladder.cli.app import RunsDirOpt, TaskArg, Scenario, advice_help, fail, load_task_or_exit, app, err, out, print_table
+from ladder.cli.app import (RunsDirOpt, TaskArg, Scenario, advice_help, fail, load_task_or_exit, app, err, out,
+                            print_table, terminate_as_interrupt)
 
 
 class ExecutorName(str, Enum):
@@ -85,7 +87,8 @@ def climb(
 ) -> None:
     """Evaluate the task on its rungs (task.yaml's `rungs:`, else the main ladder), cheapest first, and record
     quality and cost; a rung the task lacks something for is skipped with the reason.
-    Exit code 0 target met, 1 target not met, 2 error (bad input or a failed rung).
+    Exit code 0 target met, 1 target not met, 2 error (bad input or a failed rung), 130 stopped by
+    Ctrl+C or SIGTERM (the run is recorded as interrupted).
 
     Started again after Ctrl+C or a kill, it asks only what is missing: every answered call is in the
     call cache the moment it ends. A row that ended in error is asked again by the next climb (errors
@@ -115,10 +118,16 @@ def climb(
     elif run is not None:
         raise fail(["error: --run goes with --retry-errors"])
     err.print(f"climbing [bold]{loaded.name}[/bold]: {len(loaded.train)} train, {len(loaded.eval)} eval examples")
-    with _executor(ExecutorName(executor), ray_address, ray_workers) as chosen_executor, progress:
-        result = run_climb(loaded, store, backend, rungs=chosen, teacher=teacher, all_rungs=all_rungs,
-                           use_cache=not no_cache, refresh=refresh or (), exhaustive=exhaustive,
-                           on_event=progress, executor=chosen_executor)
+    try:
+        with terminate_as_interrupt(), _executor(ExecutorName(executor), ray_address, ray_workers) as chosen_executor, \
+                progress:
+            result = run_climb(loaded, store, backend, rungs=chosen, teacher=teacher, all_rungs=all_rungs,
+                               use_cache=not no_cache, refresh=refresh or (), exhaustive=exhaustive,
+                               on_event=progress, executor=chosen_executor)
+    except KeyboardInterrupt:
+        err.print(f"interrupted: the run is recorded as interrupted in {store.path}; the same command again "
+                  "resumes the climb, every answered call read from the call cache", markup=False, highlight=False)
+        _exit_now(130)
     err.print(
         f"climb finished in {result.seconds:.1f}s; model calls: {result.cache_misses} made, "
         f"{result.cache_hits} answered from cache"
@@ -134,6 +143,15 @@ def climb(
     raise typer.Exit(0 if summary["recommendation"]["meets_target"] else 1)
 
 
+def _exit_now(code: int) -> None:
+    """Exit at once. A normal exit would wait for the remote calls still in flight (their threads
+    are joined at exit, each up to its timeout: two minutes by default) although their answers can
+    no longer be recorded; the climb has already recorded the run and every answer it got."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 def _retry_errors(task, store, backend, run_id: Optional[str], report: bool, progress) -> None:
     """`ladder climb --retry-errors`: re-ask the error rows of one run, then report it; exits."""
     from ladder.retry_errors import retry_errors
@@ -144,7 +162,7 @@ def _retry_errors(task, store, backend, run_id: Optional[str], report: bool, pro
             raise fail([f"error: --retry-errors: no run of {task.name} in {store.runs_dir}"])
         run_id = mine[-1]
     try:
-        with progress:
+        with terminate_as_interrupt(), progress:
             result = retry_errors(task, store, run_id, backend, on_event=progress)
     except (KeyError, ValueError) as e:
         raise fail([f"error: --retry-errors: {e}"]) from None
@@ -236,7 +254,7 @@ def _print_advice(summary: dict) -> None:
 
 @app.command()
 def report(
-    run_dir: Annotated[Path, typer.Argument(help="A run folder, e.g. runs/<run id>.")],
+    run_dir: Annotated[Path, typer.Argument(help="A run folder, e.g. `runs/<run id>`.")],
 ) -> None:
     """Write report.html, report.md, frontier.png and summary.json for a run (reads the store only)."""
     from ladder.tracking.store import Store
@@ -251,7 +269,7 @@ def report(
 
 @app.command()
 def recommend(
-    run_dir: Annotated[Path, typer.Argument(help="A run folder, e.g. runs/<run id>.")],
+    run_dir: Annotated[Path, typer.Argument(help="A run folder, e.g. `runs/<run id>`.")],
     target: Annotated[Optional[float], typer.Option(help=advice_help("target"), min=0, max=1)] = None,
     volume: Annotated[Optional[int], typer.Option(help=advice_help("volume"), min=0)] = None,
     scenario: Annotated[Scenario, typer.Option(help=advice_help("scenario"))] = "target",  # type: ignore[assignment]
@@ -296,7 +314,7 @@ def list_runs(runs_dir: RunsDirOpt = Path("runs")) -> None:
 @app.command("rungs")
 def list_rungs() -> None:
     """List the rungs ladder can climb (built-ins cheapest first, then plugins') with their options;
-    * marks the main ladder, climbed when task.yaml has no `rungs:`."""
+    a `*` marks the main ladder, climbed when task.yaml has no `rungs:`."""
     from ladder.rungs import MAIN_LADDER, registered
 
     table = Table("rung", "kind", "options", "what it does")

@@ -229,6 +229,19 @@ def human_labels(store: Store, run_id: str, rows: list[RungRow],
     return out
 
 
+def _unfinished(status: str, recorded: int) -> list[str]:
+    """The advice's first note for a run that did not finish: it covers only the rungs it recorded."""
+    if status == "finished":
+        return []
+    if status == "running":
+        return [f"this run is recorded as running (its climb is still going, or was stopped before it could record "
+                f"that on a host or a ladder that cannot tell): the figures cover the {recorded} rung row(s) recorded "
+                "so far"]
+    return [f"this run did not finish ({status}): the figures and the advice cover only the {recorded} rung row(s) "
+            "it recorded; the same `ladder climb` again climbs every rung, its answered calls read from the call "
+            "cache"]
+
+
 def summarize(store: Store, run_id: str, options: AdviceOptions | None = None,
               judge: Judge | None = None) -> dict[str, Any]:
     """Everything the report shows for one run, as a JSON-serialisable dict. `options` changes
@@ -261,6 +274,7 @@ def summarize(store: Store, run_id: str, options: AdviceOptions | None = None,
                        optimistic=spec["selection"]["optimistic"], judges=cards)
     found = comparisons(rungs, {name: pass_table(g) for name, g in test.items()})
     coverage_gaps(rungs, advice, found)
+    advice["notes"] = _unfinished(run["status"], len(rows)) + advice["notes"]
     selection = {k: v for k, v in spec["selection"].items() if k != "dev_ids"}
     return {
         "run": {

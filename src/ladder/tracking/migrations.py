@@ -275,6 +275,15 @@ def m010_rung_model(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE rung_results ADD COLUMN prices_json TEXT")
 
 
+@migration
+def m011_run_process(db: sqlite3.Connection) -> None:
+    """The host and process id of the climb recording a run, so that a run left `running` by a
+    process that was killed outright (SIGKILL, a crash) reads as interrupted once that process is
+    gone (Store.run). NULL for runs recorded before."""
+    db.execute("ALTER TABLE runs ADD COLUMN host TEXT")
+    db.execute("ALTER TABLE runs ADD COLUMN pid INTEGER")
+
+
 def _run_script(db: sqlite3.Connection, script: str) -> None:
     """Run `;`-separated statements one by one, inside the caller's transaction.
 

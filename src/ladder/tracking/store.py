@@ -8,6 +8,8 @@ A store lives in a runs folder: ``runs/ladder.sqlite`` beside one sub-folder per
 from __future__ import annotations
 
 import json
+import os
+import socket
 import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -74,6 +76,22 @@ class GenerationRow:
     system_fingerprint: str | None = None
 
 
+def _status(run: Mapping[str, Any]) -> str:
+    """A run's status as recorded, except that a run still `running` whose climb's process no
+    longer exists on this host was killed before it could record that it stopped: interrupted.
+    (A pid the system has since given to another process leaves it `running`; a run recorded
+    on another host, or before hosts were recorded, stays as recorded.)"""
+    if run["status"] != "running" or run.get("pid") is None or run.get("host") != socket.gethostname():
+        return run["status"]
+    try:
+        os.kill(run["pid"], 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return "interrupted"
+    except PermissionError:  # it exists, as another user's process
+        pass
+    return run["status"]
+
+
 def latest_human(records: Sequence[Any], key: Callable[[Any], tuple[Any, ...]]) -> list[Any]:
     """`records` (oldest first) without the human ones a later human record of the same key
     supersedes: a person who changes a label changes it. Rows are never deleted (the store is
@@ -134,12 +152,13 @@ class Store:
     # -- runs -----------------------------------------------------------------------------
     def start_run(self, run_id: str, task_name: str, task_path: str, task_hash: str,
                   spec: dict[str, Any], model: str, environment: Mapping[str, Any] | None = None) -> None:
-        """Record a run as running. `environment` is what ran, where (ladder.provenance.run_environment)."""
+        """Record a run as running, by this process. `environment` is what ran, where
+        (ladder.provenance.run_environment)."""
         self.db.execute(
             "INSERT INTO runs (id, task_name, task_path, task_hash, spec_json, model, started_at, status,"
-            " environment_json) VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?)",
+            " environment_json, host, pid) VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?)",
             (run_id, task_name, task_path, task_hash, json.dumps(spec), model, _now(),
-             None if environment is None else json.dumps(dict(environment))),
+             None if environment is None else json.dumps(dict(environment)), socket.gethostname(), os.getpid()),
         )
 
     def finish_run(self, run_id: str, status: str) -> None:
@@ -150,15 +169,17 @@ class Store:
         if row is None:
             raise KeyError(f"no run {run_id!r} in {self.path}")
         out = dict(row)
+        out["status"] = _status(out)
         out["spec"] = json.loads(out.pop("spec_json"))
         environment = out.pop("environment_json")
         out["environment"] = None if environment is None else json.loads(environment)  # None: not recorded
         return out
 
     def runs(self) -> list[dict[str, Any]]:
-        return [dict(r) for r in self.db.execute(
-            "SELECT id, task_name, model, started_at, finished_at, status FROM runs ORDER BY started_at, rowid"
-        )]
+        rows = self.db.execute("SELECT id, task_name, model, started_at, finished_at, status, host, pid FROM runs"
+                               " ORDER BY started_at, rowid")
+        return [{k: v for k, v in {**dict(r), "status": _status(dict(r))}.items() if k not in ("host", "pid")}
+                for r in rows]
 
     # -- rung results ---------------------------------------------------------------------
     def add_rung_result(self, record: RungRecord, rows: Sequence[ExampleResult] = (),
