@@ -416,3 +416,11 @@ def test_a_baseline_row_is_shown_but_never_chosen(store):
     assert s["recommendation"]["rung"] != "random_baseline"
     assert "random_baseline" not in s["frontier"]
     assert all("random_baseline" not in (b.get("baseline_rung"), b.get("finetune_rung")) for b in s["break_even"])
+
+
+def test_the_advice_of_an_unfinished_run_says_it_covers_only_the_rungs_recorded(store):
+    _climb(store)  # finished
+    assert not any("did not finish" in n for n in summarize(store, "run1")["recommendation"]["notes"])
+    store.finish_run("run1", "interrupted")
+    notes = summarize(store, "run1")["recommendation"]["notes"]
+    assert notes[0].startswith("this run did not finish (interrupted): the figures and the advice cover only the 4")
