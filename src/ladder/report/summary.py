@@ -231,15 +231,15 @@ def human_labels(store: Store, run_id: str, rows: list[RungRow],
 
 def _unfinished(status: str, recorded: int) -> list[str]:
     """The advice's first note for a run that did not finish: it covers only the rungs it recorded."""
-    if status == "finished":
-        return []
     if status == "running":
         return [f"this run is recorded as running (its climb is still going, or was stopped before it could record "
                 f"that on a host or a ladder that cannot tell): the figures cover the {recorded} rung row(s) recorded "
                 "so far"]
-    return [f"this run did not finish ({status}): the figures and the advice cover only the {recorded} rung row(s) "
-            "it recorded; the same `ladder climb` again climbs every rung, its answered calls read from the call "
-            "cache"]
+    if status == "interrupted":
+        return [f"this run did not finish (interrupted): the figures and the advice cover only the {recorded} rung "
+                "row(s) it recorded; the same `ladder climb` again climbs every rung, its answered calls read from "
+                "the call cache"]
+    return []
 
 
 def summarize(store: Store, run_id: str, options: AdviceOptions | None = None,
