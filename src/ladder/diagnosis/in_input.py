@@ -9,7 +9,7 @@ with what the run recorded.
 The test, for a knowledge check that compares the answer with a value taken from the reference
 (`exact`, `numeric`, `contains`: the reference's `extract` group, or the whole reference): is that
 value written in the input, as a whole word (not `4` inside `149`), ignoring case? One row is
-enough to call a check extractive: a routing label may happen to appear in a ticket's text (the
+not enough to call a check extractive: a routing label may happen to appear in a ticket's text (the
 category of ticket-routing is written in 15 of its 60 eval inputs). So a check counts as
 extractive only where its value is written in the input on at least EXTRACTION_SHARE of the
 run's eval rows, and on at least MIN_ROWS of them; a wrong answer is a reading error where every
