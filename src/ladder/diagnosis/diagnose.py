@@ -59,7 +59,14 @@ def _knowledge_step(n: int, has_teacher: bool, retrieval: RetrievalEvidence | No
     teacher = "" if has_teacher else (", and set a `teacher:` in task.yaml to tell a model limit "
                                       "(distil) from missing data (retrieval)")
     if retrieval is None:
-        return f"{n} answer(s) have the wrong content: add retrieval (RAG) over the facts" + teacher
+        # nothing measured says whether facts are missing (a task's documents) or the model falls
+        # short (arithmetic, reasoning, routing): say so, and what would tell
+        if has_teacher:
+            return (f"{n} answer(s) have the wrong content: add retrieval (RAG) where the facts live in documents; "
+                    "else try a larger model")
+        return (f"{n} answer(s) have the wrong content, and nothing in this run tells missing facts from a model "
+                "limit: set a `teacher:` in task.yaml (a stronger model answering the same prompts tells them apart; "
+                "distil where it is right), and add retrieval (RAG) where the facts live in documents")
     rung, unused, missed = retrieval
     if unused >= missed:
         return (f"{n} answer(s) have the wrong content, and this run already tried retrieval: in {rung} the gold "
