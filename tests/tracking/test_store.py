@@ -465,3 +465,32 @@ def test_a_person_s_latest_label_supersedes_their_earlier_one_on_read(store: Sto
                                     Comparison(a.id, b.id, "human", "ana", "tie", first_shown="b")])
     assert [(c.source_name, c.winner) for c in store.comparisons("run-1")] == [
         ("pairwise", "a"), ("pairwise", "b"), ("ana", "tie")]
+
+
+# -- which process records a run ---------------------------------------------------------------
+
+def test_a_running_run_reads_interrupted_once_its_process_is_gone_or_its_pid_reused(store: Store) -> None:
+    import subprocess
+    import sys
+
+    store.start_run("r", "toy", "toy/task.yaml", "hash", {"name": "toy"}, "model")
+    assert store.run("r")["status"] == "running"  # this process recorded it and is alive
+    assert "pid" not in store.run("r") and "pid" not in store.runs()[0]
+
+    def recorded_as(**columns) -> str:
+        store.db.execute(f"UPDATE runs SET {', '.join(f'{k} = ?' for k in columns)} WHERE id = 'r'",
+                         tuple(columns.values()))
+        return store.run("r")["status"]
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # reaped: its pid names no process now
+    assert recorded_as(pid=gone.pid) == "interrupted"
+    assert store.runs()[0]["status"] == "interrupted"
+    import os
+
+    assert recorded_as(pid=os.getpid()) == "running"
+    assert recorded_as(process_start="1") == "interrupted"  # the pid now names another process
+    assert recorded_as(process_start=None) == "running"  # no start time recorded: the pid alone
+    assert recorded_as(pid=gone.pid, host="another-host") == "running"  # can't tell from here
+    store.finish_run("r", "finished")
+    assert store.run("r")["status"] == "finished"

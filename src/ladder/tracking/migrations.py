@@ -277,11 +277,13 @@ def m010_rung_model(db: sqlite3.Connection) -> None:
 
 @migration
 def m011_run_process(db: sqlite3.Connection) -> None:
-    """The host and process id of the climb recording a run, so that a run left `running` by a
-    process that was killed outright (SIGKILL, a crash) reads as interrupted once that process is
-    gone (Store.run). NULL for runs recorded before."""
+    """The host, process id and process start time of the climb recording a run, so that a run
+    left `running` by a process that was killed outright (SIGKILL, a crash) reads as interrupted
+    once that process is gone, even where its id now names another process (Store.run). NULL for
+    runs recorded before; the start time is NULL where the system has no /proc."""
     db.execute("ALTER TABLE runs ADD COLUMN host TEXT")
     db.execute("ALTER TABLE runs ADD COLUMN pid INTEGER")
+    db.execute("ALTER TABLE runs ADD COLUMN process_start TEXT")
 
 
 def _run_script(db: sqlite3.Connection, script: str) -> None:

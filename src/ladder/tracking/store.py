@@ -76,11 +76,24 @@ class GenerationRow:
     system_fingerprint: str | None = None
 
 
+_PROCESS = ("host", "pid", "process_start")  # which process recorded a run: read here, not shown
+
+
+def _process_start(pid: int) -> str | None:
+    """When process `pid` started (clock ticks after boot, field 22 of /proc/PID/stat): with the
+    pid, it names one process rather than whichever later gets the same number. None without
+    /proc or without such a process."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]  # after the command's ")", fields 3 onwards
+
+
 def _status(run: Mapping[str, Any]) -> str:
     """A run's status as recorded, except that a run still `running` whose climb's process no
     longer exists on this host was killed before it could record that it stopped: interrupted.
-    (A pid the system has since given to another process leaves it `running`; a run recorded
-    on another host, or before hosts were recorded, stays as recorded.)"""
+    A run recorded on another host, or before processes were recorded, stays as recorded."""
     if run["status"] != "running" or run.get("pid") is None or run.get("host") != socket.gethostname():
         return run["status"]
     try:
@@ -89,6 +102,9 @@ def _status(run: Mapping[str, Any]) -> str:
         return "interrupted"
     except PermissionError:  # it exists, as another user's process
         pass
+    started = _process_start(run["pid"])
+    if run.get("process_start") is not None and started is not None and started != run["process_start"]:
+        return "interrupted"  # the number now names another process
     return run["status"]
 
 
@@ -156,9 +172,10 @@ class Store:
         (ladder.provenance.run_environment)."""
         self.db.execute(
             "INSERT INTO runs (id, task_name, task_path, task_hash, spec_json, model, started_at, status,"
-            " environment_json, host, pid) VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?)",
+            " environment_json, host, pid, process_start) VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?)",
             (run_id, task_name, task_path, task_hash, json.dumps(spec), model, _now(),
-             None if environment is None else json.dumps(dict(environment)), socket.gethostname(), os.getpid()),
+             None if environment is None else json.dumps(dict(environment)), socket.gethostname(), os.getpid(),
+             _process_start(os.getpid())),
         )
 
     def finish_run(self, run_id: str, status: str) -> None:
@@ -170,15 +187,17 @@ class Store:
             raise KeyError(f"no run {run_id!r} in {self.path}")
         out = dict(row)
         out["status"] = _status(out)
+        for key in _PROCESS:
+            del out[key]
         out["spec"] = json.loads(out.pop("spec_json"))
         environment = out.pop("environment_json")
         out["environment"] = None if environment is None else json.loads(environment)  # None: not recorded
         return out
 
     def runs(self) -> list[dict[str, Any]]:
-        rows = self.db.execute("SELECT id, task_name, model, started_at, finished_at, status, host, pid FROM runs"
-                               " ORDER BY started_at, rowid")
-        return [{k: v for k, v in {**dict(r), "status": _status(dict(r))}.items() if k not in ("host", "pid")}
+        rows = self.db.execute("SELECT id, task_name, model, started_at, finished_at, status, host, pid,"
+                               " process_start FROM runs ORDER BY started_at, rowid")
+        return [{k: v for k, v in {**dict(r), "status": _status(dict(r))}.items() if k not in _PROCESS}
                 for r in rows]
 
     # -- rung results ---------------------------------------------------------------------
