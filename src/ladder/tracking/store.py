@@ -188,7 +188,7 @@ class Store:
         out = dict(row)
         out["status"] = _status(out)
         for key in _PROCESS:
-            del out[key]
+            out.pop(key, None)
         out["spec"] = json.loads(out.pop("spec_json"))
         environment = out.pop("environment_json")
         out["environment"] = None if environment is None else json.loads(environment)  # None: not recorded
