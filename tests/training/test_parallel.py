@@ -66,3 +66,36 @@ def test_two_processes_train_the_adapter_one_process_trains(tmp_path):
     assert all(torch.count_nonzero(two[k]) > 0 for k in two if "lora_B" in k)  # trained, not the zero init
     assert max((two[k] - one[k]).abs().max().item() for k in two) < 1e-4
     assert parallel.losses == pytest.approx(single.losses, rel=1e-4)
+
+
+def test_an_interrupted_launch_stops_its_training_processes(tmp_path):
+    """Ctrl+C or SIGTERM in the climb reaches launch as an exception: the processes it started
+    must not train on, orphaned. Here the 'launcher' is a Python process that reports one step,
+    writes its pid and sleeps; the step callback raises as an interrupt would."""
+    import os
+    import shlex
+    import time
+
+    from ladder.training.parallel import PROGRESS, launch
+
+    pid_file = tmp_path / "child.pid"
+    code = (f"import os, time; open({str(pid_file)!r}, 'w').write(str(os.getpid())); "
+            f"print({PROGRESS!r} + '1 10 0.5', flush=True); time.sleep(120)")
+
+    def interrupted(step, total, loss):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        launch({}, tmp_path / "job.json", 2, "{python} -c " + shlex.quote(code), interrupted)
+    pid = int(pid_file.read_text())
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            state = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            return  # gone
+        if state == "Z":
+            return  # ended, not yet reaped
+        time.sleep(0.1)
+    os.kill(pid, 9)
+    pytest.fail("the training process was still running 10 s after the interrupt")

@@ -104,12 +104,18 @@ def launch(job: dict[str, Any], job_file: Path, processes: int, launcher: str,
     tail: list[str] = []
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env) as proc:
         assert proc.stdout is not None
-        for line in proc.stdout:
-            if line.startswith(PROGRESS) and on_step is not None:
-                step, total, loss = line[len(PROGRESS):].split()
-                on_step(int(step), int(total), float(loss))
-            else:
-                tail = (tail + [line.rstrip()])[-40:]
+        try:
+            for line in proc.stdout:
+                if line.startswith(PROGRESS) and on_step is not None:
+                    step, total, loss = line[len(PROGRESS):].split()
+                    on_step(int(step), int(total), float(loss))
+                else:
+                    tail = (tail + [line.rstrip()])[-40:]
+        except BaseException:
+            # an interrupted climb (Ctrl+C, SIGTERM) stops its training processes with it; the
+            # launcher passes the signal on to its workers, and their checkpoints let a resume go on
+            proc.terminate()
+            raise
         code = proc.wait()
     if code != 0:
         raise RuntimeError(f"data-parallel training failed (exit {code}): {' '.join(command)}\n" + "\n".join(tail))
