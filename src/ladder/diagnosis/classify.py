@@ -27,7 +27,7 @@ CLASSES: dict[str, str] = {
     "knowledge_teacher_wrong": "knowledge error: the teacher model gets it wrong too",
     "knowledge_in_input": "knowledge error on values written in the input: a reading error, not missing knowledge "
                           "(in_input.py)",
-    "knowledge": "knowledge error (no teacher or retrieval evidence to split it)",
+    "knowledge": "knowledge error (no teacher, retrieval or in-the-input evidence to split it)",
     "thin": "thin answer: passes the checks but says too little against the reference (by the sufficiency "
             "judge, or else the length/coverage heuristic)",
     "blocked": "blocked: the backend refused or its content filter fired",
