@@ -8,17 +8,16 @@ A store lives in a runs folder: ``runs/ladder.sqlite`` beside one sub-folder per
 from __future__ import annotations
 
 import json
-import os
-import socket
 import sqlite3
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from ladder.backends.batch import RemoteBatch
 from ladder.tracking.migrations import apply_migrations
+from ladder.tracking.records import GenerationRow, RungRecord, RungRow
+from ladder.tracking.run_process import PROCESS_COLUMNS, effective_status, this_process
 from ladder.types import Assessment, AssessmentCost, Comparison, ExampleResult, Generation, Retrieval, RetrievedChunk
 
 STORE_FILE = "ladder.sqlite"
@@ -26,86 +25,6 @@ STORE_FILE = "ladder.sqlite"
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-@dataclass(frozen=True)
-class RungRecord:
-    """One rung of a run as recorded: what was built, what it cost, how it ended."""
-
-    run_id: str
-    position: int  # order in the climb
-    rung: str
-    kind: str  # prompt | finetune | teacher
-    candidate: Mapping[str, Any]  # Candidate.describe(), or a note for a skipped rung
-    status: str = "ok"  # ok | failed | skipped
-    error: str | None = None
-    build_seconds: float = 0.0
-    build_money: float = 0.0
-    build_tokens: int = 0  # training tokens
-    build_call_tokens: int = 0  # prompt + completion tokens of model calls made while building
-    build_reused: bool = False
-    eval_seconds: float = 0.0
-    eval_stop: str | None = None  # why evaluation stopped before every eval row; None = it scored them all
-    model: str | None = None  # the label of the model that answered; None: not recorded (the run's model)
-    prices: Mapping[str, Any] | None = None  # that model's PriceSpec as dumped; None: the run's `prices:`
-
-
-@dataclass(frozen=True, kw_only=True)
-class RungRow(RungRecord):
-    """A RungRecord read back, with its id in the store."""
-
-    id: int
-
-
-@dataclass(frozen=True)
-class GenerationRow:
-    id: int
-    example_id: str
-    input: str
-    expected: str
-    prompt: list[dict[str, str]]
-    output: str
-    prompt_tokens: int
-    completion_tokens: int
-    latency_s: float
-    finish_reason: str
-    cached: bool
-    error: str | None
-    assessments: tuple[Assessment, ...]
-    response_model: str | None = None  # what the server said answered (Generation.response_model)
-    system_fingerprint: str | None = None
-
-
-_PROCESS = ("host", "pid", "process_start")  # which process recorded a run: read here, not shown
-
-
-def _process_start(pid: int) -> str | None:
-    """When process `pid` started (clock ticks after boot, field 22 of /proc/PID/stat): with the
-    pid, it names one process rather than whichever later gets the same number. None without
-    /proc or without such a process."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return stat.rsplit(")", 1)[1].split()[19]  # after the command's ")", fields 3 onwards
-
-
-def _status(run: Mapping[str, Any]) -> str:
-    """A run's status as recorded, except that a run still `running` whose climb's process no
-    longer exists on this host was killed before it could record that it stopped: interrupted.
-    A run recorded on another host, or before processes were recorded, stays as recorded."""
-    if run["status"] != "running" or run.get("pid") is None or run.get("host") != socket.gethostname():
-        return run["status"]
-    try:
-        os.kill(run["pid"], 0)  # signal 0: only asks whether the process exists
-    except ProcessLookupError:
-        return "interrupted"
-    except PermissionError:  # it exists, as another user's process
-        pass
-    started = _process_start(run["pid"])
-    if run.get("process_start") is not None and started is not None and started != run["process_start"]:
-        return "interrupted"  # the number now names another process
-    return run["status"]
 
 
 def latest_human(records: Sequence[Any], key: Callable[[Any], tuple[Any, ...]]) -> list[Any]:
@@ -174,8 +93,7 @@ class Store:
             "INSERT INTO runs (id, task_name, task_path, task_hash, spec_json, model, started_at, status,"
             " environment_json, host, pid, process_start) VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?)",
             (run_id, task_name, task_path, task_hash, json.dumps(spec), model, _now(),
-             None if environment is None else json.dumps(dict(environment)), socket.gethostname(), os.getpid(),
-             _process_start(os.getpid())),
+             None if environment is None else json.dumps(dict(environment)), *this_process()),
         )
 
     def finish_run(self, run_id: str, status: str) -> None:
@@ -186,8 +104,8 @@ class Store:
         if row is None:
             raise KeyError(f"no run {run_id!r} in {self.path}")
         out = dict(row)
-        out["status"] = _status(out)
-        for key in _PROCESS:
+        out["status"] = effective_status(out)
+        for key in PROCESS_COLUMNS:
             out.pop(key, None)
         out["spec"] = json.loads(out.pop("spec_json"))
         environment = out.pop("environment_json")
@@ -197,7 +115,7 @@ class Store:
     def runs(self) -> list[dict[str, Any]]:
         rows = self.db.execute("SELECT id, task_name, model, started_at, finished_at, status, host, pid,"
                                " process_start FROM runs ORDER BY started_at, rowid")
-        return [{k: v for k, v in {**dict(r), "status": _status(dict(r))}.items() if k not in _PROCESS}
+        return [{k: v for k, v in {**dict(r), "status": effective_status(dict(r))}.items() if k not in PROCESS_COLUMNS}
                 for r in rows]
 
     # -- rung results ---------------------------------------------------------------------
