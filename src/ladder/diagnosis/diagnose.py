@@ -9,7 +9,7 @@ from typing import Any, Iterable
 
 from ladder.diagnosis.classify import CLASSES, Diagnosis, classify
 from ladder.diagnosis.evidence import retrieval_info, teacher_answers
-from ladder.diagnosis.in_input import compared_checks, extractive, values_in_input, written_shares
+from ladder.diagnosis.in_input import compared_checks, extractive, tally, values_in_input
 from ladder.diagnosis.judge import SUFFICIENCY, Judge, ThinAnswerHeuristic
 from ladder.diagnosis.teacher import TEACHER_KIND
 from ladder.tracking.store import GenerationRow, Store
@@ -187,13 +187,14 @@ class _ReadingEvidence:
         rows = {g.example_id: (g.input, g.expected) for gens in generations for g in gens}
         if not checks or not rows:
             return cls({}, "")
-        shares = written_shares(rows.values(), checks)
-        chosen = [c for c in checks if c.name in extractive(shares)]
+        found = {i: values_in_input(text, reference, checks) for i, (text, reference) in rows.items()}
+        shares = tally(found.values())
+        chosen = extractive(shares)
         if not chosen:
             return cls({}, "")
-        by_example = {i: frozenset(n for n, found in values_in_input(text, ref, chosen).items() if found)
-                      for i, (text, ref) in rows.items()}
-        listed = ", ".join(f"{c.name!r} ({shares[c.name][0]} of {shares[c.name][1]} rows)" for c in chosen)
+        by_example = {i: frozenset(n for n, hit in row.items() if hit and n in chosen) for i, row in found.items()}
+        listed = ", ".join(f"{c.name!r} ({shares[c.name][0]} of {shares[c.name][1]} rows)"
+                           for c in checks if c.name in chosen)
         return cls(by_example, f"checks whose expected value is written in the input: {listed}; a wrong value "
                                "there is a reading error")
 

@@ -66,11 +66,16 @@ def values_in_input(input_text: str, reference: str, checks: Sequence[CompareChe
 def written_shares(rows: Iterable[tuple[str, str]], checks: Sequence[CompareCheck]) -> dict[str, tuple[int, int]]:
     """Per check: (rows whose compared value is written in their input, rows with a value to
     compare), over (input, reference) pairs."""
+    return tally(values_in_input(input_text, reference, checks) for input_text, reference in rows)
+
+
+def tally(found: Iterable[Mapping[str, bool]]) -> dict[str, tuple[int, int]]:
+    """written_shares over rows already read by values_in_input."""
     shares: dict[str, tuple[int, int]] = {}
-    for input_text, reference in rows:
-        for name, found in values_in_input(input_text, reference, checks).items():
+    for row in found:
+        for name, hit in row.items():
             hits, n = shares.get(name, (0, 0))
-            shares[name] = (hits + found, n + 1)
+            shares[name] = (hits + hit, n + 1)
     return shares
 
 
