@@ -25,6 +25,13 @@ from ladder.types import Example, ExampleResult, Generation
     ("lyon", "shipped to LYON today", True),
     ("Lyon", "Lyonnais customers", False),
     ("", "anything", False),
+    # a number written another way is the same number
+    ("1250", "total $1,250.00 due", True),
+    ("3.5", "a rate of 3.50% a year", True),
+    ("1,250", "we owe 1250 now", True),
+    ("2", "serial 1,234", False),  # not a group of another number
+    ("1000", "in 10,000 units", False),
+    ("1.5", "pages 1,5 and 7", False),  # a comma is not a decimal point here
 ])
 def test_written_is_a_whole_word_or_number_ignoring_case(value, text, found):
     assert written(value, text) is found

@@ -8,20 +8,21 @@ with what the run recorded.
 
 The test, for a knowledge check that compares the answer with a value taken from the reference
 (`exact`, `numeric`, `contains`: the reference's `extract` group, or the whole reference): is that
-value written in the input, as a whole word (not `4` inside `149`), ignoring case? One row is
-not enough to call a check extractive: a routing label may happen to appear in a ticket's text (the
-category of ticket-routing is written in 15 of its 60 eval inputs). So a check counts as
-extractive only where its value is written in the input on at least EXTRACTION_SHARE of the
-run's eval rows, and on at least MIN_ROWS of them; a wrong answer is a reading error where every
-knowledge check it fails is extractive and its value is written in that row's input. Of the
-shipped examples only order-intake has extractive checks (all three, on 50 of 50 rows); the
-next largest share is balance-shift's dominant element, 14 of 50 (`bench/in_input.py`,
-BENCHMARKS.md).
+value written in the input, as a whole word (not `4` inside `149`), ignoring case, or, for a
+number, written any other way (`1250` as `1,250.00`)? One row is not enough to call a check
+extractive: a routing label may happen to appear in a ticket's text (the category of ticket-routing
+is written in 15 of its 60 eval inputs). So a check counts as extractive only where its value is
+written in the input on at least EXTRACTION_SHARE of the run's eval rows, and on at least MIN_ROWS
+of them; a wrong answer is a reading error where every knowledge check it fails is extractive and
+its value is written in that row's input. Of the shipped examples only order-intake has extractive
+checks (all three, on 50 of 50 rows); the next largest share is balance-shift's dominant element,
+14 of 50 (`bench/in_input.py`, BENCHMARKS.md).
 """
 
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from typing import Any, Iterable, Mapping, Sequence
 
 from ladder.metrics.checks import CompareCheck, reference_value, validate_check
@@ -45,12 +46,29 @@ def compared_checks(spec: Mapping[str, Any]) -> list[CompareCheck]:
     return checks
 
 
+# a number as people write it: optional sign, thousands grouped by commas or not, optional
+# decimals; not part of a longer word or number (`4` in `149`, `12` in `1.12`, `2` in `1,234`)
+_NUMBER = re.compile(r"(?<![\w.,])[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?!\w|[.,]\d)")
+
+
+def _number(text: str) -> Decimal | None:
+    """The number `text` spells (thousands commas dropped), or None where it spells none."""
+    if _NUMBER.fullmatch(text) is None:
+        return None
+    return Decimal(text.replace(",", ""))
+
+
 def written(value: str, text: str) -> bool:
-    """Whether `value` is written in `text` as a whole word (or number), ignoring case."""
-    if not value.strip():
+    """Whether `value` is written in `text` as a whole word, ignoring case, or, for a number, as
+    any way of writing the same number (`1250` as `1,250.00`, `3.5` as `3.50`)."""
+    value = value.strip()
+    if not value:
         return False
-    pattern = r"(?<![\w.])" + re.escape(value.strip()) + r"(?!\w|\.\d)"
-    return re.search(pattern, text, re.IGNORECASE) is not None
+    pattern = r"(?<![\w.])" + re.escape(value) + r"(?!\w|\.\d)"
+    if re.search(pattern, text, re.IGNORECASE) is not None:
+        return True
+    number = _number(value)
+    return number is not None and any(_number(m.group()) == number for m in _NUMBER.finditer(text))
 
 
 def values_in_input(input_text: str, reference: str, checks: Sequence[CompareCheck]) -> dict[str, bool]:
