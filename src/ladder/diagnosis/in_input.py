@@ -9,14 +9,14 @@ with what the run recorded.
 The test, for a knowledge check that compares the answer with a value taken from the reference
 (`exact`, `numeric`, `contains`: the reference's `extract` group, or the whole reference): is that
 value written in the input, as a whole word (not `4` inside `149`), ignoring case, or, for a
-number, written any other way (`1250` as `1,250.00`)? One row is not enough to call a check
-extractive: a routing label may happen to appear in a ticket's text (the category of ticket-routing
-is written in 15 of its 60 eval inputs). So a check counts as extractive only where its value is
-written in the input on at least EXTRACTION_SHARE of the run's eval rows, and on at least MIN_ROWS
-of them; a wrong answer is a reading error where every knowledge check it fails is extractive and
-its value is written in that row's input. Of the shipped examples only order-intake has extractive
-checks (all three, on 50 of 50 rows); the next largest share is balance-shift's dominant element,
-14 of 50 (`bench/in_input.py`, BENCHMARKS.md).
+number, with thousands commas or trailing decimal zeros (`1250` as `1,250.00`)? One row is not
+enough to call a check extractive: a routing label may happen to appear in a ticket's text (the
+category of ticket-routing is written in 15 of its 60 eval inputs). So a check counts as extractive
+only where its value is written in the input on at least EXTRACTION_SHARE of the run's eval rows,
+and on at least MIN_ROWS of them; a wrong answer is a reading error where every knowledge check it
+fails is extractive and its value is written in that row's input. Of the shipped examples only
+order-intake has extractive checks (all three, on 50 of 50 rows); the next largest share is
+balance-shift's dominant element, 14 of 50 (`bench/in_input.py`, BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -60,7 +60,8 @@ def _number(text: str) -> Decimal | None:
 
 def written(value: str, text: str) -> bool:
     """Whether `value` is written in `text` as a whole word, ignoring case, or, for a number, as
-    any way of writing the same number (`1250` as `1,250.00`, `3.5` as `3.50`)."""
+    the same number with thousands commas or other trailing decimal zeros (`1250` as `1,250.00`,
+    `3.5` as `3.50`)."""
     value = value.strip()
     if not value:
         return False
