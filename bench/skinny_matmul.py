@@ -10,7 +10,9 @@ products (F.linear, as transformers calls them, on the model's own fp32 weights,
 in cache between steps) for each batch width and prints their FLOP/s against the square-matmul
 peak that bench/generate.py's MFU is measured against (ladder.hardware.matmul_flops). It
 answers whether an eval MFU target is within reach of these products at the widths an eval
-batch has: no loop around them can do better than they do.
+batch has: no loop around them can do better than they do. The last column times the same
+products through oneDNN instead of MKL: MKL's sgemm has lacked kernels for AMD's Zen cores at
+some shapes (pytorch/builder#504), so on an AMD CPU oneDNN may be the faster of the two.
 """
 
 from __future__ import annotations
@@ -25,20 +27,29 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from climb import cpu_description  # noqa: E402
 
 
-def step_seconds(weights, rows: int, repeats: int) -> float:
-    """Best time of one decode step's products at `rows` rows."""
+def onednn_linear(x, w):
+    """The same product through oneDNN (what Inductor calls for a linear without MKL) instead of
+    the MKL sgemm that F.linear reaches on x86."""
+    import torch
+
+    return torch.ops.mkldnn._linear_pointwise(x, w, None, "none", [], "")
+
+
+def step_seconds(weights, rows: int, repeats: int, linear=None) -> float:
+    """Best time of one decode step's products at `rows` rows, through `linear` (F.linear)."""
     import torch
     import torch.nn.functional as F
 
+    linear = linear or F.linear
     x = {w.shape[1]: torch.randn(rows, w.shape[1]) for w in weights}
     with torch.inference_mode():
         for w in weights:  # warm-up: kernel choice, first touch
-            F.linear(x[w.shape[1]], w)
+            linear(x[w.shape[1]], w)
         best = float("inf")
         for _ in range(repeats):
             t0 = time.perf_counter()
             for w in weights:
-                F.linear(x[w.shape[1]], w)
+                linear(x[w.shape[1]], w)
             best = min(best, time.perf_counter() - t0)
     return best
 
@@ -62,12 +73,13 @@ def main() -> None:
     peak = matmul_flops("float32", seconds=1.0)
     print(f"{cpu_description()}\nfp32 matmul peak measured: {peak / 1e9:.0f} GFLOP/s; one step's products read "
           f"{nbytes / 1e6:.0f} MB of weights\n")
-    print("| rows | step's products (ms) | GFLOP/s | share of peak | weights read (GB/s) |")
-    print("|---|---|---|---|---|")
+    print("| rows | step's products (ms) | GFLOP/s | share of peak | weights read (GB/s) | through oneDNN (ms) |")
+    print("|---|---|---|---|---|---|")
     for rows in (int(r) for r in args.rows.split(",")):
         s = step_seconds(weights, rows, args.repeats)
+        onednn = step_seconds(weights, rows, args.repeats, onednn_linear)
         print(f"| {rows} | {s * 1e3:.1f} | {flops_per_row * rows / s / 1e9:.0f} | "
-              f"{flops_per_row * rows / s / peak:.0%} | {nbytes / s / 1e9:.1f} |", flush=True)
+              f"{flops_per_row * rows / s / peak:.0%} | {nbytes / s / 1e9:.1f} | {onednn * 1e3:.1f} |", flush=True)
 
 
 if __name__ == "__main__":
