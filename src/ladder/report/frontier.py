@@ -13,6 +13,10 @@ from matplotlib.figure import Figure
 
 MARKERS = {"prompt": "o", "finetune": "s"}
 COLORS = {True: "#1f77b4", False: "#9e9e9e"}  # on the frontier / dominated
+LABEL_FONT_PT = 8
+LABEL_LINE_PT = 11  # one level of a lifted label
+LABEL_CHAR_PT = 0.6 * LABEL_FONT_PT  # a generous average character width of the default sans font
+LABEL_OFFSET_PT = 6  # a label's lower-left corner, right of and above its point
 
 
 def _points(summary: dict[str, Any]) -> list[dict[str, Any]]:
@@ -20,8 +24,43 @@ def _points(summary: dict[str, Any]) -> list[dict[str, Any]]:
             if r.get("quality") is not None and r.get("cost_per_1k_requests") is not None]
 
 
+def label_levels(corners: list[tuple[float, float, float]]) -> list[int]:
+    """How many lines each label is lifted so that no two overlap: `corners` are the labels'
+    lower-left corners and widths, in points, in the order they are placed; each takes the lowest
+    level where its box meets none placed before it (rungs of about the same cost and quality,
+    e.g. instructed and few_shot both at 0%, would otherwise print over each other)."""
+    placed: list[tuple[float, float, float, float]] = []  # x0, x1, y0, y1
+    levels = []
+    for x, y, width in corners:
+        level = 0
+        while any(x < x1 and x0 < x + width and y + level * LABEL_LINE_PT < y1 and y0 < y + (level + 1) * LABEL_LINE_PT
+                  for x0, x1, y0, y1 in placed):
+            level += 1
+        placed.append((x, x + width, y + level * LABEL_LINE_PT, y + (level + 1) * LABEL_LINE_PT))
+        levels.append(level)
+    return levels
+
+
+def _label(ax: Any, dpi: float, pts: list[dict[str, Any]]) -> None:
+    """Name each point, once the axes have their final place (after the layout), lifting labels
+    that would overlap."""
+    at = [ax.transData.transform((r["cost_per_1k_requests"], r["quality"])) * 72 / dpi for r in pts]  # points
+    corners = [(x + LABEL_OFFSET_PT, y + LABEL_OFFSET_PT, LABEL_CHAR_PT * len(r["rung"])) for (x, y), r in zip(at, pts)]
+    for r, level in zip(pts, label_levels(corners)):
+        ax.annotate(r["rung"], (r["cost_per_1k_requests"], r["quality"]), fontsize=LABEL_FONT_PT,
+                    xytext=(LABEL_OFFSET_PT, LABEL_OFFSET_PT + LABEL_LINE_PT * level), textcoords="offset points")
+
+
 def plot_frontier(summary: dict[str, Any], path: Path, dpi: int = 120) -> Path:
     """Write a PNG: x = cost per 1K requests, y = the target metric, one labelled point per rung."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frontier_figure(summary, dpi).savefig(path, format="png")
+    return path
+
+
+def frontier_figure(summary: dict[str, Any], dpi: int = 120) -> Figure:
+    """The figure plot_frontier writes, on an Agg canvas."""
     run = summary["run"]
     metric, target = run["target_metric"], run["target_value"]
     fig = Figure(figsize=(7.5, 4.8), dpi=dpi)
@@ -30,15 +69,9 @@ def plot_frontier(summary: dict[str, Any], path: Path, dpi: int = 120) -> Path:
     pts = _points(summary)
     front = set(summary.get("frontier", []))
 
-    seen: dict[tuple[float, float], int] = {}  # stagger labels of identical points
     for r in pts:
-        x, y = r["cost_per_1k_requests"], r["quality"]
-        on = r["rung"] in front
-        ax.scatter([x], [y], marker=MARKERS.get(r["kind"], "^"), s=60, zorder=3,
-                   color=COLORS[on], edgecolors="black", linewidths=0.6)
-        k = seen.get((x, y), 0)
-        seen[(x, y)] = k + 1
-        ax.annotate(r["rung"], (x, y), xytext=(6, 6 + 11 * k), textcoords="offset points", fontsize=8)
+        ax.scatter([r["cost_per_1k_requests"]], [r["quality"]], marker=MARKERS.get(r["kind"], "^"), s=60, zorder=3,
+                   color=COLORS[r["rung"] in front], edgecolors="black", linewidths=0.6)
 
     costs = [r["cost_per_1k_requests"] for r in pts]
     hi = max(costs, default=0.0)
@@ -70,7 +103,5 @@ def plot_frontier(summary: dict[str, Any], path: Path, dpi: int = 120) -> Path:
     ax.grid(True, alpha=0.3)
     ax.legend(loc="best", fontsize=8)
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="png")
-    return path
+    _label(ax, fig.dpi, pts)
+    return fig
