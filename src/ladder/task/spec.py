@@ -1,4 +1,5 @@
-"""The task spec: what `task.yaml` may say, typed and validated.
+"""The task spec: what `task.yaml` may say, typed and validated (which model answers, and its
+prices, in model_spec.py).
 
 Unknown keys and wrong types fail with the YAML path of the offending value and a hint,
 e.g. ``task.yaml: prices.input_per_1k: Input should be a valid number (got 'cheap')``.
@@ -6,17 +7,15 @@ e.g. ``task.yaml: prices.input_per_1k: Input should be a valid number (got 'chea
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator, model_validator
-from pydantic_core import PydanticCustomError
+from pydantic import Field, field_validator, model_validator
 
-from ladder.backends.endpoints import get_endpoint, url_without_credentials
-from ladder.backends.retry import RetrySettings
+from ladder.backends.endpoints import get_endpoint
 from ladder.metrics.checks import AnyCheck
-from ladder.plugins import load_plugins
+# the model specs live in model_spec.py; callers import them from here, with the rest of task.yaml
+from ladder.task.model_spec import CandidateModelSpec, ModelSpec, PricedModelSpec, PriceSpec, Strict, TeacherSpec
 
 
 class TaskError(Exception):
@@ -28,121 +27,7 @@ class TaskError(Exception):
         super().__init__("\n".join(f"{self.file}: {p}" for p in problems))
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ModelSpec(_Strict):
-    """Which model answers. `local` runs in-process on CPU; `openai` is any OpenAI-compatible API;
-    an installed plugin may add others (entry point group `ladder.backends`)."""
-
-    backend: str = Field("local", description="local, openai, or the name of a plugin's backend")
-    name: str = Field("smollm2-135m-instruct", description="local model id (smollm2-135m-instruct, gemma3-270m), or the API's model name")
-    path: Path | None = Field(
-        None, description="one's own local model (backend: local), relative to task.yaml: a folder in Hugging Face "
-                          "format (config.json, tokenizer files, *.safetensors) or a .gguf file; loaded offline; "
-                          "replaces `name`")
-    chat_template: str | None = Field(
-        None, description="Jinja chat template for a local model whose tokenizer has none (or to replace its own)")
-    endpoint: str | None = Field(
-        None, description="a named endpoint from endpoints.yaml (backend: openai), e.g. openai, vllm, ladder-serve"
-    )
-    base_url: str | None = Field(
-        None, description="OpenAI-compatible endpoint (backend: openai); overrides the endpoint's. A user:password@ "
-                          "in it is used to connect but never stored (run records, cache keys, reports)")
-    revision: str | None = Field(
-        None, description="the snapshot the API's model name answers with (backend: openai), e.g. gpt-4o-2024-08-06 "
-                          "behind the alias gpt-4o; part of every cache key of this model. ladder cannot see an alias "
-                          "move to a new snapshot by itself: set this (and change it when it moves), or re-ask with "
-                          "`ladder climb --refresh RUNG` / `--no-cache`",
-    )
-    api_key_env: str = Field("OPENAI_API_KEY", description="environment variable holding the key (never the key itself)")
-    concurrency: int = Field(4, gt=0, description="most requests in flight at once (backend: openai); halved on "
-                                                   "each rate limit (429), then raised again by one per that many answers")
-    retry: RetrySettings = Field(
-        RetrySettings(), description="retries, timeouts and deadline of each remote call (backend: openai)")
-    execution: Literal["live", "batch"] = Field(
-        "live", description="backend: openai only. live: one chat-completions request per row. batch: each rung's "
-        "eval goes to the endpoint's Batch API as one JSONL file (/v1/files + /v1/batches); the batch id is kept in "
-        "the run store so a killed climb resumes polling it, and the report prices its rows at the endpoint's "
-        "batch_discount")
-    batch_poll_s: float = Field(10.0, gt=0, description="seconds between polls of a running batch (execution: batch)")
-    dtype: Literal["float32", "bfloat16", "auto"] = Field(
-        "float32",
-        description="local weights' precision. bfloat16 is faster on CPUs with AMX/AVX512-BF16 but can change "
-                    "greedy answers: the climb first reports how many of a sample of eval prompts it answers "
-                    "exactly as float32 does. auto = bfloat16 only on such CPUs and when the 95% lower bound of the "
-                    "sample's match rate is >= 90%",
-    )
-
-    @property
-    def display_label(self) -> str:
-        """How rows and reports name this model: the stem of `path`, else `name`."""
-        return self.path.stem if self.path is not None else self.name
-
-    @field_serializer("base_url")
-    def _without_credentials(self, url: str | None) -> str | None:
-        # every dump (the run's stored spec, the task's hash) leaves user:password out
-        return None if url is None else url_without_credentials(url)
-
-
-    @model_validator(mode="after")
-    def _batch_needs_openai(self) -> "ModelSpec":
-        if self.execution == "batch" and self.backend != "openai":
-            raise ValueError(f"execution: batch needs backend: openai (a Batch API), not {self.backend!r}")
-        return self
-
-    @field_validator("backend")
-    @classmethod
-    def _known_backend(cls, v: str) -> str:
-        known = [*BUILT_IN_BACKENDS, *load_plugins("ladder.backends")]
-        if v not in known:
-            close = difflib.get_close_matches(v, known, n=1)
-            message = f"Input should be {' or '.join(repr(k) for k in known)}" + (
-                f" (did you mean {close[0]!r}?)" if close else "")
-            raise PydanticCustomError("literal_error", message.replace("{", "{{").replace("}", "}}"))
-        return v
-
-
-BUILT_IN_BACKENDS = ("local", "openai")
-
-
-class PricedModelSpec(ModelSpec):
-    """A model that is not the task's own, with its token prices (a teacher, a judge)."""
-
-    prices: "PriceSpec | None" = Field(None, description="this model's token prices (default: the task's prices)")
-
-
-class TeacherSpec(PricedModelSpec):
-    """A stronger model. The diagnosis asks it the prompts a rung got wrong (teacher right ->
-    distil; teacher wrong too -> improve the data or retrieval); calls are cached and costed."""
-
-    max_examples: int = Field(100, gt=0, description="most failed examples per rung the diagnosis sends to the teacher")
-
-
-class CandidateModelSpec(PricedModelSpec):
-    """One base model of task.yaml's `models:`: every rung climbs on it, its rows named
-    `<rung>@<label>` and costed at its own prices."""
-
-    label: str | None = Field(
-        None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
-        description="the model's name in rung rows (`instructed@<label>`) and reports; default: the stem of "
-                    "`path`, else `name`")
-    prices: "PriceSpec | None" = Field(
-        None, description="this model's prices; default: the endpoint's listed prices for `name` (endpoints.yaml), "
-                          "else the task's `prices:`")
-
-    @property
-    def display_label(self) -> str:
-        """The label rows carry: `label`, else the stem of `path`, else `name`."""
-        return self.label if self.label is not None else super().display_label
-
-    def base(self) -> ModelSpec:
-        """The plain model spec (what answers), without the label and prices."""
-        return ModelSpec.model_validate(self.model_dump(include=set(ModelSpec.model_fields), exclude_unset=True))
-
-
-class DataSpec(_Strict):
+class DataSpec(Strict):
     """Data files, relative to task.yaml. Chat JSONL or {input, expected} JSONL."""
 
     train: Path | None = None
@@ -154,7 +39,7 @@ class DataSpec(_Strict):
     )
 
 
-class SelectionSpec(_Strict):
+class SelectionSpec(Strict):
     """A selection split of the eval rows: rungs are chosen on the dev rows and reported on the rest,
     so the winner's figure is not the one it was picked for (which would be optimistic)."""
 
@@ -168,14 +53,14 @@ class SelectionSpec(_Strict):
     )
 
 
-class PromptSpec(_Strict):
+class PromptSpec(Strict):
     system: str | None = Field(None, description="system prompt used by every rung")
     instructions: str | None = Field(
         None, description="task instructions and output format, used by the `instructed` rung"
     )
 
 
-class GenerationSpec(_Strict):
+class GenerationSpec(Strict):
     max_new_tokens: int = Field(128, gt=0)
     batch_size: int | Literal["auto"] = Field(
         "auto",
@@ -202,7 +87,7 @@ JudgeKind = Literal["rubric", "reference", "sufficiency", "pairwise"]
 DEFAULT_JUDGE_TAG = {"reference": "knowledge", "sufficiency": "sufficiency"}
 
 
-class JudgeSpec(_Strict):
+class JudgeSpec(Strict):
     """An LLM judge (tier 2): a model that reads each answer and gives a verdict, stored and scored
     like a check's. Kinds: rubric (criteria -> a 1-5 score and pass), reference (equivalent in
     meaning to the reference?), sufficiency (right but too thin against the reference?), pairwise
@@ -251,7 +136,7 @@ class JudgeSpec(_Strict):
         return self.tag or DEFAULT_JUDGE_TAG.get(self.kind, self.name)
 
 
-class TargetSpec(_Strict):
+class TargetSpec(Strict):
     metric: str = Field(
         "overall", description="which accuracy must reach `value`: form, knowledge, overall (every check and judge "
         "passes) or the tag of a judge"
@@ -259,7 +144,7 @@ class TargetSpec(_Strict):
     value: float = Field(0.9, ge=0, le=1)
 
 
-class BudgetSpec(_Strict):
+class BudgetSpec(Strict):
     """Build cost only: what building rungs may spend (training, a teacher's answers), not serving."""
 
     money: float | None = Field(
@@ -276,26 +161,7 @@ class BudgetSpec(_Strict):
         return data
 
 
-class PriceSpec(_Strict):
-    """Prices used for every cost figure; the example's numbers are assumptions, say so."""
-
-    currency: str = "USD"
-    input_per_1k: float = Field(0.0, ge=0, description="per 1K prompt tokens")
-    output_per_1k: float = Field(0.0, ge=0, description="per 1K completion tokens")
-    train_per_hour: float = Field(0.0, ge=0, description="per hour of training wall-clock")
-    train_per_1m_tokens: float | None = Field(
-        None, ge=0, description="per 1M training tokens (hosted fine-tuning); `ladder data validate` estimates with it"
-    )
-    finetuned_input_per_1k: float | None = Field(
-        None, ge=0, description="per 1K prompt tokens sent to a fine-tuned model (hosted fine-tunes are often "
-        "priced above their base); default: input_per_1k"
-    )
-    finetuned_output_per_1k: float | None = Field(
-        None, ge=0, description="per 1K completion tokens from a fine-tuned model; default: output_per_1k"
-    )
-
-
-class TaskSpec(_Strict):
+class TaskSpec(Strict):
     name: str = Field("", description="the task's name in runs and reports; default: the name of task.yaml's folder")
     description: str = ""
     model: ModelSpec = ModelSpec()
