@@ -287,6 +287,19 @@ def test_report_of_a_run_without_results(store, tmp_path):
     assert paths["png"].read_bytes().startswith(b"\x89PNG") and "boom" in paths["html"].read_text()
 
 
+def test_every_markdown_heading_follows_a_blank_line(store, tmp_path):
+    # the notes under the rungs table (a failed rung's error, a rung stopped early) are a list: a
+    # heading right after it is read as part of the list by some renderers
+    store.start_run("notes", "toy", "t.yaml", "h", _spec(), "m")
+    store.add_rung_result(RungRecord("notes", 0, "zero_shot", "prompt", {}, eval_stop="stopped after 4 rows"),
+                          _rows([(True, False)] * 4, 100, 20))
+    store.add_rung_result(RungRecord("notes", 1, "few_shot", "prompt", {}, status="failed", error="boom"))
+    md = write_report(store, "notes", tmp_path / "notes")["md"].read_text().splitlines()
+    assert "- zero_shot: stopped after 4 rows (`--exhaustive` scores every row)" in md and "- few_shot error: `boom`" in md
+    headings = [i for i, line in enumerate(md) if line.startswith("#")]
+    assert len(headings) > 3 and all(md[i - 1] == "" for i in headings[1:])
+
+
 def test_the_report_shows_what_ran_where(store, tmp_path):
     from ladder.provenance import run_environment
 

@@ -97,9 +97,10 @@ def render_markdown(summary: dict[str, Any], png_name: str = "frontier.png") -> 
     ]
     if fmt.human_labels_text(summary):
         lines += [fmt.human_labels_text(summary), ""]
-    lines += [f"- {r['rung']} error: `{r['error']}`" for r in summary["rungs"] if r["error"]]
-    lines += [f"- {r['rung']}: {r['eval_stop']} (`--exhaustive` scores every row)"
+    notes = [f"- {r['rung']} error: `{r['error']}`" for r in summary["rungs"] if r["error"]]
+    notes += [f"- {r['rung']}: {r['eval_stop']} (`--exhaustive` scores every row)"
               for r in summary["rungs"] if r.get("eval_stop")]
+    lines += [*notes, ""] if notes else []  # a blank line ends the list before the next heading
     check_headers, check_rows = fmt.check_table(summary)
     if check_rows:
         lines += ["## Checks", "", *_table(check_headers, check_rows), "",
