@@ -48,3 +48,30 @@ def test_a_budget_not_yet_spent_skips_nothing(remote_task, tmp_path):
     assert rows["few_shot_bootstrap"][0] == "ok" and rows["few_shot_bootstrap"][1] < 1000.0
     # the fine-tune's own prerequisite speaks instead: it trains local weights
     assert rows["lora_sft"][0] == "skipped" and "budget" not in rows["lora_sft"][2]
+
+
+def test_calls_that_all_fail_are_named_with_their_server_and_how_to_ask_again(tiny_task, tmp_path):
+    import socket
+
+    from ladder.events import Status
+    from ladder.report import summarize
+
+    with socket.socket() as s:  # a port nothing listens on: every call is refused
+        s.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{s.getsockname()[1]}/v1"
+    tiny_task.write_text(tiny_task.read_text().replace(
+        "  backend: local\n  name: smollm2-135m-instruct\n",
+        f"  backend: openai\n  name: stub\n  base_url: {url}\n"
+        "  retry: {max_attempts: 2, backoff_s: 0.01, backoff_max_s: 0.02}\n"))
+    task = load_task(tiny_task)
+    store = Store(tmp_path / "runs")
+    events: list = []
+    result = climb(task, store, rungs=select_rungs(task, ["zero_shot"]), on_event=events.append)
+    warnings = [e.message for e in events if isinstance(e, Status) and e.rung == "zero_shot" and e.level == "warning"]
+    assert len(warnings) == 1, events
+    n = len(task.eval)
+    assert warnings[0].startswith(f"{n} of {n} calls failed (connection: {n}), the first with ")
+    assert url in warnings[0] and f"ladder climb {tiny_task} --retry-errors" in warnings[0]
+    reason = summarize(store, result.run_id)["recommendation"]["reason"]
+    assert reason == (f"no rung produced results to compare: {n} call(s) failed (connection: {n}); once the model "
+                      "answers, `ladder climb TASK.yaml --retry-errors` asks them again")

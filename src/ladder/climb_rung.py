@@ -16,6 +16,7 @@ from ladder.eval.paused import Paused
 from ladder.eval.sequential import evaluate_in_looks
 from ladder.events import EvalProgress, OnEvent, RungFinished, RungOutcome, Status, TrainStep
 from ladder.rungs import Rung, RungContext
+from ladder.scoring import codes_text, error_codes
 from ladder.task import Task
 from ladder.tracking.cache import CachedBackend
 from ladder.tracking.store import RungRecord, Store
@@ -107,6 +108,11 @@ def climb_rung(task: Task, store: Store, backend: CachedBackend, teacher: Cached
     ), results, candidate.retrievals)
     if stop is not None:
         on_event(Status(stop, rung=name))
+    failed = [r.generation for r in results if r.generation.error is not None]
+    if failed:  # an endpoint down or a key refused would otherwise read as a rung that merely scored 0
+        on_event(Status(f"{len(failed)} of {len(results)} calls failed ({codes_text(error_codes(failed))}), the "
+                        f"first with {failed[0].error[:300]!r}; they count against the target and are not wrong "
+                        f"answers: `ladder climb {task.path} --retry-errors` asks them again", rung=name, level="warning"))
     outcome = RungOutcome(name, "ok", time.perf_counter() - t0 + ahead_seconds)
     on_event(RungFinished(outcome))
     return outcome, None if stop is None else Paused(name, rung_id, candidate, backend, chunk_size, advance)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any, Iterable, Literal, Sequence
+from typing import Any, Iterable, Literal, Mapping, Sequence
 
 import numpy as np
 
@@ -155,6 +155,11 @@ def error_codes(gens: Sequence[Any]) -> dict[str, int]:
     """How many rows ended in each error(code), most frequent first: shown beside the error count."""
     counts = Counter(error_code(g.error) for g in gens if g.error is not None)
     return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def codes_text(codes: Mapping[str, int]) -> str:
+    """Error codes with their counts, as error_codes orders them: `429: 2, timeout: 1`."""
+    return ", ".join(f"{code}: {n}" for code, n in codes.items())
 
 
 def assessment_rates(gens: Sequence[Any]) -> dict[str, dict[str, Any]]:

@@ -246,7 +246,9 @@ class OpenAICompatBackend:
         except openai.APITimeoutError:
             return _Attempt(code="timeout", detail=f"no answer within {timeout:.3g}s", retry=True)
         except openai.APIConnectionError as e:
-            return _Attempt(code="connection", detail=f"{type(e).__name__}: {e}", retry=True)
+            # which server did not answer: the SDK's message does not say (credentials left out)
+            where = url_without_credentials(str(self._client.base_url))
+            return _Attempt(code="connection", detail=f"{type(e).__name__}: {e} ({where})", retry=True)
         except openai.APIStatusError as e:
             headers = e.response.headers
             return _Attempt(code=str(e.status_code), detail=f"HTTP {e.status_code}: {_message(e)}",

@@ -25,6 +25,7 @@ from typing import Any, Literal, Mapping, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ladder.scoring import codes_text
 from ladder.stats import compare_one_to_many
 
 Scenario = Literal["target", "budget", "frontier"]
@@ -50,6 +51,18 @@ def selection_quality(r: dict[str, Any]) -> float:
 def selection_meets(r: dict[str, Any]) -> bool:
     """Whether a rung meets the target on the rows it is chosen on (dev rows with a split)."""
     return bool(r["meets_target"] if r.get("dev_meets_target") is None else r["dev_meets_target"])
+
+
+def _failed_calls(rungs: Sequence[dict[str, Any]]) -> str:
+    """Why no rung has results, where calls failed: their codes and how to ask them again."""
+    codes: dict[str, int] = {}
+    for r in rungs:
+        for code, n in (r.get("error_codes") or {}).items():
+            codes[code] = codes.get(code, 0) + n
+    if not codes:
+        return ""
+    return (f": {sum(codes.values())} call(s) failed ({codes_text(codes)}); once the model answers, "
+            "`ladder climb TASK.yaml --retry-errors` asks them again")
 
 
 def usable(r: dict[str, Any]) -> bool:
@@ -158,7 +171,7 @@ def recommend(rungs: list[dict[str, Any]], target: dict[str, Any], volume: int, 
              "cost_per_1k_requests": None, "cost_at_volume": None, "build_money": None,
              "comparisons": [], "notes": [], "next_step": "", **trust}
     if not pts:
-        return {**empty, "reason": "no rung produced results to compare"}
+        return {**empty, "reason": "no rung produced results to compare" + _failed_calls(rungs)}
     best, reason = _choose(pts, scenario, budget, goal, currency, volume)
     met_by = [r["rung"] for r in pts if selection_meets(r)]
     if best is None:

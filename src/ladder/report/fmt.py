@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from ladder.report.summary import num
+from ladder.scoring import codes_text
 
 DASH = "—"
 
@@ -43,8 +44,7 @@ def _build_seconds(r: dict[str, Any]) -> str:
 
 def errors_cell(r: dict[str, Any]) -> str:
     """The error count with its codes, e.g. `3 (429: 2, timeout: 1)`."""
-    codes = r.get("error_codes") or {}
-    detail = ", ".join(f"{code}: {n}" for code, n in codes.items())
+    detail = codes_text(r.get("error_codes") or {})
     return f"{r['n_errors']} ({detail})" if detail else str(r["n_errors"])
 
 
