@@ -153,13 +153,16 @@ def error_code(error: str) -> str:
 
 def error_codes(gens: Sequence[Any]) -> dict[str, int]:
     """How many rows ended in each error(code), most frequent first: shown beside the error count."""
-    counts = Counter(error_code(g.error) for g in gens if g.error is not None)
-    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+    return _most_first(Counter(error_code(g.error) for g in gens if g.error is not None))
 
 
 def codes_text(codes: Mapping[str, int]) -> str:
-    """Error codes with their counts, as error_codes orders them: `429: 2, timeout: 1`."""
-    return ", ".join(f"{code}: {n}" for code, n in codes.items())
+    """Error codes with their counts, most frequent first: `429: 2, timeout: 1`."""
+    return ", ".join(f"{code}: {n}" for code, n in _most_first(codes).items())
+
+
+def _most_first(counts: Mapping[str, int]) -> dict[str, int]:
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 def assessment_rates(gens: Sequence[Any]) -> dict[str, dict[str, Any]]:

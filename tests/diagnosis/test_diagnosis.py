@@ -144,6 +144,15 @@ def test_budget_scenario_is_build_cost_only():
     assert "needs a budget" in recommend(RUNGS, TARGET, 100_000, "USD", "budget")["reason"]
 
 
+
+def test_no_results_says_how_many_calls_failed_across_rungs_most_frequent_first():
+    failed = [{"rung": "a", "kind": "prompt", "n": 3, "n_errors": 3, "error_codes": {"429": 1, "timeout": 2}},
+              {"rung": "b", "kind": "prompt", "n": 2, "n_errors": 2, "error_codes": {"timeout": 1, "500": 1}}]
+    reason = recommend(failed, TARGET, 100_000, "USD")["reason"]
+    assert reason == ("no rung produced results to compare: 5 call(s) failed (timeout: 3, 429: 1, 500: 1); once the "
+                      "model answers, `ladder climb TASK.yaml --retry-errors` asks them again")
+    assert recommend([], TARGET, 100_000, "USD")["reason"] == "no rung produced results to compare"
+
 def test_the_choice_is_made_on_dev_rows_and_reported_on_test_rows():
     # on the test rows cheap looks best, but the choice is made on dev, where only mid meets the target
     rungs = [rung("cheap", 0.9, 1.0, dev=0.7), rung("mid", 0.82, 3.0, position=1, dev=0.9)]

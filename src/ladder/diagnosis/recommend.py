@@ -21,6 +21,7 @@ cost_at_volume and meets_target.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any, Literal, Mapping, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -55,10 +56,7 @@ def selection_meets(r: dict[str, Any]) -> bool:
 
 def _failed_calls(rungs: Sequence[dict[str, Any]]) -> str:
     """Why no rung has results, where calls failed: their codes and how to ask them again."""
-    codes: dict[str, int] = {}
-    for r in rungs:
-        for code, n in (r.get("error_codes") or {}).items():
-            codes[code] = codes.get(code, 0) + n
+    codes = sum((Counter(r.get("error_codes") or {}) for r in rungs), Counter())
     if not codes:
         return ""
     return (f": {sum(codes.values())} call(s) failed ({codes_text(codes)}); once the model answers, "
