@@ -77,6 +77,8 @@ def climb_rung(task: Task, store: Store, backend: CachedBackend, teacher: Cached
         failed = RungOutcome(name, "failed", time.perf_counter() - t0, str(e))
         on_event(RungFinished(failed, None if isinstance(e, ValueError) else traceback.format_exc()))
         return failed, None
+    if candidate.build.notes:  # a training bar left at 9/36 reads as cut short unless the stop is said
+        on_event(Status(("reused: " if candidate.build.reused else "built: ") + candidate.build.notes, rung=name))
 
     advance = EvalProgressCount(name, len(task.eval), on_event)
     advance(0)
@@ -104,6 +106,7 @@ def climb_rung(task: Task, store: Store, backend: CachedBackend, teacher: Cached
         build_seconds=candidate.build.seconds, build_money=candidate.build.money,
         build_tokens=candidate.build.train_tokens,
         build_call_tokens=candidate.build.call_tokens, build_reused=candidate.build.reused,
+        build_notes=candidate.build.notes or None,
         eval_seconds=seconds, eval_stop=stop, model=model, prices=prices,
     ), results, candidate.retrievals)
     if stop is not None:

@@ -52,6 +52,11 @@ def test_climb_then_cached_rerun_then_report(tiny_task: Path, tmp_path: Path):
         assert 0 <= r["form_accuracy"] <= 1 and 0 <= r["knowledge_accuracy"] <= 1
         assert r["prompt_tokens"] > 0 and r["latency_s"] > 0
     assert rungs["lora_sft"]["build_seconds"] > 0 and rungs["zero_shot"]["build_seconds"] == 0
+    # how the fine-tune was built is said as the climb goes and kept in the report
+    built = rungs["lora_sft"]["build_notes"]
+    assert " steps, final loss " in built and rungs["zero_shot"]["build_notes"] is None
+    assert f"lora_sft: built: {built}" in " ".join(first.stderr.split())
+    assert f"- lora_sft build: {built}" in (run_dir / "report.md").read_text()
     assert rungs["instructed"]["prompt_tokens"] > 3 * rungs["zero_shot"]["prompt_tokens"]
     assert "break-even" in first.stdout
     assert summary["environment"]["seed"] == 0 and summary["environment"]["ladder_version"]
@@ -64,7 +69,8 @@ def test_climb_then_cached_rerun_then_report(tiny_task: Path, tmp_path: Path):
     assert "training LoRA" not in second.stderr
     run2 = Path(second.stdout.split("run: ")[1].split()[0])
     again = {r["rung"]: r for r in json.loads((run2 / "summary.json").read_text())["rungs"]}
-    assert again["lora_sft"]["build_reused"] is True
+    assert again["lora_sft"]["build_reused"] is True and again["lora_sft"]["build_notes"] == built
+    assert "lora_sft: reused: " in second.stderr
     assert again["lora_sft"]["build_seconds"] == rungs["lora_sft"]["build_seconds"]
     for name in rungs:
         assert again[name]["form_accuracy"] == rungs[name]["form_accuracy"]

@@ -437,3 +437,19 @@ def test_the_advice_of_an_unfinished_run_says_it_covers_only_the_rungs_recorded(
     store.finish_run("run1", "interrupted")
     notes = summarize(store, "run1")["recommendation"]["notes"]
     assert notes[0].startswith("this run did not finish (interrupted): the figures and the advice cover only the 4")
+
+
+def test_how_a_fine_tune_was_built_is_in_every_report_format(store, tmp_path):
+    # a bar left at 9/36 steps reads as a cut-short training unless the report says it stopped early
+    note = "9 of 36 planned steps, final loss 0.2656; stopped early at step 9, where every held-out item passed"
+    store.start_run("built", "toy", "t.yaml", "h", _spec(), "m")
+    store.add_rung_result(RungRecord("built", 0, "zero_shot", "prompt", {}), _rows([(True, False)] * 4, 100, 20))
+    store.add_rung_result(RungRecord("built", 1, "lora_sft", "finetune", {}, build_seconds=19.0, build_notes=note),
+                          _rows([(True, True)] * 4, 50, 20))
+    paths = write_report(store, "built", tmp_path / "built")
+    rungs = {r["rung"]: r for r in json.loads(paths["json"].read_text())["rungs"]}
+    assert (rungs["zero_shot"]["build_notes"], rungs["lora_sft"]["build_notes"]) == (None, note)
+    md = paths["md"].read_text()
+    assert f"- lora_sft build: {note}" in md.splitlines() and "zero_shot build" not in md
+    html = paths["html"].read_text()
+    assert f"<strong>lora_sft</strong> build: {note}</p>" in html and "zero_shot</strong> build" not in html

@@ -68,8 +68,10 @@ def test_the_build_note_shows_the_measure_and_its_curve() -> None:
     record = {"measure": "form", "holdout_items": 16, "best_step": 9, "stopped_at": 18,
               "heldout": [{"step": 9, "value": 0.875}, {"step": 18, "value": None}]}
     note = early_stop_note(record)
-    assert "stopped early at step 18, kept step 9" in note and "form pass rate on 16 held-out" in note
-    assert "9: 88%, 18: none scored" in note
+    assert "stopped early at step 18, no better form pass rate in the evaluations since; kept step 9" in note
+    assert "form pass rate on 16 held-out" in note and "by step: 9: 88%, 18: none scored" in note
+    perfect = early_stop_note({**record, "stopped_at": 9, "heldout": [{"step": 9, "value": 1.0}]})
+    assert "stopped early at step 9, where every held-out item passed; kept step 9" in perfect
     loss = early_stop_note({**record, "measure": "loss", "stopped_at": None, "heldout": [{"step": 9, "value": 0.25}]})
     assert "ran every step" in loss and "best loss" in loss and "9: 0.250" in loss
     assert early_stop_note(None) == ""

@@ -211,7 +211,8 @@ def test_rung_result_round_trip_with_generations_and_checks(store: Store) -> Non
     prompt = '[{"role": "user", "content": "2+2?"}]'
     rung_id = store.add_rung_result(
         RungRecord("run-1", 0, "zero_shot", "prompt", {"rung": "zero_shot", "adapter": None},
-                   build_seconds=1.5, build_money=0.25, build_tokens=100, build_reused=True, eval_seconds=3.0),
+                   build_seconds=1.5, build_money=0.25, build_tokens=100, build_reused=True, eval_seconds=3.0,
+                   build_notes="9 of 36 planned steps"),
         [ExampleResult(ex1, prompt, gen1, checks1), ExampleResult(ex2, "[]", gen2)],
     )
     other = store.add_rung_result(
@@ -226,6 +227,7 @@ def test_rung_result_round_trip_with_generations_and_checks(store: Store) -> Non
     assert (r.build_seconds, r.build_money, r.build_tokens, r.build_reused) == (1.5, 0.25, 100, True)
     assert (r.eval_seconds, r.status, r.error) == (3.0, "ok", None)
     assert rows[1].id == other and rows[1].build_reused is False and rows[1].error == "out of memory"
+    assert (r.build_notes, rows[1].build_notes) == ("9 of 36 planned steps", None)
 
     g1, g2 = store.generations(rung_id)
     assert (g1.example_id, g1.input, g1.expected, g1.output) == ("e1", "2+2?", "4", "4")
@@ -389,6 +391,7 @@ def test_a_store_from_before_provenance_and_environments_opens_with_them_not_rec
     with Store(tmp_path / "runs") as store:
         assert {"m004_generation_provenance", "m005_run_environment"} <= set(names(store.db))
         assert store.run("old")["environment"] is None
+        assert store.rung_results("old")[0].build_notes is None  # how it was built: not recorded then
         (g,) = store.generations(7)
         assert g.output == "out" and (g.response_model, g.system_fingerprint) == (None, None)
         cached = store.cache_get("k")

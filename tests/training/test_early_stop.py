@@ -13,7 +13,7 @@ from safetensors.torch import load_file
 from ladder.training.args import LoraArgs, run_settings
 from ladder.training.early_stop import EarlyStop, HeldoutMetric, plan_early_stop, split_holdout
 from ladder.training.lora_sft import collate, next_token_loss, tokenize_for_sft
-from ladder.training.loop import train_lora
+from ladder.training.loop import load_train_result, train_lora
 from ladder.types import Message
 
 CHATS = [
@@ -107,6 +107,7 @@ def test_training_never_sees_the_held_out_items_and_saves_the_best_weights(tiny_
     stop = manifest["early_stop"]
     planned = manifest["planned_steps"]
     assert planned == 6 * math.ceil((len(rows) - len(held)) / 2)
+    assert result.planned_steps == planned == load_train_result(out).planned_steps
     assert stop["stopped_at"] is not None and result.steps == stop["stopped_at"] < planned
     assert len(result.losses) == result.steps == manifest["steps"]
     curve = [h["value"] for h in stop["heldout"]]

@@ -100,6 +100,7 @@ def render_markdown(summary: dict[str, Any], png_name: str = "frontier.png") -> 
     notes = [f"- {r['rung']} error: `{r['error']}`" for r in summary["rungs"] if r["error"]]
     notes += [f"- {r['rung']}: {r['eval_stop']} (`--exhaustive` scores every row)"
               for r in summary["rungs"] if r.get("eval_stop")]
+    notes += [f"- {r['rung']} build: {r['build_notes']}" for r in summary["rungs"] if r.get("build_notes")]
     lines += [*notes, ""] if notes else []  # a blank line ends the list before the next heading
     check_headers, check_rows = fmt.check_table(summary)
     if check_rows:

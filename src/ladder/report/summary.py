@@ -91,6 +91,7 @@ def _rung_entry(row: RungRow, gens: list[GenerationRow], spec: dict[str, Any]) -
         "cached_share": _mean([float(g.cached) for g in gens]),
         "build_seconds": row.build_seconds, "build_money": row.build_money,
         "build_tokens": row.build_tokens, "build_call_tokens": row.build_call_tokens, "build_reused": row.build_reused,
+        "build_notes": row.build_notes,
         "eval_seconds": row.eval_seconds, "eval_stop": row.eval_stop, "cost_per_1k_requests": cost,
         "execution": "batch" if batch else "live", "live_cost_per_1k_requests": live_cost,
         # everything spent to serve `volume` requests with this rung, build included

@@ -79,11 +79,17 @@ def early_stop_note(record: Mapping[str, Any] | None) -> str:
     shown = "{:.3f}" if measure == "loss" else "{:.0%}"
     curve = ", ".join(f"{h['step']}: " + ("none scored" if h["value"] is None else shown.format(h["value"]))
                       for h in record["heldout"])
-    stopped = (f"stopped early at step {record['stopped_at']}" if record["stopped_at"] is not None
-               else "ran every step")
     what = "loss" if measure == "loss" else f"{measure} pass rate"
-    return (f"; {stopped}, kept step {record['best_step']} (best {what} on {record['holdout_items']} held-out"
-            f" training items; step: {what} {curve})")
+    at = record["stopped_at"]
+    values = {h["step"]: h["value"] for h in record["heldout"]}
+    if at is None:
+        stopped = "ran every step"
+    elif measure != "loss" and at == record["best_step"] and values.get(at) == 1.0:
+        stopped = f"stopped early at step {at}, where every held-out item passed"
+    else:
+        stopped = f"stopped early at step {at}, no better {what} in the evaluations since"
+    return (f"; {stopped}; kept step {record['best_step']} (the best {what} on {record['holdout_items']}"
+            f" held-out training items; by step: {curve})")
 
 
 def finetune_candidate(rung: str, ctx: RungContext, prompt: Prompt, adapter_dir: Path, result: TrainResult,
@@ -102,7 +108,7 @@ def finetune_candidate(rung: str, ctx: RungContext, prompt: Prompt, adapter_dir:
             train_tokens=result.train_tokens + extra.train_tokens,
             call_tokens=extra.call_tokens,
             reused=reused,
-            notes=f"{result.steps} steps, final loss {result.final_loss:.4f}, {result.tokens_per_s:.0f} train tok/s"
+            notes=_steps_text(result) + f", final loss {result.final_loss:.4f}, {result.tokens_per_s:.0f} train tok/s"
                   + (f", MFU {100 * result.mfu:.1f}%" if result.mfu is not None else "")
                   + early_stop_note(result.early_stop)
                   + (f"; {notes}" if notes else ""),
@@ -111,6 +117,11 @@ def finetune_candidate(rung: str, ctx: RungContext, prompt: Prompt, adapter_dir:
         retrievals=retrievals or {},
         heldout_pass_rate=heldout_pass_rate(result.early_stop),
     )
+
+
+def _steps_text(result: TrainResult) -> str:
+    planned = result.planned_steps
+    return f"{result.steps} steps" if planned in (None, result.steps) else f"{result.steps} of {planned} planned steps"
 
 
 def heldout_pass_rate(record: Mapping[str, Any] | None) -> float | None:

@@ -286,6 +286,13 @@ def m011_run_process(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE runs ADD COLUMN process_start TEXT")
 
 
+@migration
+def m012_build_notes(db: sqlite3.Connection) -> None:
+    """How a rung was built, in words (BuildCost.notes: a fine-tune's steps, loss, throughput and
+    early stop; a search's record); NULL for rungs recorded before and for rungs built from nothing."""
+    db.execute("ALTER TABLE rung_results ADD COLUMN build_notes TEXT")
+
+
 def _run_script(db: sqlite3.Connection, script: str) -> None:
     """Run `;`-separated statements one by one, inside the caller's transaction.
 

@@ -24,6 +24,7 @@ class RungRecord:
     build_tokens: int = 0  # training tokens
     build_call_tokens: int = 0  # prompt + completion tokens of model calls made while building
     build_reused: bool = False
+    build_notes: str | None = None  # how it was built, in words (BuildCost.notes); None: nothing to say
     eval_seconds: float = 0.0
     eval_stop: str | None = None  # why evaluation stopped before every eval row; None = it scored them all
     model: str | None = None  # the label of the model that answered; None: not recorded (the run's model)

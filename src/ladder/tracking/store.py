@@ -128,10 +128,11 @@ class Store:
             cur = db.execute(
                 "INSERT INTO rung_results (run_id, position, rung, kind, candidate_json, build_seconds,"
                 " build_money, build_tokens, build_call_tokens, build_reused, eval_seconds, status, error, eval_stop,"
-                " model, prices_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " model, prices_json, build_notes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (r.run_id, r.position, r.rung, r.kind, json.dumps(dict(r.candidate)), r.build_seconds,
                  r.build_money, r.build_tokens, r.build_call_tokens, int(r.build_reused), r.eval_seconds,
-                 r.status, r.error, r.eval_stop, r.model, None if r.prices is None else json.dumps(dict(r.prices))),
+                 r.status, r.error, r.eval_stop, r.model, None if r.prices is None else json.dumps(dict(r.prices)),
+                 r.build_notes),
             )
             rung_id = int(cur.lastrowid)  # type: ignore[arg-type]
             self._insert_generations(db, rung_id, rows, retrievals or {})
@@ -254,7 +255,8 @@ class Store:
                 id=r["id"], run_id=r["run_id"], position=r["position"], rung=r["rung"], kind=r["kind"],
                 candidate=json.loads(r["candidate_json"]), build_seconds=r["build_seconds"],
                 build_money=r["build_money"], build_tokens=r["build_tokens"],
-                build_call_tokens=r["build_call_tokens"], build_reused=bool(r["build_reused"]), eval_seconds=r["eval_seconds"], eval_stop=r["eval_stop"],
+                build_call_tokens=r["build_call_tokens"], build_reused=bool(r["build_reused"]), build_notes=r["build_notes"],
+                eval_seconds=r["eval_seconds"], eval_stop=r["eval_stop"],
                 status=r["status"], error=r["error"], model=r["model"],
                 prices=None if r["prices_json"] is None else json.loads(r["prices_json"]),
             )

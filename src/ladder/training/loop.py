@@ -46,6 +46,7 @@ class TrainResult:
     resumed_from: int = 0  # step of the checkpoint this session started from (0 = fresh)
     mfu: float | None = None  # model FLOPs utilisation (training/throughput.py); None if unknown
     early_stop: dict[str, Any] | None = None  # EarlyStop.record(): held-out curve, best and stop step
+    planned_steps: int | None = None  # the steps the epochs would take; None: not recorded (older adapters)
 
     @property
     def tokens_per_s(self) -> float:
@@ -239,7 +240,7 @@ def train_lora(
         group.barrier()  # the adapter is in place: the other processes may read it
     return TrainResult(adapter_dir=out_dir, seconds=seconds, train_tokens=tokens, steps=len(losses),
                        losses=tuple(losses), lrs=tuple(lrs), resumed_from=start, mfu=utilisation,
-                       early_stop=manifest["early_stop"])
+                       early_stop=manifest["early_stop"], planned_steps=total)
 
 
 def _adapted(model: Any, args: LoraArgs, targets: Any, bf16: bool, init_adapter: Path | None) -> Any:
@@ -309,4 +310,5 @@ def load_train_result(adapter_dir: Path) -> TrainResult | None:
         adapter_dir=Path(adapter_dir), seconds=m["seconds"], train_tokens=m["train_tokens"],
         steps=m["steps"], losses=tuple(m["losses"]), lrs=tuple(m.get("lrs", ())),
         resumed_from=m.get("resumed_from", 0), mfu=m.get("mfu"), early_stop=m.get("early_stop"),
+        planned_steps=m.get("planned_steps"),
     )
