@@ -250,6 +250,8 @@ def test_write_report_files(store, tmp_path):
     assert "data:image/png;base64,iVBOR" in html
     assert "<details>" in html and "N = (0.5 - 0) / (0.18 - 0.115 per request" in html
     assert "question &lt;1&gt; &amp; more" in html and "question <1>" not in html  # autoescaped
+    # sentences shared with report.md keep markdown's code spans; the page shows them as code
+    assert "<code>overall for target</code>" in html and "`" not in html
     md = paths["md"].read_text()
     assert "| zero_shot |" in md and "N = (0.5 - 0) / (0.18 - 0.115 per request" in md
     # the interval method is named, and errors and coverage are shown per rung
@@ -453,3 +455,11 @@ def test_how_a_fine_tune_was_built_is_in_every_report_format(store, tmp_path):
     assert f"- lora_sft build: {note}" in md.splitlines() and "zero_shot build" not in md
     html = paths["html"].read_text()
     assert f"<strong>lora_sft</strong> build: {note}</p>" in html and "zero_shot</strong> build" not in html
+
+
+def test_a_code_span_becomes_code_and_everything_else_is_escaped():
+    from ladder.report.render import inline_code
+
+    assert inline_code("set `teacher:` <now> & `a<b>`") == (
+        "set <code>teacher:</code> &lt;now&gt; &amp; <code>a&lt;b&gt;</code>")
+    assert inline_code("a lone ` stays") == "a lone ` stays"

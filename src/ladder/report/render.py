@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup, escape
 
 from ladder.report import fmt
 from ladder.report.environment import environment_rows
@@ -26,9 +28,20 @@ TEMPLATES = Path(__file__).parent / "templates"
 PNG_NAME = "frontier.png"
 
 
+_CODE_SPAN = re.compile(r"`([^`]+)`")
+
+
+def inline_code(text: str) -> Markup:
+    """A sentence written for report.md and the terminal, for HTML: escaped, its `code` spans as
+    <code> (the same sentences serve all three, so they keep markdown's backticks)."""
+    return Markup(_CODE_SPAN.sub(r"<code>\1</code>", str(escape(text))))
+
+
 def _environment() -> Environment:
-    return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True,
-                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True,
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters["code"] = inline_code
+    return env
 
 
 def render_html(summary: dict[str, Any], png: bytes) -> str:
