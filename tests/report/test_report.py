@@ -455,6 +455,9 @@ def test_how_a_fine_tune_was_built_is_in_every_report_format(store, tmp_path):
     assert f"- lora_sft build: {note}" in md.splitlines() and "zero_shot build" not in md
     html = paths["html"].read_text()
     assert f"<strong>lora_sft</strong> build: {note}</p>" in html and "zero_shot</strong> build" not in html
+    # no rung to break even against: the reason is a sentence, not set as a formula
+    assert "- **lora_sft**: no cheaper-to-build rung than lora_sft reaches the target" in md
+    assert "no cheaper-to-build rung" in html and "<code>no cheaper" not in html
 
 
 def test_a_code_span_becomes_code_and_everything_else_is_escaped():

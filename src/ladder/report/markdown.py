@@ -123,7 +123,8 @@ def render_markdown(summary: dict[str, Any], png_name: str = "frontier.png") -> 
         lines += ["No fine-tune rung in this run.", ""]
     for b in summary["break_even"]:
         vs = f" vs {b['baseline_rung']}" if b["baseline_rung"] else ""
-        lines.append(f"- **{b['finetune_rung']}**{vs}: `{b['formula']}`")
+        # a formula is code; the reason there is none ("... break-even does not apply") is a sentence
+        lines.append(f"- **{b['finetune_rung']}**{vs}: " + (f"`{b['formula']}`" if b["baseline_rung"] else b["formula"]))
     if summary["break_even"]:
         lines += ["", fmt.BREAK_EVEN_NOTE]
     lines += ["", "## Diagnosis", "", *_diagnosis(summary)]
