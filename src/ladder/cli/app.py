@@ -30,7 +30,7 @@ data_app = typer.Typer(help="Inspect and check data files.", no_args_is_help=Tru
 app.add_typer(data_app, name="data")
 
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, log_path=False)  # a climb's log lines: the time and the news, not ladder's source lines
 
 
 @contextmanager

@@ -64,4 +64,4 @@ class ClimbProgress:
                 pass  # its bars appear with its first training step or eval row
 
     def _log(self, text: str) -> None:
-        self.console.log(text, _stack_offset=3)
+        self.console.log(text)
