@@ -77,7 +77,8 @@ def climb_rung(task: Task, store: Store, backend: CachedBackend, teacher: Cached
         failed = RungOutcome(name, "failed", time.perf_counter() - t0, str(e))
         on_event(RungFinished(failed, None if isinstance(e, ValueError) else traceback.format_exc()))
         return failed, None
-    if candidate.build.notes:  # a training bar left at 9/36 reads as cut short unless the stop is said
+    if candidate.build.notes and candidate.kind == "finetune":  # a training bar left at 9/36 reads as
+        # cut short unless the stop is said (other rungs' notes repeat what their own status lines said)
         on_event(Status(("reused: " if candidate.build.reused else "built: ") + candidate.build.notes, rung=name))
 
     advance = EvalProgressCount(name, len(task.eval), on_event)

@@ -185,3 +185,24 @@ def test_the_summary_table_keeps_whole_rung_names_when_piped(tmp_path: Path):
     assert r.returncode == 0, r.stderr[-2000:]
     assert "per 1K req" in r.stdout and "knowledge" in r.stdout and "…" not in r.stdout
     assert any(long_name in line and "50%" in line for line in r.stdout.splitlines())  # its row, whole
+
+
+def test_a_climb_whose_every_call_fails_exits_2_not_1(tiny_task: Path, tmp_path: Path):
+    # "target not met" (1) would read in CI as the model's quality; a refused server is an outage
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on: every call is refused
+        s.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{s.getsockname()[1]}/v1"
+    tiny_task.write_text(tiny_task.read_text().replace(
+        "  backend: local\n  name: smollm2-135m-instruct\n",
+        f"  backend: openai\n  name: stub\n  base_url: {url}\n"
+        "  retry: {max_attempts: 1, backoff_s: 0.01, backoff_max_s: 0.02}\n"))
+    runs = tmp_path / "runs"
+    r = ladder("climb", str(tiny_task), "--runs-dir", str(runs), "--rungs", "zero_shot", cwd=tmp_path)
+    assert r.returncode == 2, r.stderr[-3000:]
+    assert "error: not one of the run's 4 calls was answered, so nothing was measured" in " ".join(r.stderr.split())
+    run_dir = Path(r.stdout.split("run: ")[1].split()[0])
+    assert (run_dir / "report.html").exists()  # the run and its report are kept all the same
+    again = ladder("recommend", str(run_dir), cwd=tmp_path)
+    assert again.returncode == 2 and "nothing was measured" in again.stderr

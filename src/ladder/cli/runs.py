@@ -87,8 +87,8 @@ def climb(
 ) -> None:
     """Evaluate the task on its rungs (task.yaml's `rungs:`, else the main ladder), cheapest first, and record
     quality and cost; a rung the task lacks something for is skipped with the reason.
-    Exit code 0 target met, 1 target not met, 2 error (bad input or a failed rung), 130 stopped by
-    Ctrl+C or SIGTERM (the run is recorded as interrupted).
+    Exit code 0 target met, 1 target not met, 2 error (bad input, a failed rung, or not one call
+    answered: nothing measured), 130 stopped by Ctrl+C or SIGTERM (the run is recorded as interrupted).
 
     Started again after Ctrl+C or a kill, it asks only what is missing: every answered call is in the
     call cache the moment it ends. A row that ended in error is asked again by the next climb (errors
@@ -140,7 +140,18 @@ def climb(
     if any(o.status == "failed" for o in result.outcomes):
         failed = ", ".join(o.rung for o in result.outcomes if o.status == "failed")
         raise fail([f"error: rung(s) failed: {failed} (see the log above)"])
-    raise typer.Exit(0 if summary["recommendation"]["meets_target"] else 1)
+    raise _advice_exit(summary)
+
+
+def _advice_exit(summary: dict) -> typer.Exit:
+    """0 when the advice meets the target, 1 when it does not, and 2 when the run measured nothing
+    because every call of it failed (a server down, a key refused): "target not met" would read,
+    in CI, as the model's quality, not as an outage."""
+    asked = sum(r["n"] for r in summary["rungs"] if r["status"] == "ok")
+    if asked and sum(r["n_errors"] for r in summary["rungs"] if r["status"] == "ok") == asked:
+        return fail([f"error: not one of the run's {asked} calls was answered, so nothing was measured; once the "
+                     "model answers, `ladder climb TASK.yaml --retry-errors` asks them again"])
+    return typer.Exit(0 if summary["recommendation"]["meets_target"] else 1)
 
 
 def _exit_now(code: int) -> None:
@@ -171,7 +182,7 @@ def _retry_errors(task, store, backend, run_id: Optional[str], report: bool, pro
     for line in result.not_asked:
         err.print(f"not asked: {line}", markup=False, highlight=False)
     summary = _summarized(store, run_id, store.runs_dir / run_id, report)
-    raise typer.Exit(0 if summary["recommendation"]["meets_target"] else 1)
+    raise _advice_exit(summary)
 
 
 def _summarized(store, run_id: str, run_dir: Path, report: bool) -> dict:
@@ -277,7 +288,7 @@ def recommend(
     json_out: Annotated[bool, typer.Option("--json", help="Print the advice as JSON instead of text.")] = False,
 ) -> None:
     """Recompute the advice for a recorded run from the store alone (nothing is re-run).
-    Exit code 0 target met, 1 target not met, 2 error."""
+    Exit code 0 target met, 1 target not met, 2 error (a run whose every call failed included)."""
     import json
 
     from ladder.diagnosis import AdviceOptions
@@ -297,7 +308,7 @@ def recommend(
                                                  for d in summary["diagnosis"]]}))
     else:
         _print_summary(summary)
-    raise typer.Exit(0 if summary["recommendation"]["meets_target"] else 1)
+    raise _advice_exit(summary)
 
 
 @app.command("runs")
