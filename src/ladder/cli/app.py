@@ -85,7 +85,7 @@ def _quiet_library_deprecations() -> None:
     warnings.filterwarnings("ignore", category=FutureWarning, module=r"(transformers|peft|torch)\b")
     warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"(transformers|peft|torch)\b")
 
-TaskArg = Annotated[Path, typer.Argument(help="Path to the task's task.yaml.")]
+TaskArg = Annotated[Path, typer.Argument(metavar="TASK.yaml", help="Path to the task's task.yaml.")]
 RunsDirOpt = Annotated[Path, typer.Option("--runs-dir", help="Folder holding ladder.sqlite and one folder per run.")]
 
 

@@ -47,7 +47,7 @@ def _say(lines: list[str]) -> None:
 
 @data_app.command("validate")
 def data_validate(
-    file: Annotated[Path, typer.Argument(help="A JSONL training-data file (openai, alpaca, sharegpt, ...).")],
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="A JSONL training-data file (openai, alpaca, sharegpt, ...).")],
     model: Annotated[Optional[str], typer.Option(
         help="Local model whose tokenizer and context count the tokens (default: the task's, else smollm2-135m-instruct).")] = None,
     task: Annotated[Optional[Path], typer.Option(

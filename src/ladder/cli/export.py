@@ -15,7 +15,7 @@ app.add_typer(export_app, name="export")
 
 @export_app.command("mlflow")
 def export_mlflow(
-    run: Annotated[str, typer.Argument(help="A run id (in --runs) or a run folder, e.g. `runs/<run id>`.")],
+    run: Annotated[str, typer.Argument(metavar="RUN", help="A run id (in --runs) or a run folder, e.g. `runs/<run id>`.")],
     tracking_uri: Annotated[str, typer.Option(
         help="MLflow tracking URI, e.g. sqlite:///mlflow.db (artifacts go to mlartifacts/ beside it) "
              "or http://host:5000.")],

@@ -31,7 +31,7 @@ def _say(lines: list[str]) -> None:
 
 @app.command()
 def init(
-    data: Annotated[Optional[Path], typer.Argument(help=(
+    data: Annotated[Optional[Path], typer.Argument(metavar="DATA", help=(
         "A JSONL data file (OpenAI chat, Alpaca, ShareGPT, prompt/completion or input/expected rows). "
         "Without it, the shipped examples are listed."))] = None,
     out_path: Annotated[Path, typer.Option("--out", help="Where to write task.yaml.")] = Path("task.yaml"),

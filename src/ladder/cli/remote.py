@@ -71,7 +71,7 @@ def _ft_help(field: str) -> str:
 
 @app.command("finetune-remote")
 def finetune_remote_cmd(
-    data: Annotated[Optional[Path], typer.Argument(help="Training data: OpenAI chat JSONL (at least 10 examples).")] = None,
+    data: Annotated[Optional[Path], typer.Argument(metavar="DATA.jsonl", help="Training data: OpenAI chat JSONL (at least 10 examples).")] = None,
     model: Annotated[str, typer.Option(help=_ft_help("model"))] = "gpt-4o-mini",
     endpoint: Annotated[str, typer.Option(help=_ft_help("endpoint"))] = "openai",
     base_url: Annotated[Optional[str], typer.Option(help=_ft_help("base_url"))] = None,

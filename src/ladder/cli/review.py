@@ -20,7 +20,7 @@ def _help(field: str) -> str:
 @app.command("review")
 def review_cmd(
     run: Annotated[Optional[str], typer.Argument(
-        metavar="[RUN]", help="A run folder (`runs/<id>`) or a run id in --runs-dir (default: the newest run).")] = None,
+        metavar="RUN", help="A run folder (`runs/<id>`) or a run id in --runs-dir (default: the newest run).")] = None,
     runs_dir: Annotated[Path, typer.Option(
         "--runs-dir", "--runs", help="Folder holding ladder.sqlite and one folder per run.")] = Path("runs"),
     host: Annotated[str, typer.Option(help=_help("host"))] = "127.0.0.1",

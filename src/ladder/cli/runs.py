@@ -265,7 +265,7 @@ def _print_advice(summary: dict) -> None:
 
 @app.command()
 def report(
-    run_dir: Annotated[Path, typer.Argument(help="A run folder, e.g. `runs/<run id>`.")],
+    run_dir: Annotated[Path, typer.Argument(metavar="RUN_DIR", help="A run folder, e.g. `runs/<run id>`.")],
 ) -> None:
     """Write report.html, report.md, frontier.png and summary.json for a run (reads the store only)."""
     from ladder.tracking.store import Store
@@ -280,7 +280,7 @@ def report(
 
 @app.command()
 def recommend(
-    run_dir: Annotated[Path, typer.Argument(help="A run folder, e.g. `runs/<run id>`.")],
+    run_dir: Annotated[Path, typer.Argument(metavar="RUN_DIR", help="A run folder, e.g. `runs/<run id>`.")],
     target: Annotated[Optional[float], typer.Option(help=advice_help("target"), min=0, max=1)] = None,
     volume: Annotated[Optional[int], typer.Option(help=advice_help("volume"), min=0)] = None,
     scenario: Annotated[Scenario, typer.Option(help=advice_help("scenario"))] = "target",  # type: ignore[assignment]
