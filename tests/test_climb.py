@@ -74,4 +74,4 @@ def test_calls_that_all_fail_are_named_with_their_server_and_how_to_ask_again(ti
     assert url in warnings[0] and f"ladder climb {tiny_task} --retry-errors" in warnings[0]
     reason = summarize(store, result.run_id)["recommendation"]["reason"]
     assert reason == (f"no rung produced results to compare: {n} call(s) failed (connection: {n}); once the model "
-                      "answers, `ladder climb TASK.yaml --retry-errors` asks them again")
+                      f"answers, `ladder climb {tiny_task} --retry-errors` asks them again")

@@ -201,7 +201,9 @@ def test_a_climb_whose_every_call_fails_exits_2_not_1(tiny_task: Path, tmp_path:
     runs = tmp_path / "runs"
     r = ladder("climb", str(tiny_task), "--runs-dir", str(runs), "--rungs", "zero_shot", cwd=tmp_path)
     assert r.returncode == 2, r.stderr[-3000:]
-    assert "error: not one of the run's 4 calls was answered, so nothing was measured" in " ".join(r.stderr.split())
+    said = " ".join(r.stderr.split())
+    assert "error: not one of the run's 4 calls was answered, so nothing was measured" in said
+    assert f"`ladder climb {tiny_task} --retry-errors` asks them again" in said  # the task's own path
     run_dir = Path(r.stdout.split("run: ")[1].split()[0])
     assert (run_dir / "report.html").exists()  # the run and its report are kept all the same
     again = ladder("recommend", str(run_dir), cwd=tmp_path)

@@ -150,7 +150,7 @@ def _advice_exit(summary: dict) -> typer.Exit:
     asked = sum(r["n"] for r in summary["rungs"] if r["status"] == "ok")
     if asked and sum(r["n_errors"] for r in summary["rungs"] if r["status"] == "ok") == asked:
         return fail([f"error: not one of the run's {asked} calls was answered, so nothing was measured; once the "
-                     "model answers, `ladder climb TASK.yaml --retry-errors` asks them again"])
+                     f"model answers, `ladder climb {summary['run']['task_path']} --retry-errors` asks them again"])
     return typer.Exit(0 if summary["recommendation"]["meets_target"] else 1)
 
 

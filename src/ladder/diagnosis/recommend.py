@@ -54,13 +54,13 @@ def selection_meets(r: dict[str, Any]) -> bool:
     return bool(r["meets_target"] if r.get("dev_meets_target") is None else r["dev_meets_target"])
 
 
-def _failed_calls(rungs: Sequence[dict[str, Any]]) -> str:
+def _failed_calls(rungs: Sequence[dict[str, Any]], task_path: str) -> str:
     """Why no rung has results, where calls failed: their codes and how to ask them again."""
     codes = sum((Counter(r.get("error_codes") or {}) for r in rungs), Counter())
     if not codes:
         return ""
     return (f": {sum(codes.values())} call(s) failed ({codes_text(codes)}); once the model answers, "
-            "`ladder climb TASK.yaml --retry-errors` asks them again")
+            f"`ladder climb {task_path} --retry-errors` asks them again")
 
 
 def usable(r: dict[str, Any]) -> bool:
@@ -152,12 +152,13 @@ def recommend(rungs: list[dict[str, Any]], target: dict[str, Any], volume: int, 
               scenario: Scenario = "target", budget: float | None = None,
               next_steps: dict[str, str] | None = None,
               outcomes: Mapping[str, Mapping[str, bool]] | None = None,
-              optimistic: bool = False, judges: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
+              optimistic: bool = False, judges: Sequence[Mapping[str, Any]] = (),
+              task_path: str = "TASK.yaml") -> dict[str, Any]:
     """The advice for one scenario. `next_steps` maps a rung to its diagnosis's next step;
     `outcomes` maps a rung to its reported (test) rows' target outcomes (example id -> passed),
     for the paired comparisons; `optimistic`: no selection split, the figures are the chosen ones;
     `judges`: the run's judge cards (name, kind, tag, trust, trust_text), to say when the advice
-    rests on a judge that is not trusted."""
+    rests on a judge that is not trusted; `task_path`: the task's file, for the commands advised."""
     goal = f"{target['metric']} >= {_fmt(target['value'])}"
     pts = [r for r in rungs if usable(r)]
     behind = judges_behind(target["metric"], judges)
@@ -169,7 +170,7 @@ def recommend(rungs: list[dict[str, Any]], target: dict[str, Any], volume: int, 
              "cost_per_1k_requests": None, "cost_at_volume": None, "build_money": None,
              "comparisons": [], "notes": [], "next_step": "", **trust}
     if not pts:
-        return {**empty, "reason": "no rung produced results to compare" + _failed_calls(rungs)}
+        return {**empty, "reason": "no rung produced results to compare" + _failed_calls(rungs, task_path)}
     best, reason = _choose(pts, scenario, budget, goal, currency, volume)
     met_by = [r["rung"] for r in pts if selection_meets(r)]
     if best is None:

@@ -272,7 +272,7 @@ def summarize(store: Store, run_id: str, options: AdviceOptions | None = None,
     advice = recommend(rungs, spec["target"], spec["volume"], currency, options.scenario, spec["budget"],
                        {d["rung"]: d["next_step"] for d in diagnoses},
                        outcomes={name: target_outcomes(g, metric) for name, g in test.items()},
-                       optimistic=spec["selection"]["optimistic"], judges=cards)
+                       optimistic=spec["selection"]["optimistic"], judges=cards, task_path=run["task_path"])
     found = comparisons(rungs, {name: pass_table(g) for name, g in test.items()})
     coverage_gaps(rungs, advice, found)
     advice["notes"] = _unfinished(run["status"], len(rows)) + advice["notes"]
