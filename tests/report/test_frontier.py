@@ -3,7 +3,7 @@ labels that do not print over each other, in the figure as rendered."""
 
 from __future__ import annotations
 
-from matplotlib.text import Annotation
+from matplotlib.text import Annotation, Text
 
 from ladder.report.frontier import LABEL_LINE_PT, frontier_figure, label_levels
 
@@ -31,9 +31,14 @@ def test_labels_of_close_rungs_do_not_overlap_in_the_rendered_figure():
     renderer = fig.canvas.get_renderer()
     labels = [a for a in fig.axes[0].texts if isinstance(a, Annotation)]
     assert sorted(a.get_text() for a in labels) == ["few_shot", "instructed", "lora_sft", "lora_sft_twin", "zero_shot"]
-    boxes = {a.get_text(): a.get_window_extent(renderer) for a in labels}
+    for a in labels:
+        a.update_positions(renderer)
+    boxes = {a.get_text(): Text.get_window_extent(a, renderer) for a in labels}  # the text's, not its leader's
     overlapping = [(p, q) for i, p in enumerate(boxes) for q in list(boxes)[i + 1:] if boxes[p].overlaps(boxes[q])]
     assert not overlapping
     # and each label still sits by its own point: lifted, not moved sideways
     assert boxes["few_shot"].x0 > boxes["instructed"].x0 and boxes["few_shot"].y0 > boxes["instructed"].y0
     assert boxes["zero_shot"].y0 == boxes["instructed"].y0
+    # a lifted label has a line down to its point; one in its place needs none
+    leaders = {a.get_text(): a.arrow_patch is not None for a in labels}
+    assert leaders["few_shot"] and leaders["lora_sft"] and not leaders["instructed"] and not leaders["zero_shot"]

@@ -43,12 +43,15 @@ def label_levels(corners: list[tuple[float, float, float]]) -> list[int]:
 
 def _label(ax: Any, dpi: float, pts: list[dict[str, Any]]) -> None:
     """Name each point, once the axes have their final place (after the layout), lifting labels
-    that would overlap."""
+    that would overlap; a lifted label has a thin line down to its point."""
     at = [ax.transData.transform((r["cost_per_1k_requests"], r["quality"])) * 72 / dpi for r in pts]  # points
     corners = [(x + LABEL_OFFSET_PT, y + LABEL_OFFSET_PT, LABEL_CHAR_PT * len(r["rung"])) for (x, y), r in zip(at, pts)]
     for r, level in zip(pts, label_levels(corners)):
+        leader = {"arrowstyle": "-", "color": "0.55", "lw": 0.6, "shrinkA": 0, "shrinkB": 4,
+                  "relpos": (0, 0)} if level else None  # from the label's lower-left corner: left of those below
         ax.annotate(r["rung"], (r["cost_per_1k_requests"], r["quality"]), fontsize=LABEL_FONT_PT,
-                    xytext=(LABEL_OFFSET_PT, LABEL_OFFSET_PT + LABEL_LINE_PT * level), textcoords="offset points")
+                    xytext=(LABEL_OFFSET_PT, LABEL_OFFSET_PT + LABEL_LINE_PT * level), textcoords="offset points",
+                    arrowprops=leader)
 
 
 def plot_frontier(summary: dict[str, Any], path: Path, dpi: int = 120) -> Path:
