@@ -100,6 +100,23 @@ def tiny_task(tmp_path: Path) -> Path:
     return folder / "task.yaml"
 
 
+@pytest.fixture
+def refused_task(tiny_task: Path) -> tuple[Path, str]:
+    """tiny_task answered by an OpenAI-compatible endpoint on a 127.0.0.1 port nothing listens on,
+    so every call is refused: (its task.yaml, the endpoint's base_url)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{s.getsockname()[1]}/v1"
+    tiny_task.write_text(tiny_task.read_text().replace(
+        "  backend: local\n  name: smollm2-135m-instruct\n",
+        f"  backend: openai\n  name: stub\n  base_url: {url}\n"
+        "  retry: {max_attempts: 2, backoff_s: 0.01, backoff_max_s: 0.02}\n"))
+    assert url in tiny_task.read_text(), "the example's model: block changed shape"
+    return tiny_task, url
+
+
 @pytest.fixture(scope="session")
 def ladder_server(tmp_path_factory):
     """`ladder serve` in a subprocess on a free 127.0.0.1 port: key required (a recognisable fake

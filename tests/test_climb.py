@@ -50,19 +50,11 @@ def test_a_budget_not_yet_spent_skips_nothing(remote_task, tmp_path):
     assert rows["lora_sft"][0] == "skipped" and "budget" not in rows["lora_sft"][2]
 
 
-def test_calls_that_all_fail_are_named_with_their_server_and_how_to_ask_again(tiny_task, tmp_path):
-    import socket
-
+def test_calls_that_all_fail_are_named_with_their_server_and_how_to_ask_again(refused_task, tmp_path):
     from ladder.events import Status
     from ladder.report import summarize
 
-    with socket.socket() as s:  # a port nothing listens on: every call is refused
-        s.bind(("127.0.0.1", 0))
-        url = f"http://127.0.0.1:{s.getsockname()[1]}/v1"
-    tiny_task.write_text(tiny_task.read_text().replace(
-        "  backend: local\n  name: smollm2-135m-instruct\n",
-        f"  backend: openai\n  name: stub\n  base_url: {url}\n"
-        "  retry: {max_attempts: 2, backoff_s: 0.01, backoff_max_s: 0.02}\n"))
+    tiny_task, url = refused_task
     task = load_task(tiny_task)
     store = Store(tmp_path / "runs")
     events: list = []

@@ -187,17 +187,9 @@ def test_the_summary_table_keeps_whole_rung_names_when_piped(tmp_path: Path):
     assert any(long_name in line and "50%" in line for line in r.stdout.splitlines())  # its row, whole
 
 
-def test_a_climb_whose_every_call_fails_exits_2_not_1(tiny_task: Path, tmp_path: Path):
+def test_a_climb_whose_every_call_fails_exits_2_not_1(refused_task: tuple[Path, str], tmp_path: Path):
     # "target not met" (1) would read in CI as the model's quality; a refused server is an outage
-    import socket
-
-    with socket.socket() as s:  # a port nothing listens on: every call is refused
-        s.bind(("127.0.0.1", 0))
-        url = f"http://127.0.0.1:{s.getsockname()[1]}/v1"
-    tiny_task.write_text(tiny_task.read_text().replace(
-        "  backend: local\n  name: smollm2-135m-instruct\n",
-        f"  backend: openai\n  name: stub\n  base_url: {url}\n"
-        "  retry: {max_attempts: 1, backoff_s: 0.01, backoff_max_s: 0.02}\n"))
+    tiny_task, _ = refused_task
     runs = tmp_path / "runs"
     r = ladder("climb", str(tiny_task), "--runs-dir", str(runs), "--rungs", "zero_shot", cwd=tmp_path)
     assert r.returncode == 2, r.stderr[-3000:]
