@@ -58,7 +58,8 @@ def _fill(runs: Path, adapter: Path) -> str:
         store.add_rung_result(RungRecord(
             run_id, 3, "lora_sft", "finetune",
             {"description": "LoRA", "adapter": str(adapter), "options": {"rank": 4, "lora": {"alpha": 8}}},
-            build_seconds=90.0, build_money=0.05, build_tokens=1234), _rows([(T, T)] * 4))
+            build_seconds=90.0, build_money=0.05, build_tokens=1234, build_notes="9 of 36 planned steps"),
+            _rows([(T, T)] * 4))
         store.finish_run(run_id, "finished")
     return run_id
 
@@ -132,6 +133,8 @@ def test_export_reads_back_with_mlflow_client_and_replaces_on_reexport(tmp_path:
     lora = children["lora_sft"]
     assert lora.data.params["options.rank"] == "4" and lora.data.params["options.lora.alpha"] == "8"
     assert lora.data.metrics["build_money"] == 0.05 and lora.data.metrics["build_tokens"] == 1234
+    assert lora.data.tags["mlflow.note.content"] == "LoRA\n\nbuild: 9 of 36 planned steps"
+    assert children["zero_shot"].data.tags["mlflow.note.content"] == "bare"
     assert {f.path for f in client.list_artifacts(lora.info.run_id, "adapter")} == {
         "adapter/adapter_config.json", "adapter/adapter_model.safetensors"}
     got = client.download_artifacts(lora.info.run_id, "adapter/adapter_model.safetensors", str(tmp_path / "dl" / "a"))

@@ -148,6 +148,12 @@ def _write_csv(rows: list[dict[str, Any]], path: Path) -> None:
         writer.writerows(rows)
 
 
+def _note(entry: Mapping[str, Any]) -> str:
+    """A rung's MLflow note (markdown): what it is, and how it was built where that was recorded."""
+    built = f"build: {entry['build_notes']}" if entry.get("build_notes") else ""
+    return "\n\n".join(part for part in (entry["description"], built) if part)
+
+
 def _rung_metrics(entry: Mapping[str, Any]) -> dict[str, float]:
     metrics = {k: float(entry[k]) for k in RUNG_METRICS
                if isinstance(entry.get(k), (int, float)) and not isinstance(entry.get(k), bool)}
@@ -201,7 +207,7 @@ def export_run(store: Store, run_id: str, tracking_uri: str, experiment: str | N
             child = client.create_run(experiment_id, start_time=started, run_name=entry["rung"], tags={
                 PARENT_TAG: parent, RUN_TAG: run_id, "ladder.rung": entry["rung"], "ladder.kind": entry["kind"],
                 "ladder.status": entry["status"], "ladder.on_frontier": str(entry.get("on_frontier", False)),
-                "mlflow.note.content": entry["error"] or entry["description"] or "",
+                "mlflow.note.content": entry["error"] or _note(entry),
             }).info.run_id
             nested[entry["rung"]] = child
             rung_params = {"kind": entry["kind"], "description": entry["description"],
