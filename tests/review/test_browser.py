@@ -99,6 +99,18 @@ def test_rate_and_choose_with_the_keyboard_then_find_every_label(tmp_path: Path,
             assert sum(map(int, cells)) == 3 and sum(map(int, choices)) == 4  # each choice involves two rungs
             assert page.locator("#drilldown td.human", has_text="ada: pass, 4/5, 'right, and says why'").count() == 1
             page.screenshot(path=str(shots / "review-results.png"), full_page=True)
+            # the rungs table as the report draws it: one line a row, figures right, scrolling in its
+            # box (a narrow window, so that a table which could wrap does)
+            page.set_viewport_size({"width": 700, "height": 900})
+            lines = page.eval_on_selector_all("#rungs td", """cells => cells.map(cell => {
+                const range = document.createRange(); range.selectNodeContents(cell);
+                return new Set([...range.getClientRects()].map(r => Math.round(r.top))).size; })""")
+            assert lines and max(lines) == 1, lines  # no figure wraps onto a second line
+            aligned = page.eval_on_selector_all("#rungs tr:nth-child(-n+2) > *", "cells => cells.map("
+                                                "c => [c.textContent.trim(), getComputedStyle(c).textAlign])")
+            assert ["rung", "left"] in aligned and ["n", "right"] in aligned and ["zero_shot", "left"] in aligned
+            assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+            page.set_viewport_size({"width": 1280, "height": 900})
             page.goto(f"{url}/results?show=failed&rung=zero_shot")
             assert page.locator("#drilldown tr").count() == 1 + 4  # header + zero_shot's 4 wrong answers
             page.goto(f"{url}/results?rung=zero_shot&vs=rag")  # where they differ: at least the 3 not rated 'f'

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+import re
+from typing import Any, Callable, Sequence
 
 from ladder.report.summary import num
 from ladder.scoring import codes_text
 
 DASH = "—"
+_NUMBER_FIRST = re.compile(r"[-+]?\d")
+_NO_FIGURE = {"", DASH, "-", "n/a", "None"}
+
+
+def numeric_columns(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[bool]:
+    """Per column of a table drawn in HTML, whether it holds figures (aligned right, its header
+    too) rather than names: every cell that shows something starts with a number ("0.0% [0.0–22.8]",
+    "1 (other: 1)")."""
+    shown = [[str(c).strip() for c in col if str(c).strip() not in _NO_FIGURE] for col in zip(*rows)] if rows else []
+    return [i < len(shown) and bool(shown[i]) and all(_NUMBER_FIRST.match(c) for c in shown[i])
+            for i in range(len(headers))]
 
 
 def pct(x: float | None) -> str:

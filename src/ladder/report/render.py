@@ -29,8 +29,6 @@ PNG_NAME = "frontier.png"
 
 
 _CODE_SPAN = re.compile(r"`([^`]+)`")
-_NUMBER_FIRST = re.compile(r"[-+]?\d")
-_NO_FIGURE = {"", "—", "-", "n/a", "None"}
 
 
 def inline_code(text: str) -> Markup:
@@ -39,19 +37,11 @@ def inline_code(text: str) -> Markup:
     return Markup(_CODE_SPAN.sub(r"<code>\1</code>", str(escape(text))))
 
 
-def numeric_columns(headers: list[str], rows: list[list[Any]]) -> list[bool]:
-    """Per column, whether it holds figures (right-aligned, header too) rather than names: every
-    cell that shows something starts with a number ("0.0% [0.0–22.8]", "1 (other: 1)")."""
-    shown = [[str(c).strip() for c in col if str(c).strip() not in _NO_FIGURE] for col in zip(*rows)] if rows else []
-    return [i < len(shown) and bool(shown[i]) and all(_NUMBER_FIRST.match(c) for c in shown[i])
-            for i in range(len(headers))]
-
-
 def _environment() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True,
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["code"] = inline_code
-    env.globals["numeric_columns"] = numeric_columns
+    env.globals["numeric_columns"] = fmt.numeric_columns
     return env
 
 

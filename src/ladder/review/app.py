@@ -70,8 +70,10 @@ class ChoiceBody(BaseModel):
 
 
 def _templates() -> Environment:
-    return Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True,
-                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True,
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.globals["numeric_columns"] = fmt.numeric_columns  # the report's rule: figures right, names left
+    return env
 
 
 def frontier_png(summary: dict[str, Any]) -> bytes:
