@@ -74,6 +74,17 @@ def test_the_local_model_gives_the_score_tokens_probabilities_in_one_pass(backen
     assert set(probs) == set(SCORE_TOKENS) and all(p > 0 for p in probs.values()) and sum(probs.values()) <= 1 + 1e-6
     assert gen.prompt_tokens > backend.count_tokens(chat) and gen.completion_tokens == 0
     assert cached.next_token_probs(chat, SCORE_PREFIX, SCORE_TOKENS)[0] == probs and cached.hits == 1
+    # what they are by definition: the softmax of the whole head's logits at the reply's last position
+    import torch
+
+    from ladder.backends.local import render_chat
+
+    text = render_chat(backend.tokenizer, chat) + SCORE_PREFIX
+    with torch.no_grad():
+        full = torch.softmax(backend.loaded_model(None)(torch.tensor(
+            [backend.tokenizer(text, add_special_tokens=False)["input_ids"]])).logits[0, -1].float(), dim=-1)
+    want = {c: float(full[backend.tokenizer(text + c, add_special_tokens=False)["input_ids"][-1]]) for c in SCORE_TOKENS}
+    assert probs == pytest.approx(want, rel=1e-4)
     for verdict in judge.assess(answers):
         if verdict.error is None:  # the reply parsed: its score is the weighted mean, not the written one
             shares = verdict.metadata["probabilities"]

@@ -56,6 +56,20 @@ def test_answer_scores_are_one_pass_per_batch_and_padding_free(backend):
     for b, a in zip(batched, alone):
         assert b.error is None and b.logprob < 0 and b.prompt_tokens == a.prompt_tokens
         assert b.logprob == pytest.approx(a.logprob, abs=1e-3)
+    # what each score is by definition: the log-softmax of the whole head's logits at the positions
+    # before each answer token (and the end of the turn), summed
+    import torch
+
+    from ladder.backends.local import render_chat
+
+    tok, model = backend.tokenizer, backend.loaded_model(None)
+    for chat, answer, got in zip(chats, answers, batched):
+        prompt = tok(render_chat(tok, chat), add_special_tokens=False)["input_ids"]
+        reply = tok(answer, add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
+        with torch.no_grad():
+            logprobs = torch.log_softmax(model(torch.tensor([prompt + reply])).logits[0].float(), dim=-1)
+        want = sum(float(logprobs[len(prompt) - 1 + i, t]) for i, t in enumerate(reply))
+        assert got.logprob == pytest.approx(want, abs=1e-3)
     # the same chat: the answer the model gives greedily is likelier than an unrelated one
     sky = backend.answer_scores([chats[0], chats[0]], ["Blue", "Ninety-seven tractors"])
     assert sky[0].logprob > sky[1].logprob
