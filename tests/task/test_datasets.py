@@ -149,6 +149,7 @@ def test_every_bad_line_is_reported_with_file_and_line(tmp_path: Path) -> None:
                           {"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]},
             "a system message may only come first",
         ),
+        ({"input": "q", "expected": " "}, "'expected' is empty: an example needs its reference answer"),
         ({"input": "q", "expected": "a", "checks": {}}, "'checks' must be a list"),
         ({"input": "q", "expected": "a", "checks": ["x"]}, "checks[0] must be an object"),
         (

@@ -92,7 +92,7 @@ def data_validate(
 
 @data_app.command("convert")
 def data_convert(
-    src: Annotated[Path, typer.Argument(metavar="IN", help="A JSONL data file in any format ladder reads.")],
+    src: Annotated[Path, typer.Argument(metavar="IN", help="A JSONL data file in any format ladder reads, or a CSV/TSV table of such records.")],
     dst: Annotated[Path, typer.Argument(metavar="OUT", help="Where to write the converted JSONL.")],
     to: Annotated[_Target, typer.Option(help="Target format.")],
 ) -> None:

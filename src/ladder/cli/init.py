@@ -32,7 +32,8 @@ def _say(lines: list[str]) -> None:
 @app.command()
 def init(
     data: Annotated[Optional[Path], typer.Argument(metavar="DATA", help=(
-        "A JSONL data file (OpenAI chat, Alpaca, ShareGPT, prompt/completion or input/expected rows). "
+        "A JSONL data file (OpenAI chat, Alpaca, ShareGPT, prompt/completion or input/expected rows), or a "
+        "CSV/TSV table whose header names those keys (input,expected). "
         "Without it, the shipped examples are listed."))] = None,
     out_path: Annotated[Path, typer.Option("--out", help="Where to write task.yaml.")] = Path("task.yaml"),
     eval_file: Annotated[Optional[Path], typer.Option(
@@ -54,7 +55,7 @@ def init(
         examples = example_tasks(_examples_dir())
         if not examples:
             _say(["no shipped examples here (they come with a checkout of the repository)",
-                  "start one from your data: ladder init DATA.jsonl"])
+                  "start one from your data: ladder init DATA.jsonl (or DATA.csv)"])
             return
         _say(["shipped examples (climb one with `ladder climb PATH`):"])
         width = max(len(_shown(p)) for p, _ in examples)

@@ -1,7 +1,7 @@
 """`ladder data convert`: rewrite a training-data file in the openai, alpaca or sharegpt format.
 
-All or nothing: every line is read (any format ladder.task.formats knows, mixed formats too)
-and converted; if any line is broken or would lose information in the target format (a
+All or nothing: every line is read (any format ladder.task.formats knows, mixed formats too,
+or the rows of a CSV or TSV table whose header names their keys) and converted; if any line is broken or would lose information in the target format (a
 multi-turn chat as alpaca, an assistant turn with weight 0 as sharegpt, preference rows as
 anything but openai), every such line is reported as ``file:line: code: message`` and nothing
 is written.
@@ -12,9 +12,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Iterator
 
 from ladder.fsutil import write_file_atomic
 from ladder.task import formats
+from ladder.task.datasets import TABLE_DELIMITERS, DataError, read_rows
 from ladder.task.validate import decode_line
 
 
@@ -37,15 +39,18 @@ def convert_file(src: str | Path, dst: str | Path, to: str) -> ConvertResult:
     src, dst = Path(src), Path(dst)
     result = ConvertResult()
     try:
-        raw = src.read_bytes()
+        records = list(_records(src))
     except OSError as e:
         result.unreadable = f"{src}: unreadable: {e.strerror or e}"
         return result
+    except DataError as e:  # a table whose header cannot be read
+        result.unreadable = "; ".join(e.problems)
+        return result
     rows: list[str] = []
-    for lineno, line in enumerate(raw.removeprefix(b"\xef\xbb\xbf").split(b"\n"), start=1):
-        if not line.strip():
-            continue  # blank lines carry nothing to convert
-        problem, obj = decode_line(line.removesuffix(b"\r"))
+    for lineno, problem, obj in records:
+        if isinstance(problem, str):  # a table's row that holds no record
+            result.problems.append(problem)
+            continue
         try:
             if problem:
                 raise formats.FormatError(*problem)
@@ -64,3 +69,18 @@ def convert_file(src: str | Path, dst: str | Path, to: str) -> ConvertResult:
     write_file_atomic(dst, "".join(r + "\n" for r in rows))  # a reader never sees half a file
     result.written = len(rows)
     return result
+
+
+def _records(src: Path) -> Iterator[tuple[int, tuple[str, str] | str | None, Any]]:
+    """(line, problem, record) of each record of `src`: a JSONL line's problem is a (code,
+    message) pair; a table's unreadable row is a `file:line: reason` text."""
+    if src.suffix.lower() in TABLE_DELIMITERS:
+        rows, problems = read_rows(src)
+        yield from ((0, problem, None) for problem in problems)
+        yield from ((row.line, None, row.record) for row in rows)
+        return
+    raw = src.read_bytes()
+    for lineno, line in enumerate(raw.removeprefix(b"\xef\xbb\xbf").split(b"\n"), start=1):
+        if line.strip():  # blank lines carry nothing to convert
+            problem, obj = decode_line(line.removesuffix(b"\r"))
+            yield lineno, problem, obj

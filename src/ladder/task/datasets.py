@@ -1,5 +1,6 @@
 """Dataset readers: OpenAI chat JSONL and `{"input", "expected"}` JSONL (Alpaca, ShareGPT and
-prompt/completion rows too, parsed by ladder.task.formats).
+prompt/completion rows too, parsed by ladder.task.formats), or the same records as the rows of a
+CSV or TSV file whose header names their keys (a spreadsheet's export: `input,expected`).
 
 Every bad line is reported as ``file:line: reason``; no line is dropped silently. A file with
 any bad line raises DataError listing all of them, so a user fixes everything in one pass.
@@ -7,7 +8,10 @@ any bad line raises DataError listing all of them, so a user fixes everything in
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +30,26 @@ class DataError(Exception):
         super().__init__("\n".join(problems))
 
 
-def read_examples(path: Path) -> list[Example]:
-    """Read a JSONL file of chat or input/expected records into Examples."""
+TABLE_DELIMITERS = {".csv": ",", ".tsv": "\t"}  # a data file with one of these suffixes is a table
+# cells of a table that hold JSON where the JSONL record holds a list or an object
+JSON_CELLS = ("messages", "conversations", "checks", "gold_doc")
+# optional keys: an empty cell is no value (an empty `input` or `expected` is a value, and an error)
+OPTIONAL_CELLS = ("id", "system", "checks", "gold_doc", "gold_passage")
+
+
+@dataclass(frozen=True)
+class Row:
+    """One record of a data file: where it starts, what it holds, and its JSONL line (the line
+    itself for a JSONL file; the record written as one for a table's row)."""
+
+    line: int
+    record: Any
+    jsonl: str
+
+
+def read_rows(path: Path) -> tuple[list[Row], list[str]]:
+    """Every record of a JSONL, CSV or TSV data file, and a `file:line: reason` for each line
+    that holds none it can read. An unreadable file raises DataError."""
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -36,10 +58,13 @@ def read_examples(path: Path) -> list[Example]:
         raise DataError([f"{path}: cannot read: {e.strerror or e}"]) from None
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]  # a UTF-8 byte order mark
+    delimiter = TABLE_DELIMITERS.get(path.suffix.lower())
+    return _jsonl_rows(path, raw) if delimiter is None else _table_rows(path, raw, delimiter)
 
-    examples: list[Example] = []
+
+def _jsonl_rows(path: Path, raw: bytes) -> tuple[list[Row], list[str]]:
+    rows: list[Row] = []
     problems: list[str] = []
-    first_line_of: dict[str, int] = {}
     # Split on "\n" only: str.splitlines() would also split inside a record at U+2028, U+0085
     # or a form feed, all of which JSON allows unescaped in strings, and shift the line numbers.
     for lineno, raw_line in enumerate(raw.split(b"\n"), start=1):
@@ -52,25 +77,102 @@ def read_examples(path: Path) -> list[Example]:
         if not line.strip():
             continue  # blank lines (e.g. a trailing newline) carry no record
         try:
-            obj = json.loads(line)
+            rows.append(Row(lineno, json.loads(line), line.rstrip("\r")))
         except json.JSONDecodeError as e:
             problems.append(f"{where}: invalid JSON: {e.msg} (column {e.colno})")
+    return rows, problems
+
+
+def _table_rows(path: Path, raw: bytes, delimiter: str) -> tuple[list[Row], list[str]]:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        raise DataError([f"{path}:{line}: not valid UTF-8 (save the table as UTF-8)"]) from None
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    try:
+        header = [cell.strip() for cell in next(reader)]
+    except StopIteration:
+        return [], []
+    except csv.Error as e:
+        raise DataError([f"{path}:1: unreadable header: {e}"]) from None
+    unnamed = [i + 1 for i, name in enumerate(header) if not name]
+    repeated = sorted({name for name in header if name and header.count(name) > 1})
+    if unnamed or repeated:
+        raise DataError([f"{path}:1: the header names each column once"
+                         + (f"; column(s) {', '.join(map(str, unnamed))} have no name" if unnamed else "")
+                         + (f"; repeated: {', '.join(repeated)}" if repeated else "")])
+    rows: list[Row] = []
+    problems: list[str] = []
+    start = reader.line_num + 1
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as e:  # e.g. a quote left open: the rest of the file is one cell
+            hint = ": is a quote opened on this row left open?" if "end of data" in str(e) else ""
+            problems.append(f"{path}:{start}: unreadable row ({e}){hint}")
+            break
+        lineno, start = start, reader.line_num + 1
+        if not any(cell.strip() for cell in cells):
+            continue  # a blank line, or a row of empty cells
+        if len(cells) != len(header):
+            problems.append(f"{path}:{lineno}: {len(cells)} cells where the header has {len(header)}")
             continue
         try:
-            example = _parse_record(obj, where, lineno, path)
+            record = _table_record(dict(zip(header, cells)))
+        except ValueError as e:
+            problems.append(f"{path}:{lineno}: {e}")
+            continue
+        rows.append(Row(lineno, record, json.dumps(record, ensure_ascii=False)))
+    return rows, problems
+
+
+def _table_record(cells: dict[str, str]) -> dict[str, Any]:
+    record: dict[str, Any] = {}
+    for key, value in cells.items():
+        if key in OPTIONAL_CELLS and not value.strip():
+            continue
+        if key in JSON_CELLS and value.lstrip()[:1] in ("[", "{"):
+            try:
+                record[key] = json.loads(value)
+            except json.JSONDecodeError as e:
+                raise ValueError(f"column {key!r} holds invalid JSON: {e.msg} (character {e.pos + 1})") from None
+            continue
+        record[key] = value
+    return record
+
+
+def read_examples(path: Path) -> list[Example]:
+    """Read a JSONL, CSV or TSV file of chat or input/expected records into Examples."""
+    rows, problems = read_rows(path)
+    examples: list[Example] = []
+    first_line_of: dict[str, int] = {}
+    for row in rows:
+        where = f"{path}:{row.line}"
+        try:
+            example = _parse_record(row.record, where, row.line, path)
         except ValueError as e:
             problems.append(f"{where}: {e}")
             continue
         if example.id in first_line_of:
             problems.append(f"{where}: duplicate id {example.id!r} (first on line {first_line_of[example.id]})")
             continue
-        first_line_of[example.id] = lineno
+        first_line_of[example.id] = row.line
         examples.append(example)
     if problems:
-        raise DataError(problems)
+        raise DataError(sorted(problems, key=_line_of))
     if not examples:
         raise DataError([f"{path}: no examples (the file is empty)"])
     return examples
+
+
+def _line_of(problem: str) -> int:
+    """The line a `file:line: reason` names, to list a file's problems top to bottom."""
+    head = problem.split(": ", 1)[0]
+    number = head.rsplit(":", 1)[-1]
+    return int(number) if number.isdigit() else 0
 
 
 def _parse_record(obj: Any, where: str, lineno: int, path: Path) -> Example:
@@ -134,6 +236,8 @@ def _parse_pair(obj: dict[str, Any], ex_id: str, where: str) -> Example:
             raise ValueError(f"missing key {key!r}")
         if not isinstance(obj[key], str):
             raise ValueError(f"{key!r} must be a string")
+    if not obj["expected"].strip():
+        raise ValueError("'expected' is empty: an example needs its reference answer")
     if obj.get("system") is not None and not isinstance(obj["system"], str):
         raise ValueError("'system' must be a string")
     return Example(

@@ -265,10 +265,11 @@ class InitResult:
 
 
 def _rows(path: Path) -> list[str]:
-    """The non-blank lines of a JSONL file that read_examples accepted, one per example."""
-    raw = path.read_bytes()
-    raw = raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw
-    return [line.decode("utf-8") for line in raw.split(b"\n") if line.decode("utf-8").strip()]
+    """The JSONL line of each record of a data file that read_examples accepted, one per example
+    (a JSONL file's own lines; a CSV or TSV file's rows written as JSON)."""
+    from ladder.task.datasets import read_rows
+
+    return [row.jsonl for row in read_rows(path)[0]]
 
 
 def _relative(target: Path, folder: Path) -> str:

@@ -28,7 +28,7 @@ class TaskError(Exception):
 
 
 class DataSpec(Strict):
-    """Data files, relative to task.yaml. Chat JSONL or {input, expected} JSONL."""
+    """Data files, relative to task.yaml: chat or {input, expected} JSONL, or a CSV/TSV table of such records."""
 
     train: Path | None = None
     eval: Path

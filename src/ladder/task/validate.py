@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ladder.task import formats
+from ladder.task.datasets import TABLE_DELIMITERS
 
 MIN_EXAMPLES = 10  # OpenAI refuses fewer; far more are needed for a useful fine-tune
 UTF8_BOM = b"\xef\xbb\xbf"
@@ -144,6 +145,10 @@ def validate_file(
     if max_tokens is None and counter is not None:
         max_tokens = counter.context
     report = Report(path, max_tokens=max_tokens, epochs=epochs, price_per_1m=price_per_1m, currency=currency)
+    if path.suffix.lower() in TABLE_DELIMITERS:
+        report.unreadable = (f"a {path.suffix[1:].upper()} table, not JSONL: `ladder data convert {path} OUT.jsonl "
+                             "--to openai` writes its rows as training chats")
+        return report
     try:
         raw = path.read_bytes()
     except OSError as e:
