@@ -76,8 +76,8 @@ def _records(src: Path) -> Iterator[tuple[int, tuple[str, str] | str | None, Any
     message) pair; a table's unreadable row is a `file:line: reason` text."""
     if src.suffix.lower() in TABLE_DELIMITERS:
         rows, problems = read_rows(src)
-        yield from ((0, problem, None) for problem in problems)
-        yield from ((row.line, None, row.record) for row in rows)
+        found = [(line, text, None) for line, text in problems] + [(row.line, None, row.record) for row in rows]
+        yield from sorted(found, key=lambda r: r[0])  # top to bottom, unreadable rows among the others
         return
     raw = src.read_bytes()
     for lineno, line in enumerate(raw.removeprefix(b"\xef\xbb\xbf").split(b"\n"), start=1):

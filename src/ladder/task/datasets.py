@@ -47,9 +47,12 @@ class Row:
     jsonl: str
 
 
-def read_rows(path: Path) -> tuple[list[Row], list[str]]:
-    """Every record of a JSONL, CSV or TSV data file, and a `file:line: reason` for each line
-    that holds none it can read. An unreadable file raises DataError."""
+Problem = tuple[int, str]  # (line, "file:line: reason")
+
+
+def read_rows(path: Path) -> tuple[list[Row], list[Problem]]:
+    """Every record of a JSONL, CSV or TSV data file, and a `file:line: reason` (with its line) for
+    each line that holds none it can read. An unreadable file raises DataError."""
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -62,9 +65,9 @@ def read_rows(path: Path) -> tuple[list[Row], list[str]]:
     return _jsonl_rows(path, raw) if delimiter is None else _table_rows(path, raw, delimiter)
 
 
-def _jsonl_rows(path: Path, raw: bytes) -> tuple[list[Row], list[str]]:
+def _jsonl_rows(path: Path, raw: bytes) -> tuple[list[Row], list[Problem]]:
     rows: list[Row] = []
-    problems: list[str] = []
+    problems: list[Problem] = []
     # Split on "\n" only: str.splitlines() would also split inside a record at U+2028, U+0085
     # or a form feed, all of which JSON allows unescaped in strings, and shift the line numbers.
     for lineno, raw_line in enumerate(raw.split(b"\n"), start=1):
@@ -72,18 +75,18 @@ def _jsonl_rows(path: Path, raw: bytes) -> tuple[list[Row], list[str]]:
         try:
             line = raw_line.decode("utf-8")
         except UnicodeDecodeError as e:
-            problems.append(f"{where}: not valid UTF-8 (byte {e.start} of the line)")
+            problems.append((lineno, f"{where}: not valid UTF-8 (byte {e.start} of the line)"))
             continue
         if not line.strip():
             continue  # blank lines (e.g. a trailing newline) carry no record
         try:
             rows.append(Row(lineno, json.loads(line), line.rstrip("\r")))
         except json.JSONDecodeError as e:
-            problems.append(f"{where}: invalid JSON: {e.msg} (column {e.colno})")
+            problems.append((lineno, f"{where}: invalid JSON: {e.msg} (column {e.colno})"))
     return rows, problems
 
 
-def _table_rows(path: Path, raw: bytes, delimiter: str) -> tuple[list[Row], list[str]]:
+def _table_rows(path: Path, raw: bytes, delimiter: str) -> tuple[list[Row], list[Problem]]:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -103,7 +106,7 @@ def _table_rows(path: Path, raw: bytes, delimiter: str) -> tuple[list[Row], list
                          + (f"; column(s) {', '.join(map(str, unnamed))} have no name" if unnamed else "")
                          + (f"; repeated: {', '.join(repeated)}" if repeated else "")])
     rows: list[Row] = []
-    problems: list[str] = []
+    problems: list[Problem] = []
     start = reader.line_num + 1
     while True:
         try:
@@ -112,18 +115,18 @@ def _table_rows(path: Path, raw: bytes, delimiter: str) -> tuple[list[Row], list
             break
         except csv.Error as e:  # e.g. a quote left open: the rest of the file is one cell
             hint = ": is a quote opened on this row left open?" if "end of data" in str(e) else ""
-            problems.append(f"{path}:{start}: unreadable row ({e}){hint}")
+            problems.append((start, f"{path}:{start}: unreadable row ({e}){hint}"))
             break
         lineno, start = start, reader.line_num + 1
         if not any(cell.strip() for cell in cells):
             continue  # a blank line, or a row of empty cells
         if len(cells) != len(header):
-            problems.append(f"{path}:{lineno}: {len(cells)} cells where the header has {len(header)}")
+            problems.append((lineno, f"{path}:{lineno}: {len(cells)} cells where the header has {len(header)}"))
             continue
         try:
             record = _table_record(dict(zip(header, cells)))
         except ValueError as e:
-            problems.append(f"{path}:{lineno}: {e}")
+            problems.append((lineno, f"{path}:{lineno}: {e}"))
             continue
         rows.append(Row(lineno, record, json.dumps(record, ensure_ascii=False)))
     return rows, problems
@@ -154,25 +157,20 @@ def read_examples(path: Path) -> list[Example]:
         try:
             example = _parse_record(row.record, where, row.line, path)
         except ValueError as e:
-            problems.append(f"{where}: {e}")
+            problems.append((row.line, f"{where}: {e}"))
             continue
         if example.id in first_line_of:
-            problems.append(f"{where}: duplicate id {example.id!r} (first on line {first_line_of[example.id]})")
+            problems.append((row.line, f"{where}: duplicate id {example.id!r} (first on line "
+                                       f"{first_line_of[example.id]})"))
             continue
         first_line_of[example.id] = row.line
         examples.append(example)
-    if problems:
-        raise DataError(sorted(problems, key=_line_of))
+    if problems:  # the file's problems top to bottom, whichever reader found them
+        raise DataError([text for _, text in sorted(problems, key=lambda p: p[0])])
     if not examples:
         raise DataError([f"{path}: no examples (the file is empty)"])
     return examples
 
-
-def _line_of(problem: str) -> int:
-    """The line a `file:line: reason` names, to list a file's problems top to bottom."""
-    head = problem.split(": ", 1)[0]
-    number = head.rsplit(":", 1)[-1]
-    return int(number) if number.isdigit() else 0
 
 
 def _parse_record(obj: Any, where: str, lineno: int, path: Path) -> Example:

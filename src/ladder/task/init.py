@@ -288,6 +288,7 @@ def init_task(data: Path, out: Path, *, eval_file: Path | None = None, corpus: P
     from ladder.task.datasets import read_examples
 
     examples = read_examples(data)
+    rows = _rows(data)  # the same records as JSONL lines: what a split writes, what the format is read from
     folder = out.parent
     if corpus is not None and not corpus.is_dir():
         raise InitError([f"--corpus {corpus}: not a folder"])
@@ -305,7 +306,6 @@ def init_task(data: Path, out: Path, *, eval_file: Path | None = None, corpus: P
             train_path, eval_path = None, _relative(data, folder)
             split_note = "one row: nothing left to train on, so every rung that trains or shows examples is left out"
         else:
-            rows = _rows(data)
             train, evals = [examples[i] for i in split.train], [examples[i] for i in split.eval]
             train_file, eval_file_out = (folder / f"{data.stem}.train.jsonl", folder / f"{data.stem}.eval.jsonl")
             writes = {train_file: [rows[i] for i in split.train], eval_file_out: [rows[i] for i in split.eval]}
@@ -327,7 +327,7 @@ def init_task(data: Path, out: Path, *, eval_file: Path | None = None, corpus: P
     plan = InitPlan(
         name=re.sub(r"[^\w.-]+", "-", data.stem).strip("-") or "task",
         source=source,
-        data_format=detect_file_format(_rows(data)),
+        data_format=detect_file_format(rows),
         train_path=train_path, eval_path=eval_path, n_train=len(train), n_eval=len(evals),
         proposal=propose_checks(references),
         max_new_tokens=max_new_tokens_for(references),
